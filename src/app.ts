@@ -1,0 +1,62 @@
+import Koa from 'koa';
+import mount from 'koa-mount';
+import type { Provider } from 'oidc-provider';
+import type { Config } from './config.ts';
+import { errorHandler } from './http/error-handler.ts';
+import { requestContext } from './http/request-context.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { staticAssets } from './http/static-assets.ts';
+import { interactionRouter } from './interactions/router.ts';
+import { createViews, VIEWS_DIR } from './interactions/views.ts';
+import type { Logger } from './logger.ts';
+import { createJwtShadow } from './oidc/jwt-access-tokens.ts';
+import { createProvider } from './oidc/provider.ts';
+import { subscribeProviderEvents } from './oidc/events.ts';
+import type { Services, Storage } from './services.ts';
+import { join } from 'node:path';
+
+export interface PosternApp {
+  app: Koa;
+  provider: Provider;
+}
+
+/** Builds the HTTP application: our edge middleware and pages in front of the protocol engine. */
+export async function createApp(config: Readonly<Config>, storage: Storage, services: Services, logger: Logger): Promise<PosternApp> {
+  await services.signingKeys.ensureCurrent();
+  const signingKeys = await services.signingKeys.privateJwks();
+  const publicJwks = signingKeys.map(({ kty, n, e, kid, alg, use }) => ({ kty, n, e, kid, alg, use }));
+  const cookieKeys = config.cookieKeys.length > 0 ? config.cookieKeys : [storage.envelope.derive('cookie-key').toString('base64url')];
+  const views = createViews({ cache: config.mode !== 'development' });
+  const jwtShadow = createJwtShadow({
+    issuer: config.issuer,
+    hmacKey: storage.envelope.derive('jwt-shadow-id'),
+    publicJwks: () => publicJwks,
+  });
+
+  const provider = createProvider({
+    config,
+    db: storage.db,
+    kv: storage.kv,
+    accounts: services.accounts,
+    clients: services.clients,
+    resourceServers: services.resourceServers,
+    views,
+    signingKeys,
+    cookieKeys,
+    jwtShadow,
+  });
+  subscribeProviderEvents(provider, logger);
+
+  const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
+  app.silent = true;
+  app.use(requestContext(logger));
+  app.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
+  app.use(errorHandler(views));
+  app.use(staticAssets(join(VIEWS_DIR, 'static'), ['style.css']));
+  const interactions = interactionRouter({ provider: () => provider, accounts: services.accounts, resourceServers: services.resourceServers, audit: services.audit, views });
+  app.use(interactions.routes());
+  app.use(interactions.allowedMethods());
+  app.use(jwtShadow.middleware(['/token/introspection', '/token/revocation']));
+  app.use(mount(provider));
+  return { app, provider };
+}

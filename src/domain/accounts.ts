@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../store/db.ts';
+import { Conflict, InvalidRequest, NotFound } from './errors.ts';
+import type { PasswordHasher } from './passwords.ts';
+
+export interface Account {
+  id: string;
+  username: string;
+  email: string | null;
+  emailVerified: boolean;
+  name: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  disabled: boolean;
+  hasPassword: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewAccount {
+  username: string;
+  email?: string | undefined;
+  emailVerified?: boolean | undefined;
+  name?: string | undefined;
+  givenName?: string | undefined;
+  familyName?: string | undefined;
+}
+
+interface AccountRow {
+  id: string;
+  username: string;
+  email: string | null;
+  email_verified: boolean;
+  name: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  password_hash: string | null;
+  disabled: boolean;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const USERNAME = /^[\p{L}\p{N}._@+-]{1,64}$/u;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function toAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    emailVerified: row.email_verified,
+    name: row.name,
+    givenName: row.given_name,
+    familyName: row.family_name,
+    disabled: row.disabled,
+    hasPassword: row.password_hash !== null,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+}
+
+/** OIDC standard claims by scope (OpenID Connect Core §5.4). */
+export function claimsFor(account: Account): Record<string, unknown> {
+  return {
+    sub: account.id,
+    preferred_username: account.username,
+    name: account.name ?? undefined,
+    given_name: account.givenName ?? undefined,
+    family_name: account.familyName ?? undefined,
+    updated_at: Math.floor(account.updatedAt.getTime() / 1000),
+    email: account.email ?? undefined,
+    email_verified: account.email ? account.emailVerified : undefined,
+  };
+}
+
+export class Accounts {
+  readonly #db: Database;
+  readonly #passwords: PasswordHasher;
+
+  constructor(db: Database, passwords: PasswordHasher) {
+    this.#db = db;
+    this.#passwords = passwords;
+  }
+
+  async create(input: NewAccount, password?: string): Promise<Account> {
+    const username = input.username.normalize('NFKC').trim();
+    if (!USERNAME.test(username)) {
+      throw new InvalidRequest('username must be 1-64 letters, digits or . _ @ + -');
+    }
+    const email = input.email?.trim() || null;
+    if (email !== null && !EMAIL.test(email)) throw new InvalidRequest('email is not a valid address');
+    const row = {
+      id: randomUUID(),
+      username,
+      email,
+      email_verified: input.emailVerified ?? false,
+      name: input.name ?? null,
+      given_name: input.givenName ?? null,
+      family_name: input.familyName ?? null,
+      password_hash: password === undefined ? null : await this.#passwords.hash(password),
+    };
+    try {
+      const [inserted] = await this.#db('accounts').insert(row).returning('*');
+      return toAccount(inserted as AccountRow);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new Conflict('an account with this username or email already exists', { cause: error });
+      throw error;
+    }
+  }
+
+  async findById(id: string): Promise<Account | undefined> {
+    const row = await this.#db<AccountRow>('accounts').where({ id }).first();
+    return row ? toAccount(row) : undefined;
+  }
+
+  async #rowByLogin(login: string): Promise<AccountRow | undefined> {
+    const normalised = login.normalize('NFKC').trim().toLowerCase();
+    if (normalised === '') return undefined;
+    const column = normalised.includes('@') ? 'email' : 'username';
+    const row = await this.#db<AccountRow>('accounts').whereRaw(`lower(${column}) = ?`, [normalised]).first();
+    // a username may itself contain '@'
+    if (!row && column === 'email') return this.#db<AccountRow>('accounts').whereRaw('lower(username) = ?', [normalised]).first();
+    return row;
+  }
+
+  async findByLogin(login: string): Promise<Account | undefined> {
+    const row = await this.#rowByLogin(login);
+    return row ? toAccount(row) : undefined;
+  }
+
+  /**
+   * The account when `password` is right; otherwise undefined. Unknown users, disabled users and
+   * wrong passwords take the same path and about the same time.
+   */
+  async authenticate(login: string, password: string): Promise<Account | undefined> {
+    const row = await this.#rowByLogin(login);
+    if (!row || !row.password_hash) {
+      await this.#passwords.verifyDummy(password);
+      return undefined;
+    }
+    const valid = await this.#passwords.verify(row.password_hash, password);
+    return valid && !row.disabled ? toAccount(row) : undefined;
+  }
+
+  async setPassword(id: string, password: string): Promise<void> {
+    const hash = await this.#passwords.hash(password);
+    const changed = await this.#db('accounts').where({ id }).update({ password_hash: hash, updated_at: this.#db.fn.now() });
+    if (changed === 0) throw new NotFound(`no account ${id}`);
+  }
+
+  async list(): Promise<Account[]> {
+    const rows = await this.#db<AccountRow>('accounts').orderBy('created_at');
+    return rows.map(toAccount);
+  }
+
+  /** Deletes the account and everything issued to it in the durable tier. */
+  async delete(id: string): Promise<void> {
+    await this.#db.transaction(async (trx) => {
+      const deleted = await trx('accounts').where({ id }).delete();
+      if (deleted === 0) throw new NotFound(`no account ${id}`);
+      await trx('oidc_payloads').whereIn('model', ['Grant', 'RefreshToken', 'Session']).whereRaw("payload->>'accountId' = ?", [id]).delete();
+    });
+  }
+}

@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto';
+import type { Database } from '../store/db.ts';
+import type { SecretEnvelope } from '../store/envelope.ts';
+import { Conflict, InvalidClientMetadata, NotFound } from './errors.ts';
+
+export type ClientType = 'confidential' | 'public';
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
+export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials'];
+
+export interface ClientSummary {
+  clientId: string;
+  name: string;
+  type: ClientType;
+  firstParty: boolean;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  grantTypes: GrantType[];
+  scopes: string[];
+  createdAt: Date;
+}
+
+export interface NewClient {
+  name: string;
+  type: ClientType;
+  clientId?: string | undefined;
+  redirectUris?: string[] | undefined;
+  postLogoutRedirectUris?: string[] | undefined;
+  grantTypes?: GrantType[] | undefined;
+  /** scopes the client may ask for; empty means every registered scope */
+  scopes?: string[] | undefined;
+  firstParty?: boolean | undefined;
+}
+
+/** What the protocol engine reads: RFC 7591 client metadata plus Postern's `first_party`. */
+export interface ClientMetadata {
+  client_id: string;
+  client_name: string;
+  client_secret?: string;
+  token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' | 'none';
+  redirect_uris: string[];
+  post_logout_redirect_uris: string[];
+  grant_types: GrantType[];
+  response_types: string[];
+  scope?: string;
+  first_party: boolean;
+}
+
+interface ClientRow {
+  client_id: string;
+  name: string;
+  client_secret_sealed: string | null;
+  first_party: boolean;
+  metadata: Omit<ClientMetadata, 'client_id' | 'client_secret' | 'client_name' | 'first_party'>;
+  created_at: Date | string;
+}
+
+const SECRET_PURPOSE = 'client_secret';
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function validateRedirectUri(uri: string, field: string): string {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new InvalidClientMetadata(`${field}: "${uri}" is not an absolute URL`);
+  }
+  if (url.hash) throw new InvalidClientMetadata(`${field}: "${uri}" must not contain a fragment`);
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
+    throw new InvalidClientMetadata(`${field}: "${uri}" must use https (http is allowed for localhost only)`);
+  }
+  if (['javascript:', 'data:', 'file:', 'vbscript:'].includes(url.protocol)) {
+    throw new InvalidClientMetadata(`${field}: "${uri}" uses a forbidden scheme`);
+  }
+  return uri;
+}
+
+function toSummary(row: ClientRow): ClientSummary {
+  return {
+    clientId: row.client_id,
+    name: row.name,
+    type: row.client_secret_sealed ? 'confidential' : 'public',
+    firstParty: row.first_party,
+    redirectUris: row.metadata.redirect_uris,
+    postLogoutRedirectUris: row.metadata.post_logout_redirect_uris,
+    grantTypes: row.metadata.grant_types,
+    scopes: row.metadata.scope ? row.metadata.scope.split(' ') : [],
+    createdAt: new Date(row.created_at),
+  };
+}
+
+export class Clients {
+  readonly #db: Database;
+  readonly #envelope: SecretEnvelope;
+
+  constructor(db: Database, envelope: SecretEnvelope) {
+    this.#db = db;
+    this.#envelope = envelope;
+  }
+
+  /** Registers a client. The secret of a confidential client is returned here once and stored sealed. */
+  async create(input: NewClient): Promise<{ client: ClientSummary; clientSecret: string | undefined }> {
+    const name = input.name.trim();
+    if (!name) throw new InvalidClientMetadata('a client needs a name');
+    const grantTypes = [...new Set(input.grantTypes?.length ? input.grantTypes : (['authorization_code', 'refresh_token'] as GrantType[]))];
+    for (const grant of grantTypes) {
+      if (!GRANT_TYPES.includes(grant)) throw new InvalidClientMetadata(`unsupported grant type "${grant}" (allowed: ${GRANT_TYPES.join(', ')})`);
+    }
+    if (input.type === 'public' && grantTypes.includes('client_credentials')) {
+      throw new InvalidClientMetadata('a public client cannot use client_credentials: it has no secret');
+    }
+    const usesCode = grantTypes.includes('authorization_code');
+    if (grantTypes.includes('refresh_token') && !usesCode) {
+      throw new InvalidClientMetadata('refresh_token needs authorization_code as well');
+    }
+    const redirectUris = (input.redirectUris ?? []).map((uri) => validateRedirectUri(uri, 'redirect_uris'));
+    if (usesCode && redirectUris.length === 0) throw new InvalidClientMetadata('authorization_code needs at least one redirect URI');
+    const postLogoutRedirectUris = (input.postLogoutRedirectUris ?? []).map((uri) => validateRedirectUri(uri, 'post_logout_redirect_uris'));
+    const scopes = [...new Set(input.scopes ?? [])];
+    for (const scope of scopes) {
+      if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new InvalidClientMetadata(`"${scope}" is not a valid scope token`);
+    }
+
+    const clientId = input.clientId ?? randomBytes(16).toString('base64url');
+    const clientSecret = input.type === 'confidential' ? randomBytes(32).toString('base64url') : undefined;
+    const metadata: ClientRow['metadata'] = {
+      token_endpoint_auth_method: clientSecret ? 'client_secret_basic' : 'none',
+      redirect_uris: redirectUris,
+      post_logout_redirect_uris: postLogoutRedirectUris,
+      grant_types: grantTypes,
+      response_types: usesCode ? ['code'] : [],
+      ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+    };
+    try {
+      const [row] = await this.#db('clients')
+        .insert({
+          client_id: clientId,
+          name,
+          client_secret_sealed: clientSecret ? this.#envelope.seal(clientSecret, SECRET_PURPOSE) : null,
+          first_party: input.firstParty ?? false,
+          metadata: JSON.stringify(metadata),
+        })
+        .returning('*');
+      return { client: toSummary(row as ClientRow), clientSecret };
+    } catch (error) {
+      if ((error as { code?: unknown }).code === '23505') throw new Conflict(`client ${clientId} already exists`, { cause: error });
+      throw error;
+    }
+  }
+
+  async list(): Promise<ClientSummary[]> {
+    const rows = await this.#db<ClientRow>('clients').orderBy('created_at');
+    return rows.map(toSummary);
+  }
+
+  async get(clientId: string): Promise<ClientSummary> {
+    const row = await this.#db<ClientRow>('clients').where({ client_id: clientId }).first();
+    if (!row) throw new NotFound(`no client ${clientId}`);
+    return toSummary(row);
+  }
+
+  async delete(clientId: string): Promise<void> {
+    await this.#db.transaction(async (trx) => {
+      const deleted = await trx('clients').where({ client_id: clientId }).delete();
+      if (deleted === 0) throw new NotFound(`no client ${clientId}`);
+      await trx('oidc_payloads').whereIn('model', ['Grant', 'RefreshToken']).whereRaw("payload->>'clientId' = ?", [clientId]).delete();
+    });
+  }
+
+  /** Metadata for the protocol engine, secret opened. */
+  async metadataFor(clientId: string): Promise<ClientMetadata | undefined> {
+    const row = await this.#db<ClientRow>('clients').where({ client_id: clientId }).first();
+    if (!row) return undefined;
+    return {
+      ...row.metadata,
+      client_id: row.client_id,
+      client_name: row.name,
+      first_party: row.first_party,
+      ...(row.client_secret_sealed ? { client_secret: this.#envelope.open(row.client_secret_sealed, SECRET_PURPOSE) } : {}),
+    };
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Domain errors carry an OAuth-style `code`, the HTTP `status` they map to, and whether the
+ * message may be shown to the caller (`expose`). Only the error-handling middleware renders them.
+ */
+export type DomainErrorCode =
+  | 'invalid_request'
+  | 'invalid_credentials'
+  | 'not_found'
+  | 'conflict'
+  | 'invalid_client_metadata'
+  | 'invalid_csrf_token'
+  | 'server_error';
+
+export class DomainError extends Error {
+  override name = 'DomainError';
+  readonly code: DomainErrorCode;
+  readonly status: number;
+  readonly expose: boolean;
+
+  constructor(code: DomainErrorCode, status: number, message: string, options?: { cause?: unknown; expose?: boolean }) {
+    super(message, options);
+    this.code = code;
+    this.status = status;
+    this.expose = options?.expose ?? status < 500;
+  }
+}
+
+function makeError(code: DomainErrorCode, status: number, name: string) {
+  return class extends DomainError {
+    override name = name;
+    constructor(message: string, options?: { cause?: unknown }) {
+      super(code, status, message, options);
+    }
+  };
+}
+
+export const InvalidRequest = makeError('invalid_request', 400, 'InvalidRequest');
+export const InvalidCredentials = makeError('invalid_credentials', 401, 'InvalidCredentials');
+export const NotFound = makeError('not_found', 404, 'NotFound');
+export const Conflict = makeError('conflict', 409, 'Conflict');
+export const InvalidClientMetadata = makeError('invalid_client_metadata', 400, 'InvalidClientMetadata');
+export const InvalidCsrfToken = makeError('invalid_csrf_token', 403, 'InvalidCsrfToken');

@@ -1,0 +1,108 @@
+import type { Database } from '../store/db.ts';
+import { Conflict, InvalidRequest, NotFound } from './errors.ts';
+
+export interface ResourceServer {
+  identifier: string;
+  name: string;
+  isDefault: boolean;
+  /** seconds; undefined means the configured access token lifetime */
+  accessTokenTtl: number | undefined;
+  scopes: Array<{ scope: string; description: string | null }>;
+}
+
+export interface NewResourceServer {
+  identifier: string;
+  name: string;
+  isDefault?: boolean | undefined;
+  accessTokenTtl?: number | undefined;
+  scopes: Array<{ scope: string; description?: string | undefined }>;
+}
+
+interface ServerRow {
+  identifier: string;
+  name: string;
+  is_default: boolean;
+  access_token_ttl: number | null;
+}
+
+interface ScopeRow {
+  resource_server: string;
+  scope: string;
+  description: string | null;
+}
+
+/** APIs that accept Postern's JWT access tokens (RFC 8707 resource indicators), and their scopes. */
+export class ResourceServers {
+  readonly #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  async create(input: NewResourceServer): Promise<ResourceServer> {
+    let url: URL;
+    try {
+      url = new URL(input.identifier);
+    } catch {
+      throw new InvalidRequest('a resource server identifier must be an absolute URI (RFC 8707)');
+    }
+    if (url.hash) throw new InvalidRequest('a resource server identifier must not contain a fragment (RFC 8707)');
+    if (input.scopes.length === 0) throw new InvalidRequest('a resource server needs at least one scope');
+    const reserved = new Set(['openid', 'offline_access', 'profile', 'email', 'address', 'phone']);
+    for (const { scope } of input.scopes) {
+      if (reserved.has(scope)) throw new InvalidRequest(`"${scope}" is an OpenID Connect scope and cannot belong to an API`);
+      if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new InvalidRequest(`"${scope}" is not a valid scope token`);
+    }
+    try {
+      await this.#db.transaction(async (trx) => {
+        if (input.isDefault) await trx('resource_servers').where({ is_default: true }).update({ is_default: false });
+        await trx('resource_servers').insert({
+          identifier: input.identifier,
+          name: input.name,
+          is_default: input.isDefault ?? false,
+          access_token_ttl: input.accessTokenTtl ?? null,
+        });
+        await trx('resource_server_scopes').insert(
+          input.scopes.map(({ scope, description }) => ({ resource_server: input.identifier, scope, description: description ?? null })),
+        );
+      });
+    } catch (error) {
+      if ((error as { code?: unknown }).code === '23505') throw new Conflict(`resource server ${input.identifier} already exists`, { cause: error });
+      throw error;
+    }
+    return (await this.find(input.identifier))!;
+  }
+
+  async #withScopes(rows: ServerRow[]): Promise<ResourceServer[]> {
+    if (rows.length === 0) return [];
+    const scopes = await this.#db<ScopeRow>('resource_server_scopes')
+      .whereIn('resource_server', rows.map((row) => row.identifier))
+      .orderBy('scope');
+    return rows.map((row) => ({
+      identifier: row.identifier,
+      name: row.name,
+      isDefault: row.is_default,
+      accessTokenTtl: row.access_token_ttl ?? undefined,
+      scopes: scopes.filter((s) => s.resource_server === row.identifier).map(({ scope, description }) => ({ scope, description })),
+    }));
+  }
+
+  async find(identifier: string): Promise<ResourceServer | undefined> {
+    const rows = await this.#db<ServerRow>('resource_servers').where({ identifier });
+    return (await this.#withScopes(rows))[0];
+  }
+
+  async findDefault(): Promise<ResourceServer | undefined> {
+    const rows = await this.#db<ServerRow>('resource_servers').where({ is_default: true });
+    return (await this.#withScopes(rows))[0];
+  }
+
+  async list(): Promise<ResourceServer[]> {
+    return this.#withScopes(await this.#db<ServerRow>('resource_servers').orderBy('created_at'));
+  }
+
+  async delete(identifier: string): Promise<void> {
+    const deleted = await this.#db('resource_servers').where({ identifier }).delete();
+    if (deleted === 0) throw new NotFound(`no resource server ${identifier}`);
+  }
+}

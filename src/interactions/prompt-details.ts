@@ -1,0 +1,35 @@
+import type { Provider } from 'oidc-provider';
+import { SCOPE_DESCRIPTIONS } from '../oidc/configuration/claims.ts';
+import type { ResourceServers } from '../domain/resource-servers.ts';
+
+export type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+export interface ConsentRequest {
+  missingOIDCScope: string[];
+  missingOIDCClaims: string[];
+  missingResourceScopes: Record<string, string[]>;
+}
+
+export function consentRequest(details: InteractionDetails): ConsentRequest {
+  const prompt = details.prompt.details as Partial<ConsentRequest>;
+  return {
+    missingOIDCScope: prompt.missingOIDCScope ?? [],
+    missingOIDCClaims: prompt.missingOIDCClaims ?? [],
+    missingResourceScopes: prompt.missingResourceScopes ?? {},
+  };
+}
+
+/** What the consent page says the application will receive, in plain words. */
+export async function describeConsent(request: ConsentRequest, resourceServers: ResourceServers) {
+  const permissions = request.missingOIDCScope
+    .map((scope) => SCOPE_DESCRIPTIONS[scope])
+    .filter((line): line is string => line !== undefined);
+  const apis = await Promise.all(
+    Object.entries(request.missingResourceScopes).map(async ([identifier, scopes]) => {
+      const server = await resourceServers.find(identifier);
+      const described = scopes.map((scope) => server?.scopes.find((s) => s.scope === scope)?.description || scope);
+      return { name: server?.name ?? identifier, scopes: described };
+    }),
+  );
+  return { permissions: [...new Set(permissions)], apis };
+}

@@ -1,0 +1,131 @@
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Provider } from 'oidc-provider';
+import type { Accounts } from '../domain/accounts.ts';
+import type { AuditLog } from '../domain/audit.ts';
+import { InvalidRequest } from '../domain/errors.ts';
+import type { ResourceServers } from '../domain/resource-servers.ts';
+import { csrfToken, requireCsrfToken } from '../http/csrf.ts';
+import { INTERACTION_PATH } from '../oidc/provider.ts';
+import { consentRequest, describeConsent, type InteractionDetails } from './prompt-details.ts';
+import type { Views } from './views.ts';
+
+export interface InteractionDependencies {
+  provider: () => Provider;
+  accounts: Accounts;
+  resourceServers: ResourceServers;
+  audit: AuditLog;
+  views: Views;
+}
+
+const WRONG_CREDENTIALS = 'The username or password is not right.';
+
+/** Login, consent and abort: the pages the engine sends the browser to during authorization. */
+export function interactionRouter(deps: InteractionDependencies): Router {
+  const router = new Router({ prefix: INTERACTION_PATH });
+  const form = [bodyParser({ enableTypes: ['form'], formLimit: '16kb' }), requireCsrfToken];
+
+  async function details(ctx: Context, expectedPrompt?: string): Promise<InteractionDetails> {
+    const found = await deps.provider().interactionDetails(ctx.req, ctx.res);
+    if (found.uid !== ctx.params.uid) throw new InvalidRequest('This sign-in link does not belong to this browser session. Start again from the application.');
+    if (expectedPrompt && found.prompt.name !== expectedPrompt) throw new InvalidRequest('This step of the sign-in is already done. Start again from the application.');
+    return found;
+  }
+
+  async function clientName(clientId: unknown): Promise<string> {
+    const client = await deps.provider().Client.find(String(clientId));
+    return (client?.clientName as string | undefined) ?? String(clientId);
+  }
+
+  async function finish(ctx: Context, result: Parameters<Provider['interactionResult']>[2], merge: boolean) {
+    const redirectTo = await deps.provider().interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+    ctx.status = 303;
+    ctx.redirect(redirectTo);
+  }
+
+  function renderLogin(ctx: Context, uid: string, name: string, login: string, error?: string) {
+    ctx.type = 'html';
+    ctx.body = deps.views.render('login', {
+      title: 'Sign in',
+      action: `${INTERACTION_PATH}/${uid}/login`,
+      abortAction: `${INTERACTION_PATH}/${uid}/abort`,
+      csrfToken: csrfToken(ctx),
+      clientName: name,
+      login,
+      error,
+    });
+  }
+
+  router.get('/:uid', async (ctx) => {
+    const interaction = await details(ctx);
+    const name = await clientName(interaction.params.client_id);
+    ctx.set('Cache-Control', 'no-store');
+    if (interaction.prompt.name === 'login') {
+      renderLogin(ctx, interaction.uid, name, typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '');
+      return;
+    }
+    if (interaction.prompt.name === 'consent') {
+      const account = interaction.session?.accountId ? await deps.accounts.findById(interaction.session.accountId) : undefined;
+      const described = await describeConsent(consentRequest(interaction), deps.resourceServers);
+      ctx.type = 'html';
+      ctx.body = deps.views.render('consent', {
+        title: 'Allow access',
+        action: `${INTERACTION_PATH}/${interaction.uid}/confirm`,
+        denyAction: `${INTERACTION_PATH}/${interaction.uid}/abort`,
+        csrfToken: csrfToken(ctx),
+        clientName: name,
+        accountName: account?.email ?? account?.username ?? 'your account',
+        ...described,
+      });
+      return;
+    }
+    throw new InvalidRequest(`unsupported interaction prompt ${interaction.prompt.name}`);
+  });
+
+  router.post('/:uid/login', ...form, async (ctx) => {
+    const interaction = await details(ctx, 'login');
+    const body = ctx.request.body as Record<string, unknown>;
+    const login = typeof body.login === 'string' ? body.login.slice(0, 320) : '';
+    const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
+    const clientId = String(interaction.params.client_id);
+    const account = login && password ? await deps.accounts.authenticate(login, password) : undefined;
+    const auditBase = { clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') };
+    if (!account) {
+      await deps.audit.record({ ...auditBase, type: 'login.failed', details: { reason: 'wrong_credentials' } });
+      ctx.status = 401;
+      renderLogin(ctx, interaction.uid, await clientName(clientId), login, WRONG_CREDENTIALS);
+      return;
+    }
+    await deps.audit.record({ ...auditBase, type: 'login.succeeded', accountId: account.id });
+    await finish(ctx, { login: { accountId: account.id, amr: ['pwd'] } }, false);
+  });
+
+  router.post('/:uid/confirm', ...form, async (ctx) => {
+    const interaction = await details(ctx, 'consent');
+    const provider = deps.provider();
+    const accountId = interaction.session?.accountId;
+    const clientId = String(interaction.params.client_id);
+    if (!accountId) throw new InvalidRequest('There is no signed-in user for this request. Start again from the application.');
+    const grant = interaction.grantId
+      ? await provider.Grant.find(interaction.grantId)
+      : new provider.Grant({ accountId, clientId });
+    if (!grant) throw new InvalidRequest('This request expired. Start again from the application.');
+    const request = consentRequest(interaction);
+    if (request.missingOIDCScope.length > 0) grant.addOIDCScope(request.missingOIDCScope.join(' '));
+    if (request.missingOIDCClaims.length > 0) grant.addOIDCClaims(request.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(request.missingResourceScopes)) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    const grantId = await grant.save();
+    await deps.audit.record({ type: 'consent.granted', accountId, clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') });
+    await finish(ctx, { consent: interaction.grantId ? {} : { grantId } }, true);
+  });
+
+  router.post('/:uid/abort', ...form, async (ctx) => {
+    await details(ctx);
+    await finish(ctx, { error: 'access_denied', error_description: 'The user denied the request.' }, false);
+  });
+
+  return router;
+}

@@ -1,0 +1,22 @@
+import type { Adapter } from 'oidc-provider';
+import type { Clients } from '../../domain/clients.ts';
+import type { Database } from '../../store/db.ts';
+import type { KvStore } from '../../store/kv/index.ts';
+import { ClientStore } from './client-store.ts';
+import { KvModelStore } from './kv-model-store.ts';
+import { tierOf } from './model-tiers.ts';
+import { SqlModelStore } from './sql-model-store.ts';
+
+export interface AdapterStorage {
+  db: Database;
+  kv: KvStore;
+  clients: Clients;
+}
+
+/** The engine asks for one adapter per model name; each goes to its tier (DESIGN.md). */
+export function createAdapterFactory(storage: AdapterStorage): (model: string) => Adapter {
+  return (model) => {
+    if (model === 'Client') return new ClientStore(storage.clients);
+    return tierOf(model) === 'durable' ? new SqlModelStore(storage.db, model) : new KvModelStore(storage.kv, model);
+  };
+}

@@ -1,0 +1,92 @@
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { Database } from '../../store/db.ts';
+import { AlreadyConsumed } from './already-consumed.ts';
+import { CONTESTED_MODELS } from './model-tiers.ts';
+
+interface PayloadRow {
+  payload: AdapterPayload;
+  consumed_at: Date | string | null;
+}
+
+function epochSeconds(value: Date | string): number {
+  return Math.floor(new Date(value).getTime() / 1000);
+}
+
+/** The durable tier: one row per model instance in `oidc_payloads`, jsonb payload. */
+export class SqlModelStore implements Adapter {
+  readonly #db: Database;
+  readonly #model: string;
+
+  constructor(db: Database, model: string) {
+    this.#db = db;
+    this.#model = model;
+  }
+
+  #live() {
+    return this.#db('oidc_payloads')
+      .where('model', this.#model)
+      .andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', this.#db.fn.now()));
+  }
+
+  static #toPayload(row: PayloadRow | undefined): AdapterPayload | undefined {
+    if (!row) return undefined;
+    return row.consumed_at ? { ...row.payload, consumed: epochSeconds(row.consumed_at) } : row.payload;
+  }
+
+  async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
+    const row = {
+      model: this.#model,
+      id,
+      payload: JSON.stringify(payload),
+      grant_id: payload.grantId ?? null,
+      uid: payload.uid ?? null,
+      user_code: payload.userCode ?? null,
+      expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+    };
+    await this.#db('oidc_payloads')
+      .insert(row)
+      .onConflict(['model', 'id'])
+      .merge(['payload', 'grant_id', 'uid', 'user_code', 'expires_at']);
+  }
+
+  async find(id: string) {
+    return SqlModelStore.#toPayload(await this.#live().andWhere('id', id).first('payload', 'consumed_at'));
+  }
+
+  async findByUid(uid: string) {
+    return SqlModelStore.#toPayload(await this.#live().andWhere('uid', uid).first('payload', 'consumed_at'));
+  }
+
+  async findByUserCode(userCode: string) {
+    return SqlModelStore.#toPayload(await this.#live().andWhere('user_code', userCode).first('payload', 'consumed_at'));
+  }
+
+  async consume(id: string) {
+    // The conditional UPDATE is the atomic step: of concurrent callers exactly one changes the row.
+    const changed = await this.#db('oidc_payloads')
+      .where({ model: this.#model, id })
+      .whereNull('consumed_at')
+      .update({ consumed_at: this.#db.fn.now() });
+    if (changed === 0 && CONTESTED_MODELS.has(this.#model)) throw new AlreadyConsumed(this.#model);
+  }
+
+  async destroy(id: string) {
+    await this.#db('oidc_payloads').where({ model: this.#model, id }).delete();
+  }
+
+  async revokeByGrantId(grantId: string) {
+    await this.#db('oidc_payloads').where({ model: this.#model, grant_id: grantId }).delete();
+  }
+}
+
+/** Deletes expired rows in batches; returns how many went. */
+export async function purgeExpiredPayloads(db: Database, batchSize = 1000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await db('oidc_payloads')
+      .whereIn(['model', 'id'], db('oidc_payloads').select('model', 'id').where('expires_at', '<', db.fn.now()).limit(batchSize))
+      .delete();
+    total += deleted;
+    if (deleted < batchSize) return total;
+  }
+}

@@ -1,0 +1,16 @@
+/** OpenID Connect scopes and the standard claims each releases (OIDC Core §5.4). */
+export const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'] as const;
+
+export const CLAIMS_BY_SCOPE = {
+  openid: ['sub'],
+  profile: ['name', 'given_name', 'family_name', 'preferred_username', 'updated_at'],
+  email: ['email', 'email_verified'],
+} as const;
+
+/** Plain words for the consent page: what an application receives with each scope. */
+export const SCOPE_DESCRIPTIONS: Record<string, string> = {
+  openid: 'Know who you are when you sign in',
+  profile: 'Your name and username',
+  email: 'Your email address',
+  offline_access: 'Stay connected while you are away (keep access until you revoke it)',
+};

@@ -1,0 +1,111 @@
+import { createHmac } from 'node:crypto';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import type { Middleware } from 'koa';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { parse as parseQuery } from 'node:querystring';
+
+/**
+ * JWT access tokens (RFC 9068) are self-contained, so the engine stores nothing for them and its
+ * introspection and revocation endpoints refuse them. Postern closes that gap with a shadow record:
+ * when a JWT access token is minted, its payload is also stored under an id derived from its `jti`
+ * with a server-side key, in the same model store an opaque token would use. In front of those two
+ * endpoints a JWT whose signature verifies is replaced by its shadow id, and the engine then answers
+ * exactly as for an opaque token: grant revoked, session ended or token revoked → inactive.
+ * Knowing a token's `jti` alone does not give its shadow id.
+ */
+export interface JwtShadow {
+  /** `formats.customizers.jwt` for the engine */
+  customizer(ctx: KoaContextWithOIDC | undefined, token: ShadowableToken, jwt: { payload: Record<string, unknown> }): Promise<void>;
+  /** Koa middleware for the introspection and revocation routes */
+  middleware(routes: string[]): Middleware;
+}
+
+interface ShadowableToken {
+  jti: string;
+  iat?: number;
+  exp?: number;
+  kind: string;
+  constructor: { IN_PAYLOAD?: string[] };
+  adapter: { upsert(id: string, payload: Record<string, unknown>, ttl: number): Promise<unknown> };
+  [field: string]: unknown;
+}
+
+const BODY_LIMIT = 56 * 1024;
+
+async function readForm(req: NodeJS.ReadableStream & { headers: Record<string, string | string[] | undefined> }): Promise<Record<string, string | string[] | undefined>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += buffer.length;
+    if (size > BODY_LIMIT) throw Object.assign(new Error('request entity too large'), { status: 413 });
+    chunks.push(buffer);
+  }
+  return parseQuery(Buffer.concat(chunks).toString('utf8'));
+}
+
+function looksLikeJwt(value: unknown): value is string {
+  if (typeof value !== 'string' || value.split('.').length !== 3) return false;
+  try {
+    return Boolean(decodeProtectedHeader(value));
+  } catch {
+    return false;
+  }
+}
+
+export function createJwtShadow(options: { issuer: string; hmacKey: Buffer; publicJwks: () => JWK[] }): JwtShadow {
+  const shadowId = (jti: string) => createHmac('sha256', options.hmacKey).update(jti).digest('base64url');
+  let keySet: ReturnType<typeof createLocalJWKSet> | undefined;
+  let keySetSource: JWK[] | undefined;
+  const currentKeySet = () => {
+    const jwks = options.publicJwks();
+    if (jwks !== keySetSource) {
+      keySetSource = jwks;
+      keySet = createLocalJWKSet({ keys: jwks });
+    }
+    return keySet!;
+  };
+
+  async function shadowOf(token: string): Promise<string | undefined> {
+    try {
+      const { payload } = await jwtVerify(token, currentKeySet(), {
+        issuer: options.issuer,
+        typ: 'at+jwt',
+        algorithms: ['RS256'],
+        // expiry is judged by the engine on the shadow record, so an expired token reads inactive
+        currentDate: new Date(0),
+      });
+      return typeof payload.jti === 'string' ? shadowId(payload.jti) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  return {
+    async customizer(_ctx, token, jwt) {
+      const payload: Record<string, unknown> = {};
+      for (const field of token.constructor.IN_PAYLOAD ?? []) {
+        if (token[field] !== undefined) payload[field] = token[field];
+      }
+      payload.iat = jwt.payload.iat ?? token.iat;
+      payload.exp = jwt.payload.exp ?? token.exp;
+      payload.jti = token.jti;
+      const ttl = Math.max(1, Number(payload.exp) - Math.floor(Date.now() / 1000));
+      await token.adapter.upsert(shadowId(token.jti), payload, ttl);
+    },
+
+    middleware(routes) {
+      const paths = new Set(routes);
+      return async (ctx, next) => {
+        if (ctx.method !== 'POST' || !paths.has(ctx.path) || !ctx.is('application/x-www-form-urlencoded')) return next();
+        const form = await readForm(ctx.req);
+        if (looksLikeJwt(form.token)) {
+          // an unverifiable JWT becomes an id that matches nothing: inactive, as RFC 7662 §2.2 asks
+          form.token = (await shadowOf(form.token)) ?? `unverifiable-${shadowId(form.token)}`;
+        }
+        ctx.request.body = form;
+        return next();
+      };
+    },
+  };
+}

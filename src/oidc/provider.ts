@@ -1,0 +1,92 @@
+import type { JWK } from 'jose';
+import { Provider, type Configuration } from 'oidc-provider';
+import type { Config } from '../config.ts';
+import type { Accounts } from '../domain/accounts.ts';
+import type { Clients } from '../domain/clients.ts';
+import type { ResourceServers } from '../domain/resource-servers.ts';
+import type { Views } from '../interactions/views.ts';
+import type { Database } from '../store/db.ts';
+import type { KvStore } from '../store/kv/index.ts';
+import { createAdapterFactory } from './adapter/index.ts';
+import { CLAIMS_BY_SCOPE, OIDC_SCOPES } from './configuration/claims.ts';
+import { loadExistingGrant } from './configuration/first-party-consent.ts';
+import { pagesConfiguration } from './configuration/pages.ts';
+import { resourceIndicatorsConfiguration } from './configuration/resource-indicators.ts';
+import { ttlConfiguration } from './configuration/ttl.ts';
+import { createFindAccount } from './find-account.ts';
+import type { JwtShadow } from './jwt-access-tokens.ts';
+
+export interface ProviderDependencies {
+  config: Readonly<Config>;
+  db: Database;
+  kv: KvStore;
+  accounts: Accounts;
+  clients: Clients;
+  resourceServers: ResourceServers;
+  views: Views;
+  signingKeys: JWK[];
+  cookieKeys: string[];
+  jwtShadow: JwtShadow;
+}
+
+export const INTERACTION_PATH = '/interaction';
+
+export function buildConfiguration(deps: ProviderDependencies): Configuration {
+  const pages = pagesConfiguration(deps.views);
+  return {
+    adapter: createAdapterFactory({ db: deps.db, kv: deps.kv, clients: deps.clients }),
+    findAccount: createFindAccount(deps.accounts),
+    jwks: { keys: deps.signingKeys },
+    claims: { ...CLAIMS_BY_SCOPE } as unknown as Configuration['claims'],
+    scopes: [...OIDC_SCOPES],
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    rotateRefreshToken: true,
+    allowOmittingSingleRegisteredRedirectUri: false,
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      id_token_signed_response_alg: 'RS256',
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256'],
+      userinfoSigningAlgValues: ['RS256'],
+      introspectionSigningAlgValues: ['RS256'],
+      authorizationSigningAlgValues: ['RS256'],
+    },
+    extraClientMetadata: {
+      properties: ['first_party'],
+      validator(_ctx, key, value) {
+        if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
+          throw new TypeError('first_party must be a boolean');
+        }
+      },
+    },
+    cookies: {
+      keys: deps.cookieKeys,
+      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      short: { signed: true, httpOnly: true, sameSite: 'lax' },
+    },
+    ttl: ttlConfiguration(deps.config.ttl),
+    interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}` },
+    loadExistingGrant,
+    renderError: pages.renderError,
+    formats: { customizers: { jwt: deps.jwtShadow.customizer as never } },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: pages.logout,
+      resourceIndicators: resourceIndicatorsConfiguration(deps.resourceServers),
+    },
+  };
+}
+
+export function createProvider(deps: ProviderDependencies): Provider {
+  const provider = new Provider(deps.config.issuer, buildConfiguration(deps));
+  provider.proxy = deps.config.trustProxy;
+  return provider;
+}

@@ -1,0 +1,57 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.ts';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+import { purgeExpiredPayloads } from './oidc/adapter/sql-model-store.ts';
+import { createServices, openStorage } from './services.ts';
+import { describeDatabase, databaseTarget } from './store/db.ts';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Opens storage, builds the app and listens. Used by `main.ts` and by the tests. */
+export async function startServer(config: Readonly<Config>, logger: Logger): Promise<RunningServer> {
+  const storage = await openStorage(config);
+  let server: Server | undefined;
+  try {
+    const services = await createServices(config, storage);
+    const { app } = await createApp(config, storage, services, logger);
+    server = createServer(app.callback());
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(config.port, config.host, () => resolve());
+    });
+  } catch (error) {
+    server?.close();
+    await storage.close();
+    throw error;
+  }
+  const purge = setInterval(() => {
+    purgeExpiredPayloads(storage.db)
+      .then((count) => count > 0 && logger.info({ count }, 'purged expired rows'))
+      .catch((error: unknown) => logger.warn({ err: error }, 'purge of expired rows failed'));
+  }, config.purgeIntervalSeconds * 1000);
+  purge.unref();
+
+  const { port } = server.address() as AddressInfo;
+  logger.info(
+    { issuer: config.issuer, port, database: describeDatabase(databaseTarget(config)), kv: storage.kv.kind, masterKey: storage.masterKeyOrigin, mode: config.mode },
+    'postern listening',
+  );
+  const listening = server;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    async close() {
+      clearInterval(purge);
+      listening.closeAllConnections();
+      await new Promise<void>((resolve) => listening.close(() => resolve()));
+      await storage.close();
+    },
+  };
+}

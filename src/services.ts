@@ -1,0 +1,70 @@
+import type { Config } from './config.ts';
+import { Accounts } from './domain/accounts.ts';
+import { AuditLog } from './domain/audit.ts';
+import { Clients } from './domain/clients.ts';
+import { createPasswordHasher } from './domain/passwords.ts';
+import { ResourceServers } from './domain/resource-servers.ts';
+import { SigningKeys } from './domain/signing-keys.ts';
+import { assertReachable, createDatabase, databaseTarget, type Database } from './store/db.ts';
+import { createEnvelope, type SecretEnvelope } from './store/envelope.ts';
+import { createKv, type KvStore } from './store/kv/index.ts';
+import { loadMasterKey, type MasterKeySource } from './store/master-key.ts';
+import { migrateToLatest } from './store/migrate.ts';
+
+export interface Storage {
+  db: Database;
+  kv: KvStore;
+  envelope: SecretEnvelope;
+  masterKeyOrigin: MasterKeySource['origin'];
+  close(): Promise<void>;
+}
+
+export interface Services {
+  accounts: Accounts;
+  clients: Clients;
+  resourceServers: ResourceServers;
+  signingKeys: SigningKeys;
+  audit: AuditLog;
+}
+
+/** Opens both tiers and the master key, and brings the schema up to date. */
+export async function openStorage(config: Readonly<Config>, options: { kv?: boolean } = {}): Promise<Storage> {
+  const masterKey = await loadMasterKey(config);
+  const target = databaseTarget(config);
+  const db = createDatabase(target);
+  try {
+    await assertReachable(db, target);
+    await migrateToLatest(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  let kv: KvStore;
+  try {
+    kv = await createKv(options.kv === false ? { redisUrl: undefined, redisPrefix: config.redisPrefix } : config);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return {
+    db,
+    kv,
+    envelope: createEnvelope(masterKey.key),
+    masterKeyOrigin: masterKey.origin,
+    async close() {
+      await kv.close();
+      await db.destroy();
+    },
+  };
+}
+
+export async function createServices(config: Readonly<Config>, storage: Storage): Promise<Services> {
+  const passwords = await createPasswordHasher(config.argon2);
+  return {
+    accounts: new Accounts(storage.db, passwords),
+    clients: new Clients(storage.db, storage.envelope),
+    resourceServers: new ResourceServers(storage.db),
+    signingKeys: new SigningKeys(storage.db, storage.envelope),
+    audit: new AuditLog(storage.db),
+  };
+}

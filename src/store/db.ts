@@ -1,0 +1,50 @@
+import knex, { type Knex } from 'knex';
+import ClientPgLite from 'knex-pglite';
+import { mkdirSync } from 'node:fs';
+import { ConfigError, type Config } from '../config.ts';
+
+export type Database = Knex;
+
+export interface DatabaseTarget {
+  databaseUrl: string | undefined;
+  /** directory for embedded PGlite, or ':memory:' */
+  dataDir: string;
+}
+
+export function describeDatabase(target: DatabaseTarget): string {
+  if (target.databaseUrl) {
+    const url = new URL(target.databaseUrl);
+    return `postgres ${url.hostname}:${url.port || 5432}${url.pathname}`;
+  }
+  return target.dataDir === ':memory:' ? 'embedded PGlite (in memory)' : `embedded PGlite (${target.dataDir})`;
+}
+
+export function createDatabase(target: DatabaseTarget, poolMax = 10): Database {
+  if (target.databaseUrl) {
+    return knex({
+      client: 'pg',
+      connection: { connectionString: target.databaseUrl, application_name: 'postern' },
+      pool: { min: 0, max: poolMax },
+    });
+  }
+  if (target.dataDir !== ':memory:') mkdirSync(target.dataDir, { recursive: true });
+  return knex({
+    client: ClientPgLite,
+    dialect: 'postgres',
+    connection: target.dataDir === ':memory:' ? {} : { filename: target.dataDir },
+  });
+}
+
+/** Fails with one actionable line when the database cannot be reached. */
+export async function assertReachable(db: Database, target: DatabaseTarget): Promise<void> {
+  try {
+    await db.raw('select 1');
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new ConfigError(`cannot reach the database (${describeDatabase(target)}): ${reason}`);
+  }
+}
+
+export function databaseTarget(config: Pick<Config, 'databaseUrl' | 'dataDir'>): DatabaseTarget {
+  return { databaseUrl: config.databaseUrl, dataDir: config.dataDir };
+}
