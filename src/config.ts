@@ -154,7 +154,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     host: env.HOST || '0.0.0.0',
     port,
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
-    dataDir: resolve(cwd, env.POSTERN_DATA_DIR || 'data'),
+    dataDir: env.POSTERN_DATA_DIR === ':memory:' ? ':memory:' : resolve(cwd, env.POSTERN_DATA_DIR || 'data'),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisPrefix: env.POSTERN_REDIS_PREFIX || 'postern:',
     masterKey,

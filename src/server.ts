@@ -4,12 +4,14 @@ import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { purgeExpiredPayloads } from './oidc/adapter/sql-model-store.ts';
-import { createServices, openStorage } from './services.ts';
+import { createServices, openStorage, type Services, type Storage } from './services.ts';
 import { describeDatabase, databaseTarget } from './store/db.ts';
 
 export interface RunningServer {
   url: string;
   port: number;
+  storage: Storage;
+  services: Services;
   close(): Promise<void>;
 }
 
@@ -17,8 +19,9 @@ export interface RunningServer {
 export async function startServer(config: Readonly<Config>, logger: Logger): Promise<RunningServer> {
   const storage = await openStorage(config);
   let server: Server | undefined;
+  let services: Services;
   try {
-    const services = await createServices(config, storage);
+    services = await createServices(config, storage);
     const { app } = await createApp(config, storage, services, logger);
     server = createServer(app.callback());
     server.keepAliveTimeout = 65_000;
@@ -47,6 +50,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    storage,
+    services,
     async close() {
       clearInterval(purge);
       listening.closeAllConnections();
