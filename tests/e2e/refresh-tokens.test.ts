@@ -1,46 +1,36 @@
 import * as oidc from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { availableBackends } from '../support/backends.ts';
-import { discover, seed, signInAndExchange, type Fixture } from '../support/relying-party.ts';
-import { startTestServer, type TestServer } from '../support/test-server.ts';
+import { discover, useSeededServer, seed, signInAndExchange } from '../support/relying-party.ts';
 
 describe.each(availableBackends())('refresh tokens on %s', (backend) => {
-  let server: TestServer;
-  let fixture: Fixture;
-  let config: oidc.Configuration;
-
-  beforeAll(async () => {
-    server = await startTestServer(backend);
-    fixture = await seed(server);
-    config = await discover(server, fixture);
-  });
-  afterAll(() => server?.close());
+  const t = useSeededServer(backend);
 
   it('rotates the refresh token on every use and keeps it opaque', async () => {
-    const { tokens } = await signInAndExchange(server, config, fixture);
+    const { tokens } = await signInAndExchange(t.server, t.config, t.fixture);
     const first = tokens.refresh_token!;
     expect(first.split('.')).toHaveLength(1);
-    const second = await oidc.refreshTokenGrant(config, first);
+    const second = await oidc.refreshTokenGrant(t.config, first);
     expect(second.refresh_token).toBeTypeOf('string');
     expect(second.refresh_token).not.toBe(first);
-    const third = await oidc.refreshTokenGrant(config, second.refresh_token!);
+    const third = await oidc.refreshTokenGrant(t.config, second.refresh_token!);
     expect(third.refresh_token).not.toBe(second.refresh_token);
-    expect((await oidc.tokenIntrospection(config, third.refresh_token!)).active).toBe(true);
+    expect((await oidc.tokenIntrospection(t.config, third.refresh_token!)).active).toBe(true);
   });
 
   it('revokes the whole grant when a rotated refresh token is used again', async () => {
-    const { tokens } = await signInAndExchange(server, config, fixture);
-    const rotated = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
-    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    const { tokens } = await signInAndExchange(t.server, t.config, t.fixture);
+    const rotated = await oidc.refreshTokenGrant(t.config, tokens.refresh_token!);
+    await expect(oidc.refreshTokenGrant(t.config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     // the token the legitimate client holds now is dead too, and so is its access token
-    await expect(oidc.refreshTokenGrant(config, rotated.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
-    expect((await oidc.tokenIntrospection(config, rotated.refresh_token!)).active).toBe(false);
-    expect((await oidc.tokenIntrospection(config, rotated.access_token)).active).toBe(false);
+    await expect(oidc.refreshTokenGrant(t.config, rotated.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect((await oidc.tokenIntrospection(t.config, rotated.refresh_token!)).active).toBe(false);
+    expect((await oidc.tokenIntrospection(t.config, rotated.access_token)).active).toBe(false);
   });
 
   it('lets exactly one of several concurrent uses of one refresh token win', async () => {
-    const { tokens } = await signInAndExchange(server, config, fixture);
-    const attempts = await Promise.allSettled(Array.from({ length: 5 }, () => oidc.refreshTokenGrant(config, tokens.refresh_token!)));
+    const { tokens } = await signInAndExchange(t.server, t.config, t.fixture);
+    const attempts = await Promise.allSettled(Array.from({ length: 5 }, () => oidc.refreshTokenGrant(t.config, tokens.refresh_token!)));
     const won = attempts.filter((attempt) => attempt.status === 'fulfilled');
     const lost = attempts.filter((attempt) => attempt.status === 'rejected');
     expect(won).toHaveLength(1);
@@ -53,9 +43,9 @@ describe.each(availableBackends())('refresh tokens on %s', (backend) => {
   });
 
   it('refuses a refresh token presented by another client', async () => {
-    const { tokens } = await signInAndExchange(server, config, fixture);
-    const other = await seed(server, { clientName: 'Other App' });
-    const otherConfig = await discover(server, other);
+    const { tokens } = await signInAndExchange(t.server, t.config, t.fixture);
+    const other = await seed(t.server, { clientName: 'Other App' });
+    const otherConfig = await discover(t.server, other);
     await expect(oidc.refreshTokenGrant(otherConfig, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 });

@@ -1,5 +1,7 @@
 import * as oidc from 'openid-client';
-import type { TestServer } from './test-server.ts';
+import { afterAll, beforeAll } from 'vitest';
+import type { BackendName } from './backends.ts';
+import { startTestServer, type TestServer } from './test-server.ts';
 import { formAction, hiddenField, UserAgent } from './user-agent.ts';
 
 export const REDIRECT_URI = 'http://localhost:8080/callback';
@@ -99,4 +101,22 @@ export async function signInAndExchange(server: TestServer, config: oidc.Configu
     expectedNonce: start.nonce,
   });
   return { tokens, agent, callback, start };
+}
+
+export interface SeededServer {
+  server: TestServer;
+  fixture: Fixture;
+  config: oidc.Configuration;
+}
+
+/** Starts a seeded server for the enclosing describe block and closes it afterwards. */
+export function useSeededServer(backend: BackendName, extraEnv: Record<string, string> = {}): SeededServer {
+  const state = {} as SeededServer;
+  beforeAll(async () => {
+    state.server = await startTestServer(backend, extraEnv);
+    state.fixture = await seed(state.server);
+    state.config = await discover(state.server, state.fixture);
+  });
+  afterAll(() => state.server?.close());
+  return state;
 }
