@@ -9,6 +9,7 @@ import type { Database } from '../store/db.ts';
 import type { KvStore } from '../store/kv/index.ts';
 import { createAdapterFactory } from './adapter/index.ts';
 import { CLAIMS_BY_SCOPE, OIDC_SCOPES } from './configuration/claims.ts';
+import { clientBasedCORS } from './configuration/cors.ts';
 import { loadExistingGrant } from './configuration/first-party-consent.ts';
 import { pagesConfiguration } from './configuration/pages.ts';
 import { resourceIndicatorsConfiguration } from './configuration/resource-indicators.ts';
@@ -71,6 +72,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
     ttl: ttlConfiguration(deps.config.ttl),
     interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}` },
     loadExistingGrant,
+    clientBasedCORS,
     renderError: pages.renderError,
     formats: { customizers: { jwt: deps.jwtShadow.customizer as never } },
     features: {
