@@ -1,7 +1,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Provider } from 'oidc-provider';
+import { errors, type Provider } from 'oidc-provider';
 import type { Accounts } from '../domain/accounts.ts';
 import type { AuditLog } from '../domain/audit.ts';
 import { InvalidRequest } from '../domain/errors.ts';
@@ -27,7 +27,12 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   const form = [bodyParser({ enableTypes: ['form'], formLimit: '16kb' }), requireCsrfToken];
 
   async function details(ctx: Context, expectedPrompt?: string): Promise<InteractionDetails> {
-    const found = await deps.provider().interactionDetails(ctx.req, ctx.res);
+    const found = await deps.provider().interactionDetails(ctx.req, ctx.res).catch((error: unknown) => {
+      if (error instanceof errors.SessionNotFound) {
+        throw new InvalidRequest('This sign-in page has expired or was opened in another browser. Start again from the application.', { cause: error });
+      }
+      throw error;
+    });
     if (found.uid !== ctx.params.uid) throw new InvalidRequest('This sign-in link does not belong to this browser session. Start again from the application.');
     if (expectedPrompt && found.prompt.name !== expectedPrompt) throw new InvalidRequest('This step of the sign-in is already done. Start again from the application.');
     return found;

@@ -153,6 +153,13 @@ describe.each(availableBackends())('refused requests on %s', (backend) => {
       expect(genuine.html).toContain('wants to access your account');
     });
 
+    it('explains an expired or foreign sign-in page instead of showing the engine\'s words', async () => {
+      const page = await new UserAgent(t.server.issuer).get(new URL('/interaction/unknown-uid', t.server.issuer).toString());
+      expect(page.status).toBe(400);
+      expect(page.html).toContain('This sign-in page has expired or was opened in another browser.');
+      expect(page.html).not.toContain('cookie not found');
+    });
+
     it('answers an unknown user exactly like a wrong password', async () => {
       async function attempt(login: string, password: string) {
         const agent = new UserAgent(t.server.issuer);
