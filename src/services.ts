@@ -5,7 +5,7 @@ import { Clients } from './domain/clients.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
 import { ResourceServers } from './domain/resource-servers.ts';
 import { SigningKeys } from './domain/signing-keys.ts';
-import { assertReachable, createDatabase, databaseTarget, type Database } from './store/db.ts';
+import { assertReachable, closeDatabase, createDatabase, databaseTarget, type Database } from './store/db.ts';
 import { createEnvelope, type SecretEnvelope } from './store/envelope.ts';
 import { createKv, type KvStore } from './store/kv/index.ts';
 import { loadMasterKey, type MasterKeySource } from './store/master-key.ts';
@@ -36,14 +36,14 @@ export async function openStorage(config: Readonly<Config>, options: { kv?: bool
     await assertReachable(db, target);
     await migrateToLatest(db);
   } catch (error) {
-    await db.destroy();
+    await closeDatabase(db);
     throw error;
   }
   let kv: KvStore;
   try {
     kv = await createKv(options.kv === false ? { redisUrl: undefined, redisPrefix: config.redisPrefix } : config);
   } catch (error) {
-    await db.destroy();
+    await closeDatabase(db);
     throw error;
   }
   return {
@@ -53,7 +53,7 @@ export async function openStorage(config: Readonly<Config>, options: { kv?: bool
     masterKeyOrigin: masterKey.origin,
     async close() {
       await kv.close();
-      await db.destroy();
+      await closeDatabase(db);
     },
   };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Database } from '../store/db.ts';
+import { deletedRows, type Database } from '../store/db.ts';
 import { Conflict, InvalidRequest, NotFound } from './errors.ts';
 import type { PasswordHasher } from './passwords.ts';
 
@@ -160,7 +160,7 @@ export class Accounts {
   /** Deletes the account and everything issued to it in the durable tier. */
   async delete(id: string): Promise<void> {
     await this.#db.transaction(async (trx) => {
-      const deleted = await trx('accounts').where({ id }).delete();
+      const deleted = deletedRows(await trx('accounts').where({ id }).delete());
       if (deleted === 0) throw new NotFound(`no account ${id}`);
       await trx('oidc_payloads').whereIn('model', ['Grant', 'RefreshToken', 'Session']).whereRaw("payload->>'accountId' = ?", [id]).delete();
     });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Database } from '../store/db.ts';
+import { deletedRows, type Database } from '../store/db.ts';
 import type { SecretEnvelope } from '../store/envelope.ts';
 import { Conflict, InvalidClientMetadata, NotFound } from './errors.ts';
 
@@ -160,7 +160,7 @@ export class Clients {
 
   async delete(clientId: string): Promise<void> {
     await this.#db.transaction(async (trx) => {
-      const deleted = await trx('clients').where({ client_id: clientId }).delete();
+      const deleted = deletedRows(await trx('clients').where({ client_id: clientId }).delete());
       if (deleted === 0) throw new NotFound(`no client ${clientId}`);
       await trx('oidc_payloads').whereIn('model', ['Grant', 'RefreshToken']).whereRaw("payload->>'clientId' = ?", [clientId]).delete();
     });

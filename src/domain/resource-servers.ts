@@ -1,4 +1,4 @@
-import type { Database } from '../store/db.ts';
+import { deletedRows, type Database } from '../store/db.ts';
 import { Conflict, InvalidRequest, NotFound } from './errors.ts';
 
 export interface ResourceServer {
@@ -102,7 +102,7 @@ export class ResourceServers {
   }
 
   async delete(identifier: string): Promise<void> {
-    const deleted = await this.#db('resource_servers').where({ identifier }).delete();
+    const deleted = deletedRows(await this.#db('resource_servers').where({ identifier }).delete());
     if (deleted === 0) throw new NotFound(`no resource server ${identifier}`);
   }
 }

@@ -1,6 +1,7 @@
 import knex, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import { mkdirSync } from 'node:fs';
+import { lockDataDir } from './data-dir-lock.ts';
 import { ConfigError, type Config } from '../config.ts';
 
 export type Database = Knex;
@@ -19,6 +20,18 @@ export function describeDatabase(target: DatabaseTarget): string {
   return target.dataDir === ':memory:' ? 'embedded PGlite (in memory)' : `embedded PGlite (${target.dataDir})`;
 }
 
+const locks = new WeakMap<Database, () => void>();
+
+/** Closes the pool and, for embedded PGlite, releases the data directory. */
+export async function closeDatabase(db: Database): Promise<void> {
+  try {
+    await db.destroy();
+  } finally {
+    locks.get(db)?.();
+    locks.delete(db);
+  }
+}
+
 export function createDatabase(target: DatabaseTarget, poolMax = 10): Database {
   if (target.databaseUrl) {
     return knex({
@@ -27,12 +40,12 @@ export function createDatabase(target: DatabaseTarget, poolMax = 10): Database {
       pool: { min: 0, max: poolMax },
     });
   }
-  if (target.dataDir !== ':memory:') mkdirSync(target.dataDir, { recursive: true });
-  return knex({
-    client: ClientPgLite,
-    dialect: 'postgres',
-    connection: target.dataDir === ':memory:' ? {} : { filename: target.dataDir },
-  });
+  if (target.dataDir === ':memory:') return knex({ client: ClientPgLite, dialect: 'postgres', connection: {} });
+  mkdirSync(target.dataDir, { recursive: true });
+  const release = lockDataDir(target.dataDir);
+  const db = knex({ client: ClientPgLite, dialect: 'postgres', connection: { filename: target.dataDir } });
+  locks.set(db, release);
+  return db;
 }
 
 /** Fails with one actionable line when the database cannot be reached. */
@@ -47,4 +60,14 @@ export async function assertReachable(db: Database, target: DatabaseTarget): Pro
 
 export function databaseTarget(config: Pick<Config, 'databaseUrl' | 'dataDir'>): DatabaseTarget {
   return { databaseUrl: config.databaseUrl, dataDir: config.dataDir };
+}
+
+/**
+ * Rows removed by a knex `delete()`. The pg dialect answers a number; knex-pglite (0.14) answers
+ * the driver's result object, whose `rowCount` carries the same figure.
+ */
+export function deletedRows(result: unknown): number {
+  if (typeof result === 'number') return result;
+  const count = (result as { rowCount?: unknown } | null)?.rowCount;
+  return typeof count === 'number' ? count : 0;
 }

@@ -1,0 +1,191 @@
+import { parseArgs } from 'node:util';
+import type { Account, Accounts } from '../../domain/accounts.ts';
+import { NotFound } from '../../domain/errors.ts';
+import { COMMON_OPTIONS, onePositional, parseOrUsage, requireOption } from '../args.ts';
+import type { Command, CommandContext, CommandGroup } from '../command.ts';
+import { UsageError } from '../errors.ts';
+import { withServices } from '../open-services.ts';
+import { formatFields, formatTable, timestamp, writeJson, yesNo } from '../output.ts';
+import { readNewPassword } from '../read-password.ts';
+
+const PASSWORD_INPUT = `The password is never taken from the command line, where it would land in shell history and
+the process list: pipe it as the first line of stdin, or type it twice at the prompt. Passwords
+need at least 8 characters.`;
+
+function accountFields(account: Account): Array<[string, string]> {
+  return [
+    ['id', account.id],
+    ['username', account.username],
+    ['email', account.email ?? '-'],
+    ['email verified', yesNo(account.emailVerified)],
+    ['name', account.name ?? '-'],
+    ['password', account.hasPassword ? 'set' : 'none'],
+    ['disabled', yesNo(account.disabled)],
+    ['created', timestamp(account.createdAt)],
+    ['updated', timestamp(account.updatedAt)],
+  ];
+}
+
+/** Catches `--password hunter2` before parseArgs does, with the reason instead of "unknown option". */
+function refusePasswordFlag(command: string, args: readonly string[]): void {
+  const end = args.indexOf('--');
+  const flags = end === -1 ? args : args.slice(0, end);
+  if (flags.some((arg) => arg === '--password' || arg.startsWith('--password=') || arg === '-p')) {
+    throw new UsageError(`${command}: passwords are never taken from the command line; pipe one line on stdin or answer the prompt`);
+  }
+}
+
+async function findAccount(accounts: Accounts, idOrLogin: string): Promise<Account> {
+  const account = (await accounts.findById(idOrLogin)) ?? (await accounts.findByLogin(idOrLogin));
+  if (!account) throw new NotFound(`no account "${idOrLogin}"`);
+  return account;
+}
+
+function promptFor(context: CommandContext) {
+  return { input: context.io.stdin, output: context.io.stderr };
+}
+
+const create: Command = {
+  summary: 'create a user account (password from stdin or a prompt)',
+  usage: `Usage: postern user create --username USERNAME [options]
+
+Creates a user account.
+
+${PASSWORD_INPUT}
+
+Options:
+  --username USERNAME   sign-in name: letters, digits and . _ @ + - (required)
+  --email EMAIL         email address (also accepted at sign-in)
+  --name NAME           full name, released with the profile scope
+  --email-verified      mark the email address as verified
+  --no-password         create the account without a password (set one later with
+                        postern user set-password)
+  --json                print JSON instead of text
+
+Example:
+  printf '%s\\n' 'a long passphrase' | postern user create --username alice --email alice@example.com
+`,
+  async run(args, context) {
+    refusePasswordFlag('user create', args);
+    const { values } = parseOrUsage('user create', () =>
+      parseArgs({
+        args,
+        strict: true,
+        options: {
+          ...COMMON_OPTIONS,
+          username: { type: 'string' },
+          email: { type: 'string' },
+          name: { type: 'string' },
+          'email-verified': { type: 'boolean' },
+          'no-password': { type: 'boolean' },
+        },
+      }),
+    );
+    const username = requireOption('user create', values.username, '--username');
+    // asked before storage opens: nobody should wait on the database to type a password
+    const password = values['no-password'] ? undefined : await readNewPassword(promptFor(context));
+    const account = await withServices(async ({ accounts, audit }) => {
+      const created = await accounts.create({ username, email: values.email, name: values.name, emailVerified: values['email-verified'] }, password);
+      await audit.record({ type: 'account.created', accountId: created.id, details: { via: 'cli' } });
+      return created;
+    });
+    if (values.json) return writeJson(context.io.stdout, account);
+    context.io.stdout.write(formatFields(accountFields(account)));
+    if (!account.hasPassword) {
+      context.io.stdout.write(`\nNo password: the account cannot sign in until postern user set-password ${account.username}\n`);
+    }
+  },
+};
+
+const list: Command = {
+  summary: 'list user accounts',
+  usage: `Usage: postern user list [--json]
+
+Lists user accounts, oldest first.
+`,
+  async run(args, { io }) {
+    const { values } = parseOrUsage('user list', () => parseArgs({ args, strict: true, options: COMMON_OPTIONS }));
+    const all = await withServices(({ accounts }) => accounts.list());
+    if (values.json) return writeJson(io.stdout, all);
+    if (all.length === 0) return void io.stdout.write('no users\n');
+    io.stdout.write(
+      formatTable(
+        ['ID', 'USERNAME', 'EMAIL', 'VERIFIED', 'PASSWORD', 'DISABLED'],
+        all.map((a) => [a.id, a.username, a.email ?? '-', yesNo(a.emailVerified), a.hasPassword ? 'set' : 'none', yesNo(a.disabled)]),
+      ),
+    );
+  },
+};
+
+const show: Command = {
+  summary: 'show one user account',
+  usage: `Usage: postern user show ID|USERNAME|EMAIL [--json]
+
+Shows one user account, found by id, username or email address.
+`,
+  async run(args, { io }) {
+    const { values, positionals } = parseOrUsage('user show', () =>
+      parseArgs({ args, strict: true, allowPositionals: true, options: COMMON_OPTIONS }),
+    );
+    const idOrLogin = onePositional('user show', positionals, 'ID, USERNAME or EMAIL');
+    const account = await withServices(({ accounts }) => findAccount(accounts, idOrLogin));
+    if (values.json) return writeJson(io.stdout, account);
+    io.stdout.write(formatFields(accountFields(account)));
+  },
+};
+
+const remove: Command = {
+  summary: 'delete a user account and its grants, refresh tokens and sessions',
+  usage: `Usage: postern user delete ID|USERNAME|EMAIL [--json]
+
+Deletes a user account with every grant, refresh token and session stored for it.
+`,
+  async run(args, { io }) {
+    const { values, positionals } = parseOrUsage('user delete', () =>
+      parseArgs({ args, strict: true, allowPositionals: true, options: COMMON_OPTIONS }),
+    );
+    const idOrLogin = onePositional('user delete', positionals, 'ID, USERNAME or EMAIL');
+    const account = await withServices(async ({ accounts, audit }) => {
+      const found = await findAccount(accounts, idOrLogin);
+      await accounts.delete(found.id);
+      await audit.record({ type: 'account.deleted', accountId: found.id, details: { via: 'cli', username: found.username } });
+      return found;
+    });
+    if (values.json) return writeJson(io.stdout, { deleted: true, id: account.id, username: account.username });
+    io.stdout.write(`deleted user ${account.username} (${account.id})\n`);
+  },
+};
+
+const setPassword: Command = {
+  summary: "set a user's password (from stdin or a prompt)",
+  usage: `Usage: postern user set-password ID|USERNAME|EMAIL [--json]
+
+Sets a new password for an account, found by id, username or email address.
+
+${PASSWORD_INPUT}
+
+Example:
+  printf '%s\\n' 'another long passphrase' | postern user set-password alice
+`,
+  async run(args, context) {
+    refusePasswordFlag('user set-password', args);
+    const { values, positionals } = parseOrUsage('user set-password', () =>
+      parseArgs({ args, strict: true, allowPositionals: true, options: COMMON_OPTIONS }),
+    );
+    const idOrLogin = onePositional('user set-password', positionals, 'ID, USERNAME or EMAIL');
+    // the account is looked up first, so a mistyped name fails before anyone types a password
+    const account = await withServices(async ({ accounts, audit }) => {
+      const found = await findAccount(accounts, idOrLogin);
+      await accounts.setPassword(found.id, await readNewPassword(promptFor(context)));
+      await audit.record({ type: 'account.password_set', accountId: found.id, details: { via: 'cli' } });
+      return found;
+    });
+    if (values.json) return writeJson(context.io.stdout, { passwordSet: true, id: account.id, username: account.username });
+    context.io.stdout.write(`password set for ${account.username}\n`);
+  },
+};
+
+export const userCommands: CommandGroup = {
+  summary: 'user accounts that sign in to applications',
+  commands: { create, list, show, delete: remove, 'set-password': setPassword },
+};

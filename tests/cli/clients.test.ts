@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClientSummary } from '../../src/domain/clients.ts';
+import { availableBackends } from '../support/backends.ts';
+import { createSandbox, errorLines, parseJson, type Sandbox } from './support/cli.ts';
+
+type Json<T> = { [K in keyof T]: T[K] extends Date ? string : T[K] };
+type Client = Json<ClientSummary>;
+
+const REDIRECT_URI = 'http://localhost:8080/callback';
+
+describe.each(availableBackends())('postern client on %s', { timeout: 300_000 }, (backend) => {
+  let cli: Sandbox;
+  let confidentialId: string;
+  let secret: string;
+  let publicId: string;
+
+  beforeAll(async () => {
+    cli = await createSandbox(backend);
+  });
+  afterAll(() => cli?.cleanup());
+
+  it('creates a confidential client and prints its secret once, with a warning', async () => {
+    const result = await cli.run(['client', 'create', '--name', 'Example App', '--redirect-uri', REDIRECT_URI, '--first-party']);
+    expect(result.code, result.stderr).toBe(0);
+    const line = (label: string) => new RegExp(`^${label} +(\\S.*)$`, 'm').exec(result.stdout)?.[1];
+    confidentialId = line('client id')!;
+    secret = line('client secret')!;
+    expect(confidentialId).toMatch(/^[\w-]{22}$/);
+    expect(secret).toMatch(/^[\w-]{43}$/);
+    expect(result.stdout.split(secret)).toHaveLength(2);
+    expect(result.stdout).toMatch(/type +confidential/);
+    expect(result.stdout).toMatch(/first party +yes/);
+    expect(result.stdout).toContain('cannot be shown again');
+  });
+
+  it('creates a public client with --json: no secret', async () => {
+    const client = parseJson<Client & { clientSecret?: string }>(
+      await cli.run(['client', 'create', '--name', 'Single-page App', '--public', '--redirect-uri', REDIRECT_URI, '--scope', 'read', '--json']),
+    );
+    expect(client).toMatchObject({ name: 'Single-page App', type: 'public', redirectUris: [REDIRECT_URI], grantTypes: ['authorization_code', 'refresh_token'], scopes: ['read'] });
+    expect(client).not.toHaveProperty('clientSecret');
+    publicId = client.clientId;
+  });
+
+  it('lists and shows clients without ever showing the secret again', async () => {
+    const listed = await cli.run(['client', 'list', '--json']);
+    expect(parseJson<Client[]>(listed).map((c) => [c.clientId, c.type])).toEqual([
+      [confidentialId, 'confidential'],
+      [publicId, 'public'],
+    ]);
+    const shown = await cli.run(['client', 'show', confidentialId, '--json']);
+    expect(parseJson<Client>(shown)).toMatchObject({ clientId: confidentialId, name: 'Example App', firstParty: true, redirectUris: [REDIRECT_URI] });
+    expect(listed.stdout + shown.stdout).not.toContain(secret);
+  });
+
+  it('refuses an http redirect URI off loopback in one line, exit 1', async () => {
+    const result = await cli.run(['client', 'create', '--name', 'Bad', '--redirect-uri', 'http://app.example.com/callback']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(errorLines(result)).toEqual(['postern: redirect_uris: "http://app.example.com/callback" must use https (http is allowed for localhost only)']);
+  });
+
+  it('refuses a public client with client_credentials in one line, exit 1', async () => {
+    const result = await cli.run(['client', 'create', '--name', 'Service', '--public', '--grant-type', 'client_credentials']);
+    expect(result.code).toBe(1);
+    expect(errorLines(result)).toEqual(['postern: a public client cannot use client_credentials: it has no secret']);
+  });
+
+  it('refuses a missing --name or an unknown option as a usage error, exit 2', async () => {
+    const missing = await cli.run(['client', 'create', '--public']);
+    expect(missing.code).toBe(2);
+    expect(errorLines(missing)).toEqual(['postern: client create: --name is required']);
+    const unknown = await cli.run(['client', 'create', '--name', 'X', '--secret', 'abc']);
+    expect(unknown.code).toBe(2);
+    expect(errorLines(unknown)).toEqual(["postern: client create: unknown option '--secret'"]);
+  });
+
+  it('deletes a client; afterwards it is not found', async () => {
+    expect(parseJson(await cli.run(['client', 'delete', publicId, '--json']))).toEqual({ deleted: true, clientId: publicId });
+    const gone = await cli.run(['client', 'show', publicId]);
+    expect(gone.code).toBe(1);
+    expect(errorLines(gone)).toEqual([`postern: no client ${publicId}`]);
+  });
+});

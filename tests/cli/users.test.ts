@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Account } from '../../src/domain/accounts.ts';
+import { availableBackends } from '../support/backends.ts';
+import { createSandbox, errorLines, parseJson, type Sandbox } from './support/cli.ts';
+
+type AccountJson = Omit<Account, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
+
+const CHECK_PASSWORD = join(import.meta.dirname, 'support/check-password.ts');
+const FIRST = 'a long passphrase';
+const SECOND = 'another long passphrase';
+
+describe.each(availableBackends())('postern user on %s', { timeout: 300_000 }, (backend) => {
+  let cli: Sandbox;
+  let alice: AccountJson;
+
+  beforeAll(async () => {
+    cli = await createSandbox(backend);
+  });
+  afterAll(() => cli?.cleanup());
+
+  it('creates a user with the password piped on stdin', async () => {
+    alice = parseJson<AccountJson>(
+      await cli.run(['user', 'create', '--username', 'alice', '--email', 'alice@example.com', '--name', 'Alice Example', '--email-verified', '--json'], `${FIRST}\n`),
+    );
+    expect(alice).toMatchObject({ username: 'alice', email: 'alice@example.com', emailVerified: true, name: 'Alice Example', hasPassword: true, disabled: false });
+    expect(alice.id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('creates a user without a password when asked to', async () => {
+    const bob = parseJson<AccountJson>(await cli.run(['user', 'create', '--username', 'bob', '--no-password', '--json']));
+    expect(bob).toMatchObject({ username: 'bob', email: null, hasPassword: false });
+  });
+
+  it('refuses an empty or short password before touching the database, exit 1', async () => {
+    const empty = await cli.run(['user', 'create', '--username', 'carol'], '\n');
+    expect(empty.code).toBe(1);
+    expect(errorLines(empty)).toEqual(['postern: refusing an empty password']);
+    const short = await cli.run(['user', 'create', '--username', 'carol'], 'short\n');
+    expect(short.code).toBe(1);
+    expect(errorLines(short)).toEqual(['postern: password too short: use at least 8 characters']);
+  });
+
+  it('never takes a password from argv: there is no such option, exit 2', async () => {
+    for (const args of [['--password', 'hunter2hunter2'], ['--password=hunter2hunter2']]) {
+      const result = await cli.run(['user', 'create', '--username', 'dave', ...args], `${FIRST}\n`);
+      expect(result.code).toBe(2);
+      expect(errorLines(result)).toEqual(['postern: user create: passwords are never taken from the command line; pipe one line on stdin or answer the prompt']);
+    }
+  });
+
+  it('sets a new password from stdin, found by email; the new one signs in, the old one no longer does', async () => {
+    const result = await cli.run(['user', 'set-password', 'ALICE@example.com'], `${SECOND}\r\nignored second line\n`);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe('password set for alice\n');
+    const check = await cli.runScript(CHECK_PASSWORD, ['alice'], JSON.stringify([SECOND, FIRST, `${SECOND}\r`, `${SECOND}\n`]));
+    expect(check.code, check.stderr).toBe(0);
+    expect(JSON.parse(check.stdout)).toEqual([true, false, false, false]);
+  });
+
+  it('shows a user by id and by username', async () => {
+    const byId = await cli.run(['user', 'show', alice.id]);
+    expect(byId.code, byId.stderr).toBe(0);
+    expect(byId.stdout).toMatch(/^username +alice$/m);
+    expect(byId.stdout).toMatch(/^password +set$/m);
+    expect(parseJson<AccountJson>(await cli.run(['user', 'show', 'alice', '--json'])).id).toBe(alice.id);
+  });
+
+  it('deletes a user; the list no longer has it', async () => {
+    expect(parseJson(await cli.run(['user', 'delete', 'bob', '--json']))).toMatchObject({ deleted: true, username: 'bob' });
+    const remaining = parseJson<AccountJson[]>(await cli.run(['user', 'list', '--json']));
+    expect(remaining.map((a) => a.username)).toEqual(['alice']);
+    const gone = await cli.run(['user', 'delete', 'bob']);
+    expect(gone.code).toBe(1);
+    expect(errorLines(gone)).toEqual(['postern: no account "bob"']);
+  });
+});
