@@ -69,12 +69,13 @@ type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-function integer(env: Env, name: string, fallback: number, min = 1): number {
+function integer(env: Env, name: string, fallback: number, min = 1, max = 10 * 365 * 24 * 3600): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
   const value = Number(raw);
   if (value < min) throw new ConfigError(`${name} must be at least ${min}, got ${value}`);
+  if (value > max) throw new ConfigError(`${name} must be at most ${max}, got ${raw}`);
   return value;
 }
 
@@ -129,12 +130,12 @@ function modeFrom(env: Env): RunMode {
 
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Readonly<Config> {
   const mode = modeFrom(env);
-  const port = integer(env, 'PORT', 3000, 0);
+  const port = integer(env, 'PORT', 3000, 0, 65535);
   const issuer = (url(env, 'POSTERN_ISSUER', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const masterKey = masterKeyFrom(env);
   const masterKeyFile = env.POSTERN_MASTER_KEY_FILE || undefined;
   const cookieKeys = cookieKeysFrom(env);
-  const logLevel = (env.LOG_LEVEL ?? 'info') as LogLevel;
+  const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
   }

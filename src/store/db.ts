@@ -32,18 +32,22 @@ export async function closeDatabase(db: Database): Promise<void> {
   }
 }
 
+// knex would print pool errors (with stacks) to stdout, the JSON log stream; callers get them as rejections
+const quiet = { warn() {}, error() {}, deprecate() {}, debug() {} };
+
 export function createDatabase(target: DatabaseTarget, poolMax = 10): Database {
   if (target.databaseUrl) {
     return knex({
       client: 'pg',
       connection: { connectionString: target.databaseUrl, application_name: 'postern' },
       pool: { min: 0, max: poolMax },
+      log: quiet,
     });
   }
-  if (target.dataDir === ':memory:') return knex({ client: ClientPgLite, dialect: 'postgres', connection: {} });
+  if (target.dataDir === ':memory:') return knex({ client: ClientPgLite, dialect: 'postgres', connection: {}, log: quiet });
   mkdirSync(target.dataDir, { recursive: true });
   const release = lockDataDir(target.dataDir);
-  const db = knex({ client: ClientPgLite, dialect: 'postgres', connection: { filename: target.dataDir } });
+  const db = knex({ client: ClientPgLite, dialect: 'postgres', connection: { filename: target.dataDir }, log: quiet });
   locks.set(db, release);
   return db;
 }

@@ -19,6 +19,7 @@ export const CONTESTED_MODELS: ReadonlySet<string> = new Set([
   'RefreshToken',
   'DeviceCode',
   'BackchannelAuthenticationRequest',
+  'PreAuthorizedCode',
 ]);
 
 export function tierOf(model: string): 'durable' | 'ephemeral' {

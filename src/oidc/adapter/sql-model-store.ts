@@ -1,10 +1,12 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import type { Database } from '../../store/db.ts';
+import { deletedRows, type Database } from '../../store/db.ts';
 import { AlreadyConsumed } from './already-consumed.ts';
+import { fromJsonb, toJsonb } from './jsonb-safe.ts';
 import { CONTESTED_MODELS } from './model-tiers.ts';
 
 interface PayloadRow {
-  payload: AdapterPayload;
+  /** parsed jsonb, strings still encoded by `toJsonb` */
+  payload: unknown;
   consumed_at: Date | string | null;
 }
 
@@ -30,14 +32,15 @@ export class SqlModelStore implements Adapter {
 
   static #toPayload(row: PayloadRow | undefined): AdapterPayload | undefined {
     if (!row) return undefined;
-    return row.consumed_at ? { ...row.payload, consumed: epochSeconds(row.consumed_at) } : row.payload;
+    const payload = fromJsonb(row.payload) as AdapterPayload;
+    return row.consumed_at ? { ...payload, consumed: epochSeconds(row.consumed_at) } : payload;
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
     const row = {
       model: this.#model,
       id,
-      payload: JSON.stringify(payload),
+      payload: toJsonb(payload),
       grant_id: payload.grantId ?? null,
       uid: payload.uid ?? null,
       user_code: payload.userCode ?? null,
@@ -83,9 +86,11 @@ export class SqlModelStore implements Adapter {
 export async function purgeExpiredPayloads(db: Database, batchSize = 1000): Promise<number> {
   let total = 0;
   for (;;) {
-    const deleted = await db('oidc_payloads')
-      .whereIn(['model', 'id'], db('oidc_payloads').select('model', 'id').where('expires_at', '<', db.fn.now()).limit(batchSize))
-      .delete();
+    const deleted = deletedRows(
+      await db('oidc_payloads')
+        .whereIn(['model', 'id'], db('oidc_payloads').select('model', 'id').where('expires_at', '<', db.fn.now()).limit(batchSize))
+        .delete(),
+    );
     total += deleted;
     if (deleted < batchSize) return total;
   }

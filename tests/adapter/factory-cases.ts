@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { expect, it } from 'vitest';
+import { Clients } from '../../src/domain/clients.ts';
+import { ClientStore } from '../../src/oidc/adapter/client-store.ts';
+import { createAdapterFactory } from '../../src/oidc/adapter/index.ts';
+import { KvModelStore } from '../../src/oidc/adapter/kv-model-store.ts';
+import { SqlModelStore } from '../../src/oidc/adapter/sql-model-store.ts';
+import type { Database } from '../../src/store/db.ts';
+import { createEnvelope } from '../../src/store/envelope.ts';
+import type { KvStore } from '../../src/store/kv/index.ts';
+import { uniqueId } from '../support/adapter-backends.ts';
+
+// DESIGN.md, "Two storage tiers": listed here rather than imported from model-tiers.ts, so moving
+// a model to the other tier is a deliberate change to this test too.
+const DURABLE = ['Grant', 'RefreshToken', 'Session', 'RegistrationAccessToken', 'InitialAccessToken'];
+const EPHEMERAL = [
+  'AuthorizationCode',
+  'AccessToken',
+  'Interaction',
+  'ClientCredentials',
+  'PushedAuthorizationRequest',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'ReplayDetection',
+  'PreAuthorizedCode',
+];
+
+/** createAdapterFactory sends each model to its tier; `tiers()` gives the opened database and KV. */
+export function factoryCases(tiers: () => { db: Database; kv: KvStore }): void {
+  const setup = () => {
+    const { db, kv } = tiers();
+    const clients = new Clients(db, createEnvelope(randomBytes(32)));
+    return { db, kv, clients, adapterFor: createAdapterFactory({ db, kv, clients }) };
+  };
+
+  it.each(DURABLE)('%s goes to the durable tier (SQL)', async (model) => {
+    const { db, kv, adapterFor } = setup();
+    const adapter = adapterFor(model);
+    expect(adapter).toBeInstanceOf(SqlModelStore);
+    const id = uniqueId();
+    await adapter.upsert(id, { accountId: 'a', grantId: uniqueId('grant') }, 60);
+    expect(await new SqlModelStore(db, model).find(id)).toBeDefined();
+    expect(await new KvModelStore(kv, model).find(id)).toBeUndefined();
+  });
+
+  it.each(EPHEMERAL)('%s goes to the ephemeral tier (KV)', async (model) => {
+    const { db, kv, adapterFor } = setup();
+    const adapter = adapterFor(model);
+    expect(adapter).toBeInstanceOf(KvModelStore);
+    const id = uniqueId();
+    await adapter.upsert(id, { accountId: 'a', grantId: uniqueId('grant') }, 60);
+    expect(await new KvModelStore(kv, model).find(id)).toBeDefined();
+    expect(await new SqlModelStore(db, model).find(id)).toBeUndefined();
+  });
+
+  it('Client reads the registered clients and refuses writes', async () => {
+    const { clients, adapterFor } = setup();
+    const adapter = adapterFor('Client');
+    expect(adapter).toBeInstanceOf(ClientStore);
+    const { client } = await clients.create({ name: 'Factory test', type: 'public', redirectUris: ['https://app.example/cb'] });
+    expect(await adapter.find(client.clientId)).toMatchObject({ client_id: client.clientId, redirect_uris: ['https://app.example/cb'] });
+    expect(await adapter.find(uniqueId('client'))).toBeUndefined();
+    await expect(adapter.upsert(client.clientId, {}, 60)).rejects.toBeInstanceOf(TypeError);
+  });
+
+  it('revokeByGrantId through each model reaches both tiers and spares other grants', async () => {
+    const { adapterFor } = setup();
+    const [grant, otherGrant] = [uniqueId('grant'), uniqueId('grant')];
+    const ids = { refresh: uniqueId('rt'), access: uniqueId('at'), otherRefresh: uniqueId('rt'), otherAccess: uniqueId('at') };
+    await adapterFor('RefreshToken').upsert(ids.refresh, { grantId: grant }, 60);
+    await adapterFor('AccessToken').upsert(ids.access, { grantId: grant }, 60);
+    await adapterFor('RefreshToken').upsert(ids.otherRefresh, { grantId: otherGrant }, 60);
+    await adapterFor('AccessToken').upsert(ids.otherAccess, { grantId: otherGrant }, 60);
+
+    // what oidc-provider's revoke helper does: each grant-bound model's adapter in turn
+    await Promise.all(['AccessToken', 'RefreshToken', 'AuthorizationCode'].map((model) => adapterFor(model).revokeByGrantId(grant)));
+
+    expect(await adapterFor('RefreshToken').find(ids.refresh)).toBeUndefined();
+    expect(await adapterFor('AccessToken').find(ids.access)).toBeUndefined();
+    expect(await adapterFor('RefreshToken').find(ids.otherRefresh)).toBeDefined();
+    expect(await adapterFor('AccessToken').find(ids.otherAccess)).toBeDefined();
+  });
+}

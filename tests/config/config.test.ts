@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+const CWD = '/srv/postern';
+const MASTER_KEY = randomBytes(32).toString('base64');
+const COOKIE_KEY = 'c'.repeat(32);
+const PRODUCTION = { NODE_ENV: 'production', POSTERN_MASTER_KEY: MASTER_KEY, POSTERN_COOKIE_KEYS: COOKIE_KEY };
+
+const load = (env: Record<string, string | undefined>) => loadConfig(env, CWD);
+
+/** The ConfigError `env` produces; fails the test when there is none. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    load(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  return expect.unreachable(`no ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('with an empty environment: development defaults, embedded storage, frozen', () => {
+    const config = load({});
+    expect(config).toEqual({
+      mode: 'development',
+      issuer: 'http://localhost:3000',
+      host: '0.0.0.0',
+      port: 3000,
+      databaseUrl: undefined,
+      dataDir: '/srv/postern/data',
+      redisUrl: undefined,
+      redisPrefix: 'postern:',
+      masterKey: undefined,
+      masterKeyFile: undefined,
+      keysDir: '/srv/postern/keys',
+      cookieKeys: [],
+      ttl: {
+        accessToken: 3600,
+        idToken: 3600,
+        refreshToken: 14 * 24 * 3600,
+        authorizationCode: 60,
+        session: 14 * 24 * 3600,
+        interaction: 3600,
+        clientCredentials: 3600,
+      },
+      trustProxy: false,
+      logLevel: 'info',
+      argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
+      purgeIntervalSeconds: 300,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads the variables it documents', () => {
+    const config = load({
+      ...PRODUCTION,
+      PORT: '8080',
+      POSTERN_ISSUER: 'https://id.example.com/',
+      DATABASE_URL: 'postgres://db.internal/postern',
+      REDIS_URL: 'rediss://cache.internal:6380',
+      POSTERN_REDIS_PREFIX: 'tenant-a:',
+      POSTERN_DATA_DIR: 'state',
+      POSTERN_COOKIE_KEYS: ` ${'n'.repeat(40)} , ${'o'.repeat(32)} `,
+      POSTERN_TRUST_PROXY: 'yes',
+      LOG_LEVEL: 'warn',
+      POSTERN_ACCESS_TOKEN_TTL: '600',
+    });
+    expect(config).toMatchObject({
+      mode: 'production',
+      port: 8080,
+      issuer: 'https://id.example.com',
+      databaseUrl: 'postgres://db.internal/postern',
+      redisUrl: 'rediss://cache.internal:6380',
+      redisPrefix: 'tenant-a:',
+      dataDir: '/srv/postern/state',
+      cookieKeys: ['n'.repeat(40), 'o'.repeat(32)],
+      trustProxy: true,
+      logLevel: 'warn',
+      ttl: { accessToken: 600 },
+    });
+    expect(config.masterKey).toEqual(Buffer.from(MASTER_KEY, 'base64'));
+  });
+
+  it("keeps POSTERN_DATA_DIR=':memory:' literal (in-memory PGlite), not a directory named :memory:", () => {
+    expect(load({ POSTERN_DATA_DIR: ':memory:' }).dataDir).toBe(':memory:');
+  });
+
+  describe('production', () => {
+    it('starts with a master key and cookie keys', () => {
+      expect(load(PRODUCTION).mode).toBe('production');
+      expect(load({ ...PRODUCTION, POSTERN_MASTER_KEY: undefined, POSTERN_MASTER_KEY_FILE: 'secrets/master.key' }).masterKeyFile).toBe(
+        '/srv/postern/secrets/master.key',
+      );
+    });
+
+    it('without a master key: a ConfigError naming both ways to provide one', () => {
+      const error = configError({ ...PRODUCTION, POSTERN_MASTER_KEY: undefined });
+      expect(error.message).toContain('POSTERN_MASTER_KEY ');
+      expect(error.message).toContain('POSTERN_MASTER_KEY_FILE');
+      expect(error.message).toMatch(/32 random bytes/);
+    });
+
+    it('without cookie keys: a ConfigError saying how to set them', () => {
+      for (const keys of [undefined, '', ' , ']) {
+        const error = configError({ ...PRODUCTION, POSTERN_COOKIE_KEYS: keys });
+        expect(error.message).toContain('POSTERN_COOKIE_KEYS');
+        expect(error.message).toMatch(/32\+ characters/);
+      }
+    });
+  });
+
+  it.each(['abc', '-1', '3.5', '80 80', '70000'])('refuses PORT=%j', (port) => {
+    expect(configError({ PORT: port }).message).toContain('PORT');
+  });
+
+  it.each([
+    ['not a url', /not a valid URL/],
+    ['mysql://db/postern', /must start with postgres:\/\/ or postgresql:\/\//],
+    ['http://db/postern', /must start with postgres:/],
+  ])('refuses DATABASE_URL=%j', (url, message) => {
+    const error = configError({ DATABASE_URL: url });
+    expect(error.message).toContain('DATABASE_URL');
+    expect(error.message).toMatch(message);
+  });
+
+  it('accepts postgresql:// as well as postgres://', () => {
+    expect(load({ DATABASE_URL: 'postgresql://db/postern' }).databaseUrl).toBe('postgresql://db/postern');
+  });
+
+  it('refuses a REDIS_URL that is not redis:// or rediss://', () => {
+    expect(configError({ REDIS_URL: 'http://cache' }).message).toContain('REDIS_URL');
+  });
+
+  it.each(['verbose', 'INFO', 'warning'])('refuses LOG_LEVEL=%j and lists the levels', (level) => {
+    const error = configError({ LOG_LEVEL: level });
+    expect(error.message).toContain('LOG_LEVEL');
+    expect(error.message).toContain('fatal, error, warn, info, debug, trace, silent');
+  });
+
+  it('refuses a cookie key shorter than 32 characters, even next to good ones', () => {
+    expect(configError({ POSTERN_COOKIE_KEYS: 'short' }).message).toContain('at least 32 characters');
+    expect(configError({ POSTERN_COOKIE_KEYS: `${COOKIE_KEY},${'s'.repeat(31)}` }).message).toContain('POSTERN_COOKIE_KEYS');
+  });
+
+  it('refuses a master key that is not 32 bytes of base64', () => {
+    expect(configError({ POSTERN_MASTER_KEY: randomBytes(16).toString('base64') }).message).toContain('openssl rand -base64 32');
+  });
+
+  it('refuses bad flags, zero lifetimes and a weak argon2 memory cost', () => {
+    expect(configError({ POSTERN_TRUST_PROXY: 'maybe' }).message).toContain('POSTERN_TRUST_PROXY');
+    expect(configError({ POSTERN_ACCESS_TOKEN_TTL: '0' }).message).toContain('POSTERN_ACCESS_TOKEN_TTL');
+    expect(configError({ POSTERN_ARGON2_MEMORY_KIB: '512' }).message).toContain('POSTERN_ARGON2_MEMORY_KIB');
+  });
+
+  it('is one line, so startup can print it as is', () => {
+    const error = configError({ NODE_ENV: 'production' });
+    expect(error.name).toBe('ConfigError');
+    expect(error.message).not.toContain('\n');
+  });
+});

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import type { KvStore } from '../../src/store/kv/index.ts';
+import { sleep, uniqueId } from '../support/adapter-backends.ts';
+
+/**
+ * The KvStore contract, written once and run over MemoryKv and RedisKv by kv-store.test.ts.
+ * Keys are fresh per case; the cases that wait for an expiry run concurrently, so each
+ * backend spends about one second waiting.
+ */
+export function kvContract(kv: () => KvStore): void {
+  const key = uniqueId;
+
+  describe('get, getMany, set, del', () => {
+    it('reads back what was set, undefined for what was not', async () => {
+      const [a, b, missing] = [key('a'), key('b'), key('missing')];
+      await kv().set(a, 'value a');
+      await kv().set(b, 'välue b 🙂', 60);
+      expect(await kv().get(a)).toBe('value a');
+      expect(await kv().get(missing)).toBeUndefined();
+      expect(await kv().getMany([a, missing, b])).toEqual(['value a', undefined, 'välue b 🙂']);
+      expect(await kv().getMany([])).toEqual([]);
+    });
+
+    it('set overwrites and del removes values and sets', async () => {
+      const [a, set] = [key('a'), key('set')];
+      await kv().set(a, 'one');
+      await kv().set(a, 'two');
+      expect(await kv().get(a)).toBe('two');
+      await kv().addToSet(set, 'member', 60);
+      await kv().del([a, set, key('missing')]);
+      await kv().del([]);
+      expect(await kv().get(a)).toBeUndefined();
+      expect(await kv().setMembers(set)).toEqual([]);
+    });
+  });
+
+  describe('claim', () => {
+    it("is 'missing' when the key does not exist, and leaves no marker", async () => {
+      const [target, marker] = [key('target'), key('marker')];
+      expect(await kv().claim(target, marker, '1')).toBe('missing');
+      expect(await kv().get(marker)).toBeUndefined();
+      await kv().set(target, 'x', 60);
+      expect(await kv().claim(target, marker, '2')).toBe('won');
+    });
+
+    it("is 'won' once, then 'lost', and keeps the winner's value", async () => {
+      const [target, marker] = [key('target'), key('marker')];
+      await kv().set(target, 'x', 60);
+      expect(await kv().claim(target, marker, 'first')).toBe('won');
+      expect(await kv().claim(target, marker, 'second')).toBe('lost');
+      expect(await kv().get(marker)).toBe('first');
+    });
+
+    it.each([
+      ['a key with a TTL', 60],
+      ['a key without expiry', undefined],
+    ])('has exactly one winner among 20 concurrent callers on %s', async (_label, ttl) => {
+      const [target, marker] = [key('target'), key('marker')];
+      await kv().set(target, 'x', ttl);
+      const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => kv().claim(target, marker, String(i))));
+      expect(outcomes.filter((outcome) => outcome === 'won')).toHaveLength(1);
+      expect(outcomes.filter((outcome) => outcome === 'lost')).toHaveLength(19);
+      expect(await kv().get(marker)).toBe(String(outcomes.indexOf('won')));
+    });
+  });
+
+  describe('increment', () => {
+    it('counts within one window that later hits do not extend', async () => {
+      const counter = key('counter');
+      expect(await kv().increment(counter, 60)).toEqual({ count: 1, ttlSeconds: 60 });
+      const second = await kv().increment(counter, 3600);
+      expect(second.count).toBe(2);
+      expect(second.ttlSeconds).toBeGreaterThan(0);
+      expect(second.ttlSeconds).toBeLessThanOrEqual(60);
+      expect((await kv().increment(key('other'), 60)).count).toBe(1);
+    });
+
+    it('gives 20 concurrent hits the counts 1 to 20', async () => {
+      const counter = key('counter');
+      const results = await Promise.all(Array.from({ length: 20 }, () => kv().increment(counter, 60)));
+      expect(results.map((result) => result.count).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    });
+  });
+
+  describe('addToSet and setMembers', () => {
+    it('keeps each member once; an unknown set is empty', async () => {
+      const set = key('set');
+      await kv().addToSet(set, 'b', 60);
+      await kv().addToSet(set, 'a', 60);
+      await kv().addToSet(set, 'b', 60);
+      expect((await kv().setMembers(set)).sort()).toEqual(['a', 'b']);
+      expect(await kv().setMembers(key('missing'))).toEqual([]);
+    });
+  });
+
+  describe.concurrent('expiry (real time, about 1.1 s)', () => {
+    it('a value set with a TTL of 1 s is gone after 1.1 s', async () => {
+      const [short, lasting] = [key('short'), key('lasting')];
+      await kv().set(short, 'x', 1);
+      await kv().set(lasting, 'y');
+      await sleep(1100);
+      expect(await kv().get(short)).toBeUndefined();
+      expect(await kv().get(lasting)).toBe('y');
+    });
+
+    it('a claim marker expires with its key', async () => {
+      const [target, marker] = [key('target'), key('marker')];
+      await kv().set(target, 'x', 1);
+      expect(await kv().claim(target, marker, 'won')).toBe('won');
+      await sleep(1100);
+      expect(await kv().get(marker)).toBeUndefined();
+      expect(await kv().claim(target, marker, 'again')).toBe('missing');
+    });
+
+    it('a counter starts again at 1 when its window has passed', async () => {
+      const counter = key('counter');
+      await kv().increment(counter, 1);
+      expect((await kv().increment(counter, 1)).count).toBe(2);
+      await sleep(1100);
+      expect(await kv().increment(counter, 1)).toEqual({ count: 1, ttlSeconds: 1 });
+    });
+
+    it('adding to a set extends its TTL and never shortens it', async () => {
+      const [extended, kept, lapsed] = [key('extended'), key('kept'), key('lapsed')];
+      await kv().addToSet(extended, 'a', 1);
+      await kv().addToSet(extended, 'b', 60);
+      await kv().addToSet(kept, 'a', 60);
+      await kv().addToSet(kept, 'b', 1);
+      await kv().addToSet(lapsed, 'a', 1);
+      await sleep(1100);
+      expect((await kv().setMembers(extended)).sort()).toEqual(['a', 'b']);
+      expect((await kv().setMembers(kept)).sort()).toEqual(['a', 'b']);
+      expect(await kv().setMembers(lapsed)).toEqual([]);
+    });
+  });
+}
