@@ -58,6 +58,8 @@ export interface Config {
   argon2: Argon2Parameters;
   /** seconds between sweeps of expired rows in the durable tier */
   purgeIntervalSeconds: number;
+  /** seconds a process keeps client and API registrations read from the database; 0 = no cache */
+  cacheTtlSeconds: number;
 }
 
 /** A configuration mistake: reported as one line at startup, never as a stack trace. */
@@ -179,6 +181,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       parallelism: integer(env, 'POSTERN_ARGON2_PARALLELISM', 1),
     },
     purgeIntervalSeconds: integer(env, 'POSTERN_PURGE_INTERVAL', 300),
+    cacheTtlSeconds: integer(env, 'POSTERN_CACHE_TTL', 30, 0, 3600),
   };
   return Object.freeze(config);
 }

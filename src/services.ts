@@ -62,8 +62,8 @@ export async function createServices(config: Readonly<Config>, storage: Storage)
   const passwords = await createPasswordHasher(config.argon2);
   return {
     accounts: new Accounts(storage.db, passwords),
-    clients: new Clients(storage.db, storage.envelope),
-    resourceServers: new ResourceServers(storage.db),
+    clients: new Clients(storage.db, storage.envelope, config.cacheTtlSeconds * 1000),
+    resourceServers: new ResourceServers(storage.db, config.cacheTtlSeconds * 1000),
     signingKeys: new SigningKeys(storage.db, storage.envelope),
     audit: new AuditLog(storage.db),
   };

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { deletedRows, type Database } from '../store/db.ts';
 import type { SecretEnvelope } from '../store/envelope.ts';
 import { Conflict, InvalidClientMetadata, NotFound } from './errors.ts';
+import { TtlCache } from './ttl-cache.ts';
 
 export type ClientType = 'confidential' | 'public';
 export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
@@ -92,9 +93,12 @@ export class Clients {
   readonly #db: Database;
   readonly #envelope: SecretEnvelope;
 
-  constructor(db: Database, envelope: SecretEnvelope) {
+  readonly #metadataCache: TtlCache<ClientMetadata | undefined>;
+
+  constructor(db: Database, envelope: SecretEnvelope, cacheTtlMs = 0) {
     this.#db = db;
     this.#envelope = envelope;
+    this.#metadataCache = new TtlCache(cacheTtlMs);
   }
 
   /** Registers a client. The secret of a confidential client is returned here once and stored sealed. */
@@ -140,6 +144,7 @@ export class Clients {
           metadata: JSON.stringify(metadata),
         })
         .returning('*');
+      this.#metadataCache.delete(clientId);
       return { client: toSummary(row as ClientRow), clientSecret };
     } catch (error) {
       if ((error as { code?: unknown }).code === '23505') throw new Conflict(`client ${clientId} already exists`, { cause: error });
@@ -164,10 +169,15 @@ export class Clients {
       if (deleted === 0) throw new NotFound(`no client ${clientId}`);
       await trx('oidc_payloads').whereIn('model', ['Grant', 'RefreshToken']).whereRaw("payload->>'clientId' = ?", [clientId]).delete();
     });
+    this.#metadataCache.delete(clientId);
   }
 
-  /** Metadata for the protocol engine, secret opened. */
-  async metadataFor(clientId: string): Promise<ClientMetadata | undefined> {
+  /** Metadata for the protocol engine, secret opened; read through the cache. */
+  metadataFor(clientId: string): Promise<ClientMetadata | undefined> {
+    return this.#metadataCache.get(clientId, () => this.#loadMetadata(clientId));
+  }
+
+  async #loadMetadata(clientId: string): Promise<ClientMetadata | undefined> {
     const row = await this.#db<ClientRow>('clients').where({ client_id: clientId }).first();
     if (!row) return undefined;
     return {

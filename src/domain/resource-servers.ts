@@ -1,5 +1,6 @@
 import { deletedRows, type Database } from '../store/db.ts';
 import { Conflict, InvalidRequest, NotFound } from './errors.ts';
+import { TtlCache } from './ttl-cache.ts';
 
 export interface ResourceServer {
   identifier: string;
@@ -35,8 +36,11 @@ interface ScopeRow {
 export class ResourceServers {
   readonly #db: Database;
 
-  constructor(db: Database) {
+  readonly #cache: TtlCache<ResourceServer | undefined>;
+
+  constructor(db: Database, cacheTtlMs = 0) {
     this.#db = db;
+    this.#cache = new TtlCache(cacheTtlMs, 1000);
   }
 
   async create(input: NewResourceServer): Promise<ResourceServer> {
@@ -70,6 +74,7 @@ export class ResourceServers {
       if ((error as { code?: unknown }).code === '23505') throw new Conflict(`resource server ${input.identifier} already exists`, { cause: error });
       throw error;
     }
+    this.#cache.clear();
     return (await this.find(input.identifier))!;
   }
 
@@ -87,14 +92,19 @@ export class ResourceServers {
     }));
   }
 
-  async find(identifier: string): Promise<ResourceServer | undefined> {
-    const rows = await this.#db<ServerRow>('resource_servers').where({ identifier });
-    return (await this.#withScopes(rows))[0];
+  /** Read through the cache: the token endpoint asks for these on every request. */
+  find(identifier: string): Promise<ResourceServer | undefined> {
+    return this.#cache.get(`id:${identifier}`, async () => {
+      const rows = await this.#db<ServerRow>('resource_servers').where({ identifier });
+      return (await this.#withScopes(rows))[0];
+    });
   }
 
-  async findDefault(): Promise<ResourceServer | undefined> {
-    const rows = await this.#db<ServerRow>('resource_servers').where({ is_default: true });
-    return (await this.#withScopes(rows))[0];
+  findDefault(): Promise<ResourceServer | undefined> {
+    return this.#cache.get('default', async () => {
+      const rows = await this.#db<ServerRow>('resource_servers').where({ is_default: true });
+      return (await this.#withScopes(rows))[0];
+    });
   }
 
   async list(): Promise<ResourceServer[]> {
@@ -103,6 +113,7 @@ export class ResourceServers {
 
   async delete(identifier: string): Promise<void> {
     const deleted = deletedRows(await this.#db('resource_servers').where({ identifier }).delete());
+    this.#cache.clear();
     if (deleted === 0) throw new NotFound(`no resource server ${identifier}`);
   }
 }

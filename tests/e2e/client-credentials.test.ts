@@ -54,6 +54,14 @@ describe.each(availableBackends())('client credentials on %s', (backend) => {
     });
   });
 
+  it('refuses a client as soon as it is deleted, though registrations are cached', async () => {
+    const { client, clientSecret } = await t.server.services.clients.create({ name: 'Short-lived', type: 'confidential', grantTypes: ['client_credentials'] });
+    const shortLived = await discover(t.server, { clientId: client.clientId, clientSecret: clientSecret! });
+    await oidc.clientCredentialsGrant(shortLived, { scope: 'read' });
+    await t.server.services.clients.delete(client.clientId);
+    await expect(oidc.clientCredentialsGrant(shortLived, { scope: 'read' })).rejects.toMatchObject({ status: 401 });
+  });
+
   it('refuses the password grant and unknown grant types', async () => {
     const response = await fetch(new URL('/token', t.server.issuer), {
       method: 'POST',
