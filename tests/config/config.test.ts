@@ -49,6 +49,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
       purgeIntervalSeconds: 300,
+      cacheTtlSeconds: 30,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
