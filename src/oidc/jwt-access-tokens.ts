@@ -102,6 +102,8 @@ export function createJwtShadow(options: { issuer: string; hmacKey: Buffer; publ
         if (looksLikeJwt(form.token)) {
           // an unverifiable JWT becomes an id that matches nothing: inactive, as RFC 7662 §2.2 asks
           form.token = (await shadowOf(form.token)) ?? `unverifiable-${shadowId(form.token)}`;
+          // it is an access token: spare the engine its refresh-token lookup in the durable tier
+          form.token_type_hint = 'access_token';
         }
         ctx.request.body = form;
         return next();

@@ -1,0 +1,127 @@
+import { isScenario, SCENARIOS, type ScenarioName } from './scenarios.ts';
+
+export interface BenchOptions {
+  /** seconds per measurement; default 10 (smoke: 1) */
+  seconds: number;
+  scenarios: ScenarioName[];
+  /** default 1, 10, 50 (smoke: 1) */
+  concurrency: number[];
+  /** Postern process counts to measure, e.g. [1, 2]; default [1] */
+  workers: number[];
+  /** which servers: postern and/or baseline; default both */
+  targets: Array<'postern' | 'baseline'>;
+  /** refresh tokens harvested through code flows before the refresh scenario; default 2000 (smoke: 60) */
+  pool: number;
+  /** seconds of unrecorded load before each scenario's first measurement; default 2 (smoke: 0) */
+  warmup: number;
+  smoke: boolean;
+  /** re-run the Postern scenarios after seeding `largeCount` accounts and refresh tokens */
+  large: boolean;
+  largeCount: number;
+  /** hardware probe durations, seconds */
+  signSeconds: number;
+  argonSeconds: number;
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+  --seconds N          seconds per measurement (default 10)
+  --scenarios a,b      subset of: ${SCENARIOS.join(', ')}
+  --concurrency 1,10   connections / concurrent flows (default 1,10,50)
+  --workers 1,2        Postern process counts to measure (node:cluster; default 1)
+  --targets a,b        postern, baseline (default both)
+  --pool N             refresh tokens harvested through code flows (default 1000; smoke 20)
+  --warmup N           unrecorded seconds before each scenario (default 2)
+  --large              then seed 1M accounts + 1M refresh tokens and run Postern again
+  --large-count N      rows for --large (default 1000000)
+  --smoke              1 s, concurrency 1, every scenario, small pools; exits 1 on any error
+environment: BENCH_NODE_ARGS (extra node flags for Postern, e.g. --cpu-prof),
+             BENCH_BASELINE_NODE_ARGS, BENCH_DATABASE_URL, BENCH_REDIS_URL`;
+
+function list(raw: string, flag: string): string[] {
+  const items = raw.split(',').map((item) => item.trim()).filter(Boolean);
+  if (items.length === 0) throw new TypeError(`${flag} needs a value`);
+  return items;
+}
+
+function positiveInts(raw: string, flag: string): number[] {
+  return list(raw, flag).map((item) => {
+    const value = Number(item);
+    if (!Number.isInteger(value) || value < 1) throw new TypeError(`${flag}: "${item}" is not a positive whole number`);
+    return value;
+  });
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const smoke = argv.includes('--smoke');
+  const options: BenchOptions = {
+    seconds: smoke ? 1 : 10,
+    scenarios: [...SCENARIOS],
+    concurrency: smoke ? [1] : [1, 10, 50],
+    workers: [1],
+    targets: ['postern', 'baseline'],
+    pool: smoke ? 20 : 1000,
+    warmup: smoke ? 0 : 2,
+    smoke,
+    large: false,
+    largeCount: 1_000_000,
+    signSeconds: smoke ? 0.5 : 2,
+    argonSeconds: smoke ? 1 : 3,
+  };
+  for (let i = 0; i < argv.length; i += 1) {
+    const flag = argv[i]!;
+    const value = () => {
+      const next = argv[i + 1];
+      if (next === undefined) throw new TypeError(`${flag} needs a value`);
+      i += 1;
+      return next;
+    };
+    switch (flag) {
+      case '--smoke':
+        break;
+      case '--seconds':
+        options.seconds = positiveInts(value(), flag)[0]!;
+        break;
+      case '--scenarios':
+        options.scenarios = list(value(), flag).map((name) => {
+          if (!isScenario(name)) throw new TypeError(`unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})`);
+          return name;
+        });
+        break;
+      case '--concurrency':
+        options.concurrency = positiveInts(value(), flag);
+        break;
+      case '--workers':
+        options.workers = positiveInts(value(), flag);
+        break;
+      case '--targets':
+        options.targets = list(value(), flag).map((name) => {
+          if (name !== 'postern' && name !== 'baseline') throw new TypeError(`unknown target "${name}" (postern, baseline)`);
+          return name;
+        });
+        break;
+      case '--pool':
+        options.pool = positiveInts(value(), flag)[0]!;
+        break;
+      case '--warmup':
+        options.warmup = Number(value());
+        break;
+      case '--large':
+        options.large = true;
+        break;
+      case '--large-count':
+        options.largeCount = positiveInts(value(), flag)[0]!;
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        process.exit(0);
+        break;
+      default:
+        throw new TypeError(`unknown option ${flag}\n${USAGE}`);
+    }
+  }
+  if (options.pool < Math.max(...options.concurrency) * 2) {
+    throw new TypeError(`--pool must be at least twice the highest concurrency (${Math.max(...options.concurrency) * 2})`);
+  }
+  return options;
+}
