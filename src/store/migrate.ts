@@ -22,9 +22,32 @@ const source: Knex.MigrationSource<string> = {
   },
 };
 
-export async function migrateToLatest(db: Knex): Promise<string[]> {
+// any fixed number: the advisory lock that serialises migrations between instances starting together
+const MIGRATION_LOCK = 0x706f7374;
+
+async function latest(db: Knex): Promise<string[]> {
   const [, applied] = (await db.migrate.latest({ migrationSource: source })) as [number, string[]];
   return applied;
+}
+
+/**
+ * Applies pending migrations. On PostgreSQL, instances starting at the same moment take turns under
+ * an advisory lock (knex's own lock table cannot protect the creation of its tables). PGlite serves
+ * one process, so it needs none.
+ */
+export async function migrateToLatest(db: Knex): Promise<string[]> {
+  if (db.client.config.client !== 'pg') return latest(db);
+  const connection: unknown = await db.client.acquireConnection();
+  try {
+    await db.raw('select pg_advisory_lock(?)', [MIGRATION_LOCK]).connection(connection);
+    try {
+      return await latest(db);
+    } finally {
+      await db.raw('select pg_advisory_unlock(?)', [MIGRATION_LOCK]).connection(connection);
+    }
+  } finally {
+    await db.client.releaseConnection(connection);
+  }
 }
 
 export async function migrateDownAll(db: Knex): Promise<void> {
