@@ -56,6 +56,7 @@ interface ClientRow {
 }
 
 const SECRET_PURPOSE = 'client_secret';
+const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$/;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 function validateRedirectUri(uri: string, field: string): string {
@@ -124,7 +125,11 @@ export class Clients {
       if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new InvalidClientMetadata(`"${scope}" is not a valid scope token`);
     }
 
-    const clientId = input.clientId ?? randomBytes(16).toString('base64url');
+    if (input.clientId !== undefined && !CLIENT_ID.test(input.clientId)) {
+      throw new InvalidClientMetadata('a client_id is 1-128 letters, digits, . _ ~ - and starts with a letter or digit');
+    }
+    // hex: an id never starts with '-', which a command line would read as an option
+    const clientId = input.clientId ?? randomBytes(16).toString('hex');
     const clientSecret = input.type === 'confidential' ? randomBytes(32).toString('base64url') : undefined;
     const metadata: ClientRow['metadata'] = {
       token_endpoint_auth_method: clientSecret ? 'client_secret_basic' : 'none',
