@@ -25,7 +25,7 @@ describe.each(availableBackends())('postern client on %s', { timeout: 300_000 },
     const line = (label: string) => new RegExp(`^${label} +(\\S.*)$`, 'm').exec(result.stdout)?.[1];
     confidentialId = line('client id')!;
     secret = line('client secret')!;
-    expect(confidentialId).toMatch(/^[\w-]{22}$/);
+    expect(confidentialId).toMatch(/^[0-9a-f]{32}$/);
     expect(secret).toMatch(/^[\w-]{43}$/);
     expect(result.stdout.split(secret)).toHaveLength(2);
     expect(result.stdout).toMatch(/type +confidential/);
