@@ -10,11 +10,6 @@ export interface AuditEvent {
   details?: Record<string, unknown> | undefined;
 }
 
-export interface StoredAuditEvent extends AuditEvent {
-  id: string;
-  at: Date;
-}
-
 export class AuditLog {
   readonly #db: Database;
 
@@ -31,21 +26,5 @@ export class AuditLog {
       user_agent: event.userAgent?.slice(0, 512) ?? null,
       details: JSON.stringify(event.details ?? {}),
     });
-  }
-
-  async recent(limit = 100, accountId?: string): Promise<StoredAuditEvent[]> {
-    const query = this.#db('audit_events').orderBy('id', 'desc').limit(limit);
-    if (accountId) query.where({ account_id: accountId });
-    const rows = await query;
-    return rows.map((row) => ({
-      id: String(row.id),
-      at: new Date(row.at),
-      type: row.type,
-      accountId: row.account_id ?? undefined,
-      clientId: row.client_id ?? undefined,
-      ip: row.ip ?? undefined,
-      userAgent: row.user_agent ?? undefined,
-      details: typeof row.details === 'string' ? JSON.parse(row.details) : row.details,
-    }));
   }
 }

@@ -1,5 +1,5 @@
 import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { backendEnv, type BackendName } from './backends.ts';
 
@@ -12,7 +12,7 @@ export interface TestServer extends RunningServer {
  * A real Postern on a random loopback port, on the given backend. The issuer is the loopback URL,
  * so relying parties in the tests talk to it exactly as they would in production.
  */
-export async function startTestServer(backend: BackendName, extraEnv: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(backend: BackendName, extraEnv: Record<string, string> = {}, logger?: Logger): Promise<TestServer> {
   const { env, cleanup } = await backendEnv(backend);
   // the port is unknown before listening: bind once to learn a free one, then start for real
   const { createServer } = await import('node:net');
@@ -35,7 +35,7 @@ export async function startTestServer(backend: BackendName, extraEnv: Record<str
     ...env,
     ...extraEnv,
   });
-  const server = await startServer(config, createLogger(config.logLevel));
+  const server = await startServer(config, logger ?? createLogger(config.logLevel));
   return {
     ...server,
     issuer,
