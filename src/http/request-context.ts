@@ -1,31 +1,43 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
-import type { Logger } from '../logger.ts';
+import { accessLogger, type Logger } from '../logger.ts';
 
 const INCOMING_ID = /^[\w.:-]{1,64}$/;
 
-/** Gives every request an id (echoed as X-Request-Id) and a child logger; logs one line when it ends. */
+/**
+ * Gives every request an id (echoed as X-Request-Id) and a child logger carrying it, made only
+ * when something logs; writes one access line when the request ends.
+ */
 export function requestContext(logger: Logger): Middleware {
+  const access = accessLogger(logger);
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
     const requestId = INCOMING_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = requestId;
-    ctx.state.log = logger.child({ reqId: requestId });
+    let child: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', {
+      get: () => (child ??= logger.child({ reqId: requestId })),
+      enumerable: true,
+      configurable: true,
+    });
     ctx.set('X-Request-Id', requestId);
     const started = performance.now();
     try {
       await next();
     } finally {
-      const line = {
-        method: ctx.method,
-        // the path only: query strings carry codes and tokens
-        path: ctx.path,
-        status: ctx.status,
-        ms: Math.round((performance.now() - started) * 10) / 10,
-        ip: ctx.ip,
-        client: ctx.oidc?.client?.clientId,
-      };
-      ctx.state.log.info(line, 'request');
+      access.info(
+        {
+          reqId: requestId,
+          method: ctx.method,
+          // the path only: query strings carry codes and tokens
+          path: ctx.path,
+          status: ctx.status,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+          ip: ctx.ip,
+          client: ctx.oidc?.client?.clientId,
+        },
+        'request',
+      );
     }
   };
 }
