@@ -37,6 +37,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     config,
     db: storage.db,
     kv: storage.kv,
+    recordCache: storage.recordCache,
     accounts: services.accounts,
     clients: services.clients,
     resourceServers: services.resourceServers,

@@ -60,6 +60,8 @@ export interface Config {
   purgeIntervalSeconds: number;
   /** seconds a process keeps client and API registrations read from the database; 0 = no cache */
   cacheTtlSeconds: number;
+  /** seconds grants, sessions and accounts stay in the shared (KV) cache; 0 turns it off */
+  recordCacheTtlSeconds: number;
 }
 
 /** A configuration mistake: reported as one line at startup, never as a stack trace. */
@@ -182,6 +184,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     purgeIntervalSeconds: integer(env, 'POSTERN_PURGE_INTERVAL', 300),
     cacheTtlSeconds: integer(env, 'POSTERN_CACHE_TTL', 30, 0, 3600),
+    recordCacheTtlSeconds: integer(env, 'POSTERN_RECORD_CACHE_TTL', 300, 0, 86400),
   };
   return Object.freeze(config);
 }

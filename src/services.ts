@@ -10,10 +10,13 @@ import { createEnvelope, type SecretEnvelope } from './store/envelope.ts';
 import { createKv, type KvStore } from './store/kv/index.ts';
 import { loadMasterKey, type MasterKeySource } from './store/master-key.ts';
 import { migrateToLatest } from './store/migrate.ts';
+import { RecordCache } from './store/record-cache.ts';
 
 export interface Storage {
   db: Database;
   kv: KvStore;
+  /** shared cache of grants, sessions and accounts, in the ephemeral tier */
+  recordCache: RecordCache;
   envelope: SecretEnvelope;
   masterKeyOrigin: MasterKeySource['origin'];
   close(): Promise<void>;
@@ -49,6 +52,7 @@ export async function openStorage(config: Readonly<Config>, options: { kv?: bool
   return {
     db,
     kv,
+    recordCache: new RecordCache(kv, config.recordCacheTtlSeconds),
     envelope: createEnvelope(masterKey.key),
     masterKeyOrigin: masterKey.origin,
     async close() {
@@ -61,8 +65,8 @@ export async function openStorage(config: Readonly<Config>, options: { kv?: bool
 export async function createServices(config: Readonly<Config>, storage: Storage): Promise<Services> {
   const passwords = await createPasswordHasher(config.argon2);
   return {
-    accounts: new Accounts(storage.db, passwords),
-    clients: new Clients(storage.db, storage.envelope, config.cacheTtlSeconds * 1000),
+    accounts: new Accounts(storage.db, passwords, storage.recordCache),
+    clients: new Clients(storage.db, storage.envelope, config.cacheTtlSeconds * 1000, storage.recordCache),
     resourceServers: new ResourceServers(storage.db, config.cacheTtlSeconds * 1000),
     signingKeys: new SigningKeys(storage.db, storage.envelope),
     audit: new AuditLog(storage.db),

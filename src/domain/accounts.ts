@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { deletedRows, type Database } from '../store/db.ts';
+import type { RecordCache, RemovedRecord } from '../store/record-cache.ts';
 import { Conflict, InvalidRequest, NotFound } from './errors.ts';
 import type { PasswordHasher } from './passwords.ts';
 
@@ -43,7 +44,14 @@ interface AccountRow {
 const USERNAME = /^[\p{L}\p{N}._@+-]{1,64}$/u;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-function toAccount(row: AccountRow): Account {
+/** What the shared cache holds: never the password hash. */
+type CachedAccountRow = Omit<AccountRow, 'password_hash'> & { has_password: boolean };
+
+function withoutHash({ password_hash: hash, ...row }: AccountRow): CachedAccountRow {
+  return { ...row, has_password: hash !== null };
+}
+
+function toAccount(row: AccountRow | CachedAccountRow): Account {
   return {
     id: row.id,
     username: row.username,
@@ -53,7 +61,7 @@ function toAccount(row: AccountRow): Account {
     givenName: row.given_name,
     familyName: row.family_name,
     disabled: row.disabled,
-    hasPassword: row.password_hash !== null,
+    hasPassword: 'has_password' in row ? row.has_password : row.password_hash !== null,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
@@ -80,10 +88,18 @@ export function claimsFor(account: Account): Record<string, unknown> {
 export class Accounts {
   readonly #db: Database;
   readonly #passwords: PasswordHasher;
+  readonly #cache: RecordCache | undefined;
 
-  constructor(db: Database, passwords: PasswordHasher) {
+  /** With `cache`, lookups by id (every token and userinfo request) go through the shared cache. */
+  constructor(db: Database, passwords: PasswordHasher, cache?: RecordCache) {
     this.#db = db;
     this.#passwords = passwords;
+    this.#cache = cache;
+  }
+
+  async #changed(id: string, removed: RemovedRecord[] = []): Promise<void> {
+    await this.#cache?.accounts<CachedAccountRow>().invalidate([id]);
+    await this.#cache?.forget(removed);
   }
 
   async create(input: NewAccount, password?: string): Promise<Account> {
@@ -113,7 +129,11 @@ export class Accounts {
   }
 
   async findById(id: string): Promise<Account | undefined> {
-    const row = await this.#db<AccountRow>('accounts').where({ id }).first();
+    const load = async () => {
+      const row = await this.#db<AccountRow>('accounts').where({ id }).first();
+      return row ? withoutHash(row) : undefined;
+    };
+    const row = this.#cache ? await this.#cache.accounts<CachedAccountRow>().get(id, load) : await load();
     return row ? toAccount(row) : undefined;
   }
 
@@ -150,6 +170,7 @@ export class Accounts {
     const hash = await this.#passwords.hash(password);
     const changed = await this.#db('accounts').where({ id }).update({ password_hash: hash, updated_at: this.#db.fn.now() });
     if (changed === 0) throw new NotFound(`no account ${id}`);
+    await this.#changed(id);
   }
 
   async list(): Promise<Account[]> {
@@ -159,10 +180,15 @@ export class Accounts {
 
   /** Deletes the account and everything issued to it in the durable tier. */
   async delete(id: string): Promise<void> {
-    await this.#db.transaction(async (trx) => {
+    const removed = await this.#db.transaction(async (trx) => {
       const deleted = deletedRows(await trx('accounts').where({ id }).delete());
       if (deleted === 0) throw new NotFound(`no account ${id}`);
-      await trx('oidc_payloads').whereIn('model', ['Grant', 'RefreshToken', 'Session']).whereRaw("payload->>'accountId' = ?", [id]).delete();
+      return trx('oidc_payloads')
+        .whereIn('model', ['Grant', 'RefreshToken', 'Session'])
+        .whereRaw("payload->>'accountId' = ?", [id])
+        .delete()
+        .returning<RemovedRecord[]>(['model', 'id', 'uid']);
     });
+    await this.#changed(id, removed);
   }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { RecordCache, RemovedRecord } from '../store/record-cache.ts';
 import { deletedRows, type Database } from '../store/db.ts';
 import type { SecretEnvelope } from '../store/envelope.ts';
 import { Conflict, InvalidClientMetadata, NotFound } from './errors.ts';
@@ -95,11 +96,13 @@ export class Clients {
   readonly #envelope: SecretEnvelope;
 
   readonly #metadataCache: TtlCache<ClientMetadata | undefined>;
+  readonly #records: RecordCache | undefined;
 
-  constructor(db: Database, envelope: SecretEnvelope, cacheTtlMs = 0) {
+  constructor(db: Database, envelope: SecretEnvelope, cacheTtlMs = 0, records?: RecordCache) {
     this.#db = db;
     this.#envelope = envelope;
     this.#metadataCache = new TtlCache(cacheTtlMs);
+    this.#records = records;
   }
 
   /** Registers a client. The secret of a confidential client is returned here once and stored sealed. */
@@ -169,12 +172,17 @@ export class Clients {
   }
 
   async delete(clientId: string): Promise<void> {
-    await this.#db.transaction(async (trx) => {
+    const removed = await this.#db.transaction(async (trx) => {
       const deleted = deletedRows(await trx('clients').where({ client_id: clientId }).delete());
       if (deleted === 0) throw new NotFound(`no client ${clientId}`);
-      await trx('oidc_payloads').whereIn('model', ['Grant', 'RefreshToken']).whereRaw("payload->>'clientId' = ?", [clientId]).delete();
+      return trx('oidc_payloads')
+        .whereIn('model', ['Grant', 'RefreshToken'])
+        .whereRaw("payload->>'clientId' = ?", [clientId])
+        .delete()
+        .returning<RemovedRecord[]>(['model', 'id', 'uid']);
     });
     this.#metadataCache.delete(clientId);
+    await this.#records?.forget(removed);
   }
 
   /** Metadata for the protocol engine, secret opened; read through the cache. */

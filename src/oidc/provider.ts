@@ -7,6 +7,7 @@ import type { ResourceServers } from '../domain/resource-servers.ts';
 import type { Views } from '../interactions/views.ts';
 import type { Database } from '../store/db.ts';
 import type { KvStore } from '../store/kv/index.ts';
+import type { RecordCache } from '../store/record-cache.ts';
 import { createAdapterFactory } from './adapter/index.ts';
 import { CLAIMS_BY_SCOPE, OIDC_SCOPES } from './configuration/claims.ts';
 import { clientBasedCORS } from './configuration/cors.ts';
@@ -21,6 +22,7 @@ export interface ProviderDependencies {
   config: Readonly<Config>;
   db: Database;
   kv: KvStore;
+  recordCache: RecordCache;
   accounts: Accounts;
   clients: Clients;
   resourceServers: ResourceServers;
@@ -35,7 +37,7 @@ export const INTERACTION_PATH = '/interaction';
 export function buildConfiguration(deps: ProviderDependencies): Configuration {
   const pages = pagesConfiguration(deps.views);
   return {
-    adapter: createAdapterFactory({ db: deps.db, kv: deps.kv, clients: deps.clients }),
+    adapter: createAdapterFactory({ db: deps.db, kv: deps.kv, recordCache: deps.recordCache, clients: deps.clients }),
     findAccount: createFindAccount(deps.accounts),
     jwks: { keys: deps.signingKeys },
     claims: { ...CLAIMS_BY_SCOPE } as unknown as Configuration['claims'],

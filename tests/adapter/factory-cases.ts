@@ -4,7 +4,9 @@ import { Clients } from '../../src/domain/clients.ts';
 import { ClientStore } from '../../src/oidc/adapter/client-store.ts';
 import { createAdapterFactory } from '../../src/oidc/adapter/index.ts';
 import { KvModelStore } from '../../src/oidc/adapter/kv-model-store.ts';
+import { CachedSqlModelStore } from '../../src/oidc/adapter/cached-sql-model-store.ts';
 import { SqlModelStore } from '../../src/oidc/adapter/sql-model-store.ts';
+import { RecordCache } from '../../src/store/record-cache.ts';
 import type { Database } from '../../src/store/db.ts';
 import { createEnvelope } from '../../src/store/envelope.ts';
 import type { KvStore } from '../../src/store/kv/index.ts';
@@ -30,13 +32,14 @@ export function factoryCases(tiers: () => { db: Database; kv: KvStore }): void {
   const setup = () => {
     const { db, kv } = tiers();
     const clients = new Clients(db, createEnvelope(randomBytes(32)));
-    return { db, kv, clients, adapterFor: createAdapterFactory({ db, kv, clients }) };
+    return { db, kv, clients, adapterFor: createAdapterFactory({ db, kv, recordCache: new RecordCache(kv, 300), clients }) };
   };
 
   it.each(DURABLE)('%s goes to the durable tier (SQL)', async (model) => {
     const { db, kv, adapterFor } = setup();
     const adapter = adapterFor(model);
-    expect(adapter).toBeInstanceOf(SqlModelStore);
+    // the records read on most token requests sit behind the shared cache
+    expect(adapter).toBeInstanceOf(['Grant', 'Session'].includes(model) ? CachedSqlModelStore : SqlModelStore);
     const id = uniqueId();
     await adapter.upsert(id, { accountId: 'a', grantId: uniqueId('grant') }, 60);
     expect(await new SqlModelStore(db, model).find(id)).toBeDefined();

@@ -50,6 +50,7 @@ describe('loadConfig', () => {
       argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
       purgeIntervalSeconds: 300,
       cacheTtlSeconds: 30,
+      recordCacheTtlSeconds: 300,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });

@@ -32,6 +32,16 @@ export function kvContract(kv: () => KvStore): void {
       expect(await kv().get(a)).toBeUndefined();
       expect(await kv().setMembers(set)).toEqual([]);
     });
+
+    it('setIfAbsent sets only a missing key; of 10 concurrent callers one wins', async () => {
+      const [a, b] = [key('a'), key('b')];
+      await kv().set(a, 'first');
+      expect(await kv().setIfAbsent(a, 'second', 60)).toBe(false);
+      expect(await kv().get(a)).toBe('first');
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => kv().setIfAbsent(b, `caller ${i}`, 60)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await kv().get(b)).toBe(`caller ${results.indexOf(true)}`);
+    });
   });
 
   describe('claim', () => {

@@ -2,6 +2,8 @@ import type { Adapter } from 'oidc-provider';
 import type { Clients } from '../../domain/clients.ts';
 import type { Database } from '../../store/db.ts';
 import type { KvStore } from '../../store/kv/index.ts';
+import { CACHED_MODELS, type RecordCache } from '../../store/record-cache.ts';
+import { CachedSqlModelStore } from './cached-sql-model-store.ts';
 import { ClientStore } from './client-store.ts';
 import { KvModelStore } from './kv-model-store.ts';
 import { tierOf } from './model-tiers.ts';
@@ -10,6 +12,7 @@ import { SqlModelStore } from './sql-model-store.ts';
 export interface AdapterStorage {
   db: Database;
   kv: KvStore;
+  recordCache: RecordCache;
   clients: Clients;
 }
 
@@ -17,6 +20,8 @@ export interface AdapterStorage {
 export function createAdapterFactory(storage: AdapterStorage): (model: string) => Adapter {
   return (model) => {
     if (model === 'Client') return new ClientStore(storage.clients);
-    return tierOf(model) === 'durable' ? new SqlModelStore(storage.db, model) : new KvModelStore(storage.kv, model);
+    if (tierOf(model) === 'ephemeral') return new KvModelStore(storage.kv, model);
+    const store = new SqlModelStore(storage.db, model);
+    return CACHED_MODELS.has(model) ? new CachedSqlModelStore(store, storage.recordCache, model) : store;
   };
 }

@@ -1,5 +1,6 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { deletedRows, type Database } from '../../store/db.ts';
+import type { RemovedRecord } from '../../store/record-cache.ts';
 import { AlreadyConsumed } from './already-consumed.ts';
 import { fromJsonb, toJsonb } from './jsonb-safe.ts';
 import { CONTESTED_MODELS } from './model-tiers.ts';
@@ -8,6 +9,13 @@ interface PayloadRow {
   /** parsed jsonb, strings still encoded by `toJsonb` */
   payload: unknown;
   consumed_at: Date | string | null;
+  expires_at: Date | string | null;
+}
+
+/** A payload with the moment (epoch ms) its row stops being live, for caches in front of the store. */
+export interface StoredPayload {
+  payload: AdapterPayload;
+  expiresAt: number | undefined;
 }
 
 function epochSeconds(value: Date | string): number {
@@ -36,6 +44,12 @@ export class SqlModelStore implements Adapter {
     return row.consumed_at ? { ...payload, consumed: epochSeconds(row.consumed_at) } : payload;
   }
 
+  static #toStored(row: PayloadRow | undefined): StoredPayload | undefined {
+    const payload = SqlModelStore.#toPayload(row);
+    if (!row || !payload) return undefined;
+    return { payload, expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at).getTime() };
+  }
+
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
     const row = {
       model: this.#model,
@@ -60,6 +74,14 @@ export class SqlModelStore implements Adapter {
     return SqlModelStore.#toPayload(await this.#live().andWhere('uid', uid).first('payload', 'consumed_at'));
   }
 
+  async findStored(id: string): Promise<StoredPayload | undefined> {
+    return SqlModelStore.#toStored(await this.#live().andWhere('id', id).first('payload', 'consumed_at', 'expires_at'));
+  }
+
+  async findStoredByUid(uid: string): Promise<StoredPayload | undefined> {
+    return SqlModelStore.#toStored(await this.#live().andWhere('uid', uid).first('payload', 'consumed_at', 'expires_at'));
+  }
+
   async findByUserCode(userCode: string) {
     return SqlModelStore.#toPayload(await this.#live().andWhere('user_code', userCode).first('payload', 'consumed_at'));
   }
@@ -79,6 +101,16 @@ export class SqlModelStore implements Adapter {
 
   async revokeByGrantId(grantId: string) {
     await this.#db('oidc_payloads').where({ model: this.#model, grant_id: grantId }).delete();
+  }
+
+  /** `destroy`, answering what went (for caches in front of this store). */
+  async destroyReturning(id: string): Promise<RemovedRecord[]> {
+    return this.#db('oidc_payloads').where({ model: this.#model, id }).delete().returning(['model', 'id', 'uid']);
+  }
+
+  /** `revokeByGrantId`, answering what went. */
+  async revokeByGrantIdReturning(grantId: string): Promise<RemovedRecord[]> {
+    return this.#db('oidc_payloads').where({ model: this.#model, grant_id: grantId }).delete().returning(['model', 'id', 'uid']);
   }
 }
 

@@ -9,6 +9,8 @@ export interface KvStore {
   get(key: string): Promise<string | undefined>;
   getMany(keys: string[]): Promise<Array<string | undefined>>;
   set(key: string, value: string, ttlSeconds?: number): Promise<void>;
+  /** Sets `key` only when it does not exist; true when it was set. */
+  setIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
   del(keys: string[]): Promise<void>;
   /**
    * Atomically sets `claimKey` to `value` (expiring with `key`) unless it is set already.

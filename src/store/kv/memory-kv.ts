@@ -52,6 +52,12 @@ export class MemoryKv implements KvStore {
     this.#values.set(key, { value, expiresAt: MemoryKv.#expiry(ttlSeconds) });
   }
 
+  async setIfAbsent(key: string, value: string, ttlSeconds: number) {
+    if (this.#live(this.#values, key)) return false;
+    this.#values.set(key, { value, expiresAt: MemoryKv.#expiry(ttlSeconds) });
+    return true;
+  }
+
   async del(keys: string[]) {
     for (const key of keys) {
       this.#values.delete(key);

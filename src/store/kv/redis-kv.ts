@@ -61,6 +61,10 @@ export class RedisKv implements KvStore {
     else await this.#redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)));
   }
 
+  async setIfAbsent(key: string, value: string, ttlSeconds: number) {
+    return (await this.#redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX')) === 'OK';
+  }
+
   async del(keys: string[]) {
     if (keys.length > 0) await this.#redis.del(...keys);
   }
