@@ -2,11 +2,14 @@
  * One measurement, in its own process so that the load generator never shares an event loop
  * with the orchestrator:
  *
- *   node bench/load.ts <scenario> <target.json> <connections> <seconds>
+ *   node bench/load.ts <scenario> <target.json> <connections> <seconds> [progress-seconds]
  *
  * `target.json` is a TargetInfo (bench/lib/scenarios.ts) written by bench/run.ts. Prints JSON
  * lines on stdout: `{"event":"start"}` when the measured window opens (the orchestrator starts
  * reading the server's CPU then), and `{"event":"result",...}` (a LoadResult) when it closes.
+ * With `progress-seconds` > 0 (the soak, bench/lib/soak.ts) it also prints
+ * `{"event":"progress","completed":N,"errors":E}` that often in between: running totals of
+ * responses (flows) and errors (non-2xx, socket errors, timeouts; failed flows).
  * HTTP scenarios are driven by autocannon; `flow` by N workers each running whole sign-ins.
  */
 import autocannon from 'autocannon';
@@ -16,20 +19,28 @@ import { authorizationCodeFlow, basicAuthorization } from './lib/code-flow.ts';
 import { isScenario, type LoadResult, type ScenarioName, type TargetInfo } from './lib/scenarios.ts';
 import { Samples } from './lib/stats.ts';
 
-const [scenarioArg, targetFile, connectionsArg, secondsArg] = process.argv.slice(2);
+const [scenarioArg, targetFile, connectionsArg, secondsArg, progressArg] = process.argv.slice(2);
 if (!scenarioArg || !isScenario(scenarioArg) || !targetFile || !connectionsArg || !secondsArg) {
-  process.stderr.write('usage: node bench/load.ts <scenario> <target.json> <connections> <seconds>\n');
+  process.stderr.write('usage: node bench/load.ts <scenario> <target.json> <connections> <seconds> [progress-seconds]\n');
   process.exit(2);
 }
 const scenario: ScenarioName = scenarioArg;
 const connections = Number(connectionsArg);
 const seconds = Number(secondsArg);
+const progressSeconds = Number(progressArg ?? 0);
 const target = JSON.parse(await readFile(targetFile, 'utf8')) as TargetInfo;
 const clientAuth = basicAuthorization(target.clientId, target.clientSecret);
 const FORM = 'application/x-www-form-urlencoded';
 
 function emit(line: object) {
   process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+/** Prints running totals every `progressSeconds` (when asked for) until the returned stop function is called. */
+function reportProgress(totals: () => { completed: number; errors: number }): () => void {
+  if (!(progressSeconds > 0)) return () => {};
+  const timer = setInterval(() => emit({ event: 'progress', ...totals() }), progressSeconds * 1000);
+  return () => clearInterval(timer);
 }
 
 function need<T>(value: T | undefined, what: string): T {
@@ -171,16 +182,26 @@ async function runAutocannon(): Promise<LoadResult> {
     if (status >= 300 && failures.length < 3) failures.push(`${status} ${body.slice(0, 200)}`);
     userOnResponse?.(status, body, context, headers);
   };
+  // running error count for progress lines, counted as autocannon counts errors + non2xx
+  let errorsSoFar = 0;
 
   emit({ event: 'start' });
+  const stopProgress = reportProgress(() => ({ completed: samples.count, errors: errorsSoFar }));
   const started = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       { url: target.url, connections, duration: seconds, pipelining: 1, timeout: 30, requests: [request] },
       (error, outcome) => (error ? reject(error) : resolve(outcome)),
     );
-    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => samples.add(responseTime));
+    instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
+      samples.add(responseTime);
+      if (status < 200 || status >= 300) errorsSoFar += 1;
+    });
+    instance.on('reqError', () => {
+      errorsSoFar += 1;
+    });
   });
+  stopProgress();
   const elapsed = (performance.now() - started) / 1000;
 
   const statusCodes: Record<string, number> = {};
@@ -223,6 +244,7 @@ async function runFlows(): Promise<LoadResult> {
   const stepTotals: Record<string, number> = {};
 
   emit({ event: 'start' });
+  const stopProgress = reportProgress(() => ({ completed: samples.count, errors }));
   const started = performance.now();
   const until = started + seconds * 1000;
   await Promise.all(
@@ -242,6 +264,7 @@ async function runFlows(): Promise<LoadResult> {
       }
     }),
   );
+  stopProgress();
   const elapsed = (performance.now() - started) / 1000;
   const stepMeans = Object.entries(stepTotals).map(([step, ms]) => `${step} ${(ms / Math.max(1, samples.count)).toFixed(1)}`);
   return {

@@ -5,21 +5,23 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import knex from 'knex';
 import { Browser } from './lib/browser.ts';
 import { authorizationCodeFlow, clientCredentialsToken, harvestRefreshTokens } from './lib/code-flow.ts';
 import { parseOptions, type BenchOptions } from './lib/options.ts';
 import { peakRssBytes, processesMatching, processTree, rssBytes, usageMeter } from './lib/proc.ts';
-import { checkTargets, markdown, mb, type Hardware, type Measurement, type TargetSummary } from './lib/report.ts';
+import { checkTargets, hardwareLine, markdown, mb, type Hardware, type Measurement, type TargetSummary } from './lib/report.ts';
 import type { LoadResult, ScenarioName, TargetInfo } from './lib/scenarios.ts';
 import { BENCH_API, BENCH_PASSWORD, BENCH_REDIRECT_URI, BENCH_USERNAME, seedPostern, type PosternFixture } from './lib/seed.ts';
 import { freePort, nodeArgs, startServer, type ServerProcess } from './lib/servers.ts';
+import { runSoak, SOAK_SCENARIOS, soakMarkdown, type SoakResult } from './lib/soak.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = join(ROOT, 'bench', 'results');
@@ -216,21 +218,22 @@ interface LogScan {
   samples: string[];
 }
 
+/** Read line by line: a long soak leaves hundreds of MB of access log. */
 async function scanLog(file: string): Promise<LogScan> {
   const scan: LogScan = { errorLines: 0, otherLines: 0, responses5xx: 0, statuses: {}, samples: [] };
-  let text = '';
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return scan;
-  }
   const seen = new Set<string>();
   const sample = (line: string) => {
     const key = line.replace(/"(time|reqId)":"[^"]*",?/g, '').slice(0, 200);
     if (!seen.has(key) && scan.samples.length < 8) scan.samples.push(line.slice(0, 400));
     seen.add(key);
   };
-  for (const line of text.split('\n')) {
+  const input = createReadStream(file, 'utf8');
+  const opened = await new Promise<boolean>((resolve) => {
+    input.once('ready', () => resolve(true));
+    input.once('error', () => resolve(false));
+  });
+  if (!opened) return scan;
+  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
     if (!line) continue;
     let entry: { level?: number; status?: number; msg?: string; bench?: string };
     try {
@@ -322,7 +325,8 @@ async function main(): Promise<number> {
     }
 
     let large: { seconds: number; accounts: number; refreshTokens: number } | undefined;
-    if (options.targets.includes('postern')) {
+    let soak: SoakResult | undefined;
+    if (options.targets.includes('postern') || options.soak !== undefined) {
       const database = `postern_bench_${runId}`;
       const databaseUrl = await createBenchDatabase(database);
       cleanups.push(() => dropBenchDatabase(database));
@@ -359,7 +363,9 @@ async function main(): Promise<number> {
           running.delete(server);
         }
       };
-      for (const workers of options.workers) await runPostern(workers > 1 ? `postern×${workers}` : 'postern', workers);
+      if (options.matrix && options.targets.includes('postern')) {
+        for (const workers of options.workers) await runPostern(workers > 1 ? `postern×${workers}` : 'postern', workers);
+      }
 
       if (options.large) {
         say(`seeding ${options.largeCount} accounts and ${options.largeCount} refresh tokens (bench/seed-large.ts)…`);
@@ -368,10 +374,59 @@ async function main(): Promise<number> {
         const workers = options.workers[0]!;
         await runPostern(`postern${workers > 1 ? `×${workers}` : ''} (large)`, workers);
       }
+
+      if (options.soak !== undefined) {
+        // last, on a fresh single process: the reference point must see the soak's own first minute
+        const name = 'postern (soak)';
+        const memoryFile = join(workdir, 'soak-memory.jsonl');
+        const probe = ['--import', pathToFileURL(join(ROOT, 'bench', 'memory-probe.ts')).href];
+        const server = await startServer({
+          label: name,
+          args: [...nodeArgs('BENCH_NODE_ARGS'), ...probe, join(ROOT, 'src', 'main.ts')],
+          env: { ...env, BENCH_MEMORY_FILE: memoryFile },
+          url,
+          logFile: POSTERN_LOG,
+          cwd: ROOT,
+        });
+        running.add(server);
+        say(`${name} on ${url} (1 process, pid ${server.pid})`);
+        try {
+          await sleep(options.smoke ? 1000 : 2000);
+          const idleRssMb = mb(rssBytes(processTree(server.pid)));
+          const prepared = await prepareTarget({ ...base, name, url, ...fixture }, { ...options, scenarios: [...SOAK_SCENARIOS] }, workdir);
+          const targetFile = join(workdir, 'postern-soak.json');
+          await writeFile(targetFile, JSON.stringify(prepared));
+          const preparedRssMb = mb(rssBytes(processTree(server.pid)));
+          say(`${name}: idle RSS ${idleRssMb} MB, ${preparedRssMb} MB after preparation`);
+          soak = await runSoak({
+            root: ROOT,
+            target: name,
+            serverPid: server.pid,
+            targetFile,
+            database,
+            minutes: options.soak,
+            connections: options.soakConcurrency,
+            flows: options.soakFlows,
+            idleRssMb,
+            preparedRssMb,
+            memoryFile,
+            say,
+          });
+          say(`${name}: RSS ${soak.reference.rssMb} MB at ${soak.reference.t} s, ${soak.end.rssMb} MB at ${soak.end.t} s (${soak.check.got}), errors ${soak.errors}`);
+        } finally {
+          await server.stop();
+          running.delete(server);
+        }
+      }
     }
 
     const checks = checkTargets(measurements, summaries, hardware);
-    const table = markdown({ hardware, measurements, targets: summaries, checks, seconds: options.seconds, loadAverage });
+    const sections = [options.matrix ? markdown({ hardware, measurements, targets: summaries, checks, seconds: options.seconds, loadAverage }) : hardwareLine(hardware, loadAverage)];
+    if (soak) {
+      sections.push(soakMarkdown(soak));
+      checks.push(soak.check);
+    }
+    const table = sections.join('\n\n');
     const log = await scanLog(POSTERN_LOG);
     const failed = measurements.filter((m) => m.failure || m.errors > 0);
     const report = {
@@ -385,6 +440,7 @@ async function main(): Promise<number> {
       measurements,
       checks,
       large,
+      soak,
       posternLog: log,
       markdown: table,
     };
@@ -396,11 +452,17 @@ async function main(): Promise<number> {
     );
     for (const sample of log.samples) process.stdout.write(`  ${sample}\n`);
     process.stdout.write(`results: ${file}\n`);
+    let status = 0;
     if (failed.length > 0) {
       process.stdout.write(`${failed.length} measurement(s) had errors: ${failed.map((m) => `${m.target}/${m.scenario}/c=${m.connections}`).join(', ')}\n`);
-      return 1;
+      status = 1;
     }
-    return 0;
+    if (soak && soak.errors > 0) {
+      const which = soak.scenarios.filter((s) => s.errors > 0 || s.failure).map((s) => `${s.scenario} ${s.failure ? 'FAILED' : s.errors}`);
+      process.stdout.write(`the soak had ${soak.errors} error(s): ${which.join(', ')}\n`);
+      status = 1;
+    }
+    return status;
   } finally {
     await cleanup();
   }

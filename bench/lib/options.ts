@@ -21,7 +21,24 @@ export interface BenchOptions {
   /** hardware probe durations, seconds */
   signSeconds: number;
   argonSeconds: number;
+  /** minutes of mixed load on one fresh Postern process, RSS sampled every second (bench/lib/soak.ts) */
+  soak?: number;
+  /** soak: connections per autocannon scenario; default 10 */
+  soakConcurrency: number;
+  /** soak: concurrent code flows; default 2 */
+  soakFlows: number;
+  /** run the scenario matrix: always, except with --soak when no matrix flag is given */
+  matrix: boolean;
 }
+
+/** With --soak, the matrix runs as well only when one of these asks for it. */
+const MATRIX_FLAGS = ['--smoke', '--seconds', '--scenarios', '--concurrency', '--workers', '--targets', '--large'];
+
+/**
+ * The soak's introspection and userinfo load reuses one opaque access token obtained before the
+ * load starts; it lives POSTERN_ACCESS_TOKEN_TTL (default 3600 s), so the soak must end before that.
+ */
+export const SOAK_MAX_MINUTES = 55;
 
 export const USAGE = `usage: npm run bench -- [options]
   --seconds N          seconds per measurement (default 10)
@@ -34,6 +51,11 @@ export const USAGE = `usage: npm run bench -- [options]
   --large              then seed 1M accounts + 1M refresh tokens and run Postern again
   --large-count N      rows for --large (default 1000000)
   --smoke              1 s, concurrency 1, every scenario, small pools; exits 1 on any error
+  --soak MINUTES       leak check: MINUTES (fractions allowed, at most ${SOAK_MAX_MINUTES}) of mixed load on one
+                       fresh Postern process, RSS every second, RSS at the end vs at 1 min; alone
+                       unless a matrix flag (${MATRIX_FLAGS.join(' ')}) is given too
+  --soak-concurrency N connections per HTTP scenario during the soak (default 10)
+  --soak-flows N       concurrent code flows during the soak (default 2)
 environment: BENCH_NODE_ARGS (extra node flags for Postern, e.g. --cpu-prof),
              BENCH_BASELINE_NODE_ARGS, BENCH_DATABASE_URL, BENCH_REDIS_URL`;
 
@@ -66,6 +88,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     largeCount: 1_000_000,
     signSeconds: smoke ? 0.5 : 2,
     argonSeconds: smoke ? 1 : 3,
+    soakConcurrency: 10,
+    soakFlows: 2,
+    matrix: true,
   };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i]!;
@@ -111,6 +136,21 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--large-count':
         options.largeCount = positiveInts(value(), flag)[0]!;
         break;
+      case '--soak': {
+        const raw = value();
+        const minutes = Number(raw);
+        if (!Number.isFinite(minutes) || minutes <= 0 || minutes > SOAK_MAX_MINUTES) {
+          throw new TypeError(`--soak: "${raw}" is not a number of minutes above 0 and at most ${SOAK_MAX_MINUTES}`);
+        }
+        options.soak = minutes;
+        break;
+      }
+      case '--soak-concurrency':
+        options.soakConcurrency = positiveInts(value(), flag)[0]!;
+        break;
+      case '--soak-flows':
+        options.soakFlows = positiveInts(value(), flag)[0]!;
+        break;
       case '--help':
       case '-h':
         process.stdout.write(`${USAGE}\n`);
@@ -120,8 +160,14 @@ export function parseOptions(argv: string[]): BenchOptions {
         throw new TypeError(`unknown option ${flag}\n${USAGE}`);
     }
   }
-  if (options.pool < Math.max(...options.concurrency) * 2) {
-    throw new TypeError(`--pool must be at least twice the highest concurrency (${Math.max(...options.concurrency) * 2})`);
+  if (options.soak !== undefined) {
+    options.matrix = argv.some((flag) => MATRIX_FLAGS.includes(flag));
+    // the soak measures Postern only; the baseline runs only when the matrix is asked for too
+    if (!options.matrix) options.targets = ['postern'];
+  }
+  const highest = Math.max(...(options.matrix ? options.concurrency : []), ...(options.soak !== undefined ? [options.soakConcurrency] : []));
+  if (options.pool < highest * 2) {
+    throw new TypeError(`--pool must be at least twice the highest concurrency (${highest * 2})`);
   }
   return options;
 }

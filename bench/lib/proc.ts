@@ -55,6 +55,13 @@ function cpuTicks(pids: number[]): Map<number, number> {
   return ticks;
 }
 
+/** CPU seconds (user + system) used so far, summed over the live processes. */
+export function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const value of cpuTicks(pids).values()) ticks += value;
+  return ticks / CLOCK_TICKS_PER_SECOND;
+}
+
 function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -105,6 +105,14 @@ export function checkTargets(measurements: Measurement[], targets: TargetSummary
   return checks;
 }
 
+export function hardwareLine(hardware: Hardware, loadAverage: number[]): string {
+  return (
+    `Hardware (same run): ${hardware.cpus} × ${hardware.cpuModel}; RS256 sign ${fmt(hardware.rs256SignsPerSecondOneCore)}/s on one core; ` +
+    `argon2id verify (m=19456,t=2,p=1, ${hardware.argon2idInFlight} in flight, UV_THREADPOOL_SIZE=${hardware.uvThreadpoolSize}) ${hardware.argon2idVerifiesPerSecond}/s ` +
+    `(${hardware.argon2idMeanMs} ms each); load average at start ${loadAverage.map((l) => l.toFixed(2)).join(' ')}`
+  );
+}
+
 export function markdown(input: {
   hardware: Hardware;
   measurements: Measurement[];
@@ -115,11 +123,7 @@ export function markdown(input: {
 }): string {
   const { hardware, measurements, targets, checks } = input;
   const lines: string[] = [];
-  lines.push(
-    `Hardware (same run): ${hardware.cpus} × ${hardware.cpuModel}; RS256 sign ${fmt(hardware.rs256SignsPerSecondOneCore)}/s on one core; ` +
-      `argon2id verify (m=19456,t=2,p=1, ${hardware.argon2idInFlight} in flight, UV_THREADPOOL_SIZE=${hardware.uvThreadpoolSize}) ${hardware.argon2idVerifiesPerSecond}/s ` +
-      `(${hardware.argon2idMeanMs} ms each); load average at start ${input.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
-  );
+  lines.push(hardwareLine(hardware, input.loadAverage));
   lines.push('');
   const baseline = targets.find((t) => t.kind === 'baseline');
   lines.push('| scenario | c | server | req/s | p50 ms | p99 ms | errors | server CPU % | CPU ms/req | PG CPU % | peak RSS MB | load-gen CPU % | ×baseline | check |');
