@@ -1,5 +1,6 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { deletedRows, type Database } from '../../store/db.ts';
+import { runPrepared } from '../../store/prepared.ts';
 import type { RemovedRecord } from '../../store/record-cache.ts';
 import { AlreadyConsumed } from './already-consumed.ts';
 import { fromJsonb, toJsonb } from './jsonb-safe.ts';
@@ -17,6 +18,15 @@ export interface StoredPayload {
   payload: AdapterPayload;
   expiresAt: number | undefined;
 }
+
+// The statements on the path of every token request, prepared once per connection.
+const LIVE = `select payload, consumed_at, expires_at from oidc_payloads where model = $1 and (expires_at is null or expires_at > now())`;
+const FIND_BY_ID = `${LIVE} and id = $2`;
+const FIND_BY_UID = `${LIVE} and uid = $2 limit 1`;
+const CONSUME = `update oidc_payloads set consumed_at = now() where model = $1 and id = $2 and consumed_at is null`;
+const UPSERT = `insert into oidc_payloads (model, id, payload, grant_id, uid, user_code, expires_at) values ($1, $2, $3, $4, $5, $6, $7)
+  on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid,
+  user_code = excluded.user_code, expires_at = excluded.expires_at`;
 
 function epochSeconds(value: Date | string): number {
   return Math.floor(new Date(value).getTime() / 1000);
@@ -51,35 +61,36 @@ export class SqlModelStore implements Adapter {
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
-    const row = {
-      model: this.#model,
+    await runPrepared(this.#db, 'oidc_payloads_upsert', UPSERT, [
+      this.#model,
       id,
-      payload: toJsonb(payload),
-      grant_id: payload.grantId ?? null,
-      uid: payload.uid ?? null,
-      user_code: payload.userCode ?? null,
-      expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
-    };
-    await this.#db('oidc_payloads')
-      .insert(row)
-      .onConflict(['model', 'id'])
-      .merge(['payload', 'grant_id', 'uid', 'user_code', 'expires_at']);
+      toJsonb(payload),
+      payload.grantId ?? null,
+      payload.uid ?? null,
+      payload.userCode ?? null,
+      expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+    ]);
+  }
+
+  async #findLive(column: 'id' | 'uid', value: string): Promise<PayloadRow | undefined> {
+    const { rows } = await runPrepared<PayloadRow>(this.#db, `oidc_payloads_by_${column}`, column === 'id' ? FIND_BY_ID : FIND_BY_UID, [this.#model, value]);
+    return rows[0];
   }
 
   async find(id: string) {
-    return SqlModelStore.#toPayload(await this.#live().andWhere('id', id).first('payload', 'consumed_at'));
+    return SqlModelStore.#toPayload(await this.#findLive('id', id));
   }
 
   async findByUid(uid: string) {
-    return SqlModelStore.#toPayload(await this.#live().andWhere('uid', uid).first('payload', 'consumed_at'));
+    return SqlModelStore.#toPayload(await this.#findLive('uid', uid));
   }
 
   async findStored(id: string): Promise<StoredPayload | undefined> {
-    return SqlModelStore.#toStored(await this.#live().andWhere('id', id).first('payload', 'consumed_at', 'expires_at'));
+    return SqlModelStore.#toStored(await this.#findLive('id', id));
   }
 
   async findStoredByUid(uid: string): Promise<StoredPayload | undefined> {
-    return SqlModelStore.#toStored(await this.#live().andWhere('uid', uid).first('payload', 'consumed_at', 'expires_at'));
+    return SqlModelStore.#toStored(await this.#findLive('uid', uid));
   }
 
   async findByUserCode(userCode: string) {
@@ -88,10 +99,7 @@ export class SqlModelStore implements Adapter {
 
   async consume(id: string) {
     // The conditional UPDATE is the atomic step: of concurrent callers exactly one changes the row.
-    const changed = await this.#db('oidc_payloads')
-      .where({ model: this.#model, id })
-      .whereNull('consumed_at')
-      .update({ consumed_at: this.#db.fn.now() });
+    const { affected: changed } = await runPrepared(this.#db, 'oidc_payloads_consume', CONSUME, [this.#model, id]);
     if (changed === 0 && CONTESTED_MODELS.has(this.#model)) throw new AlreadyConsumed(this.#model);
   }
 
