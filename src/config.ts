@@ -34,6 +34,62 @@ export interface Argon2Parameters {
   parallelism: number;
 }
 
+/** At most `limit` requests per `windowSeconds`, counted per client IP and, separately, per client_id. */
+export interface RateLimit {
+  limit: number;
+  windowSeconds: number;
+}
+
+export const RATE_LIMITED_ENDPOINTS = ['token', 'introspection', 'revocation', 'userinfo', 'login', 'registration', 'password_reset'] as const;
+export type RateLimitedEndpoint = (typeof RATE_LIMITED_ENDPOINTS)[number];
+
+const DEFAULT_RATE_LIMITS: Record<RateLimitedEndpoint, string> = {
+  token: '600/1m',
+  introspection: '1200/1m',
+  revocation: '300/1m',
+  userinfo: '600/1m',
+  login: '30/1m',
+  registration: '10/1h',
+  password_reset: '10/1h',
+};
+
+export interface LockoutPolicy {
+  /** failed passwords or codes for one account (from browsers without its device cookie) before waits begin; default 10 */
+  accountThreshold: number;
+  /** failures from one client IP, whatever the account, before waits begin; default 100 */
+  ipThreshold: number;
+  /** seconds added to the wait by each failure past the threshold; default 60 */
+  stepSeconds: number;
+  /** longest wait, seconds; default 900 */
+  maxSeconds: number;
+  /** seconds after the last failure when the count starts again; default 3600 */
+  windowSeconds: number;
+}
+
+export interface SignInSecurity {
+  /** minimum password length in characters (NFKC); default 12 */
+  passwordMinLength: number;
+  lockout: LockoutPolicy;
+  /** per endpoint; null = no limit */
+  rateLimits: Record<RateLimitedEndpoint, RateLimit | null>;
+  /** self-service registration at /register; default off */
+  registration: boolean;
+  /** seconds a password reset link stays valid; default 1800 */
+  passwordResetTtl: number;
+  /** seconds an email verification link stays valid; default 86400 */
+  emailVerificationTtl: number;
+  /** issuer label authenticator apps show next to the account; default the issuer's host */
+  totpIssuer: string;
+}
+
+export interface MailSettings {
+  /** smtp:// or smtps:// URL (user:password@host:port); undefined: no SMTP */
+  smtpUrl: string | undefined;
+  from: string;
+  /** directory where every outgoing message is also written as a JSON file; undefined: none */
+  outboxDir: string | undefined;
+}
+
 export interface Config {
   mode: RunMode;
   issuer: string;
@@ -62,6 +118,8 @@ export interface Config {
   cacheTtlSeconds: number;
   /** seconds grants, sessions and accounts stay in the shared (KV) cache; 0 turns it off */
   recordCacheTtlSeconds: number;
+  security: SignInSecurity;
+  mail: MailSettings;
 }
 
 /** A configuration mistake: reported as one line at startup, never as a stack trace. */
@@ -104,6 +162,30 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
     throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
   }
   return raw;
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/** "5/5s", "600/1m", "10/h", or "off". */
+export function parseRateLimit(raw: string, name = 'rate limit'): RateLimit | null {
+  const text = raw.trim().toLowerCase();
+  if (text === 'off') return null;
+  const match = /^(\d+)\s*\/\s*(\d*)\s*(s|m|h)$/.exec(text);
+  const limit = Number(match?.[1]);
+  const windowSeconds = Number(match?.[2] || 1) * (UNIT_SECONDS[match?.[3] ?? ''] ?? NaN);
+  if (!match || !(limit >= 1) || !(windowSeconds >= 1) || windowSeconds > 86400) {
+    throw new ConfigError(`${name} must look like "5/5s", "600/1m" or "10/h" (at most one day), or "off"; got "${raw}"`);
+  }
+  return { limit, windowSeconds };
+}
+
+function rateLimitsFrom(env: Env): Record<RateLimitedEndpoint, RateLimit | null> {
+  const limits = {} as Record<RateLimitedEndpoint, RateLimit | null>;
+  for (const endpoint of RATE_LIMITED_ENDPOINTS) {
+    const name = `POSTERN_RATE_LIMIT_${endpoint.toUpperCase()}`;
+    limits[endpoint] = parseRateLimit(env[name] || DEFAULT_RATE_LIMITS[endpoint], name);
+  }
+  return limits;
 }
 
 function masterKeyFrom(env: Env): Buffer | undefined {
@@ -185,6 +267,26 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     purgeIntervalSeconds: integer(env, 'POSTERN_PURGE_INTERVAL', 300),
     cacheTtlSeconds: integer(env, 'POSTERN_CACHE_TTL', 30, 0, 3600),
     recordCacheTtlSeconds: integer(env, 'POSTERN_RECORD_CACHE_TTL', 300, 0, 86400),
+    security: {
+      passwordMinLength: integer(env, 'POSTERN_PASSWORD_MIN_LENGTH', 12, 8, 128),
+      lockout: {
+        accountThreshold: integer(env, 'POSTERN_LOCKOUT_THRESHOLD', 10, 1, 10000),
+        ipThreshold: integer(env, 'POSTERN_LOCKOUT_IP_THRESHOLD', 100, 1, 1000000),
+        stepSeconds: integer(env, 'POSTERN_LOCKOUT_STEP', 60, 1, 86400),
+        maxSeconds: integer(env, 'POSTERN_LOCKOUT_MAX', 900, 1, 86400),
+        windowSeconds: integer(env, 'POSTERN_LOCKOUT_WINDOW', 3600, 60, 7 * 86400),
+      },
+      rateLimits: rateLimitsFrom(env),
+      registration: flag(env, 'POSTERN_REGISTRATION', false),
+      passwordResetTtl: integer(env, 'POSTERN_PASSWORD_RESET_TTL', 1800, 60, 86400),
+      emailVerificationTtl: integer(env, 'POSTERN_EMAIL_VERIFICATION_TTL', 86400, 60, 30 * 86400),
+      totpIssuer: env.POSTERN_TOTP_ISSUER || new URL(issuer).host,
+    },
+    mail: {
+      smtpUrl: url(env, 'POSTERN_SMTP_URL', ['smtp:', 'smtps:']),
+      from: env.POSTERN_MAIL_FROM || `Postern <no-reply@${new URL(issuer).hostname}>`,
+      outboxDir: env.POSTERN_MAIL_OUTBOX ? resolve(cwd, env.POSTERN_MAIL_OUTBOX) : undefined,
+    },
   };
   return Object.freeze(config);
 }

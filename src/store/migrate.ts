@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as initial from '../../migrations/20261124000000_initial.ts';
+import * as signInSecurity from '../../migrations/20261124010000_sign_in_security.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -10,6 +11,7 @@ interface Migration {
 // whatever the working directory.
 const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['20261124000000_initial', initial],
+  ['20261124010000_sign_in_security', signInSecurity],
 ];
 
 const source: Knex.MigrationSource<string> = {

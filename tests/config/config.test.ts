@@ -51,8 +51,37 @@ describe('loadConfig', () => {
       purgeIntervalSeconds: 300,
       cacheTtlSeconds: 30,
       recordCacheTtlSeconds: 300,
+      security: {
+        passwordMinLength: 12,
+        lockout: { accountThreshold: 10, ipThreshold: 100, stepSeconds: 60, maxSeconds: 900, windowSeconds: 3600 },
+        rateLimits: {
+          token: { limit: 600, windowSeconds: 60 },
+          introspection: { limit: 1200, windowSeconds: 60 },
+          revocation: { limit: 300, windowSeconds: 60 },
+          userinfo: { limit: 600, windowSeconds: 60 },
+          login: { limit: 30, windowSeconds: 60 },
+          registration: { limit: 10, windowSeconds: 3600 },
+          password_reset: { limit: 10, windowSeconds: 3600 },
+        },
+        registration: false,
+        passwordResetTtl: 1800,
+        emailVerificationTtl: 86400,
+        totpIssuer: 'localhost:3000',
+      },
+      mail: { smtpUrl: undefined, from: 'Postern <no-reply@localhost>', outboxDir: undefined },
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads rate limits as "N/window" per endpoint, "off" lifts one, and refuses anything else', () => {
+    const config = load({ POSTERN_RATE_LIMIT_TOKEN: '5/5s', POSTERN_RATE_LIMIT_USERINFO: '100/m', POSTERN_RATE_LIMIT_LOGIN: 'off', POSTERN_RATE_LIMIT_REGISTRATION: '3 / 2h' });
+    expect(config.security.rateLimits.token).toEqual({ limit: 5, windowSeconds: 5 });
+    expect(config.security.rateLimits.userinfo).toEqual({ limit: 100, windowSeconds: 60 });
+    expect(config.security.rateLimits.login).toBeNull();
+    expect(config.security.rateLimits.registration).toEqual({ limit: 3, windowSeconds: 7200 });
+    for (const bad of ['5', '5/5', '0/5s', '5/0s', '-1/5s', '5/5d', 'five/5s', '5/2h30m', '5/25h']) {
+      expect(() => load({ POSTERN_RATE_LIMIT_TOKEN: bad }), bad).toThrow(/POSTERN_RATE_LIMIT_TOKEN must look like/);
+    }
   });
 
   it('reads the variables it documents', () => {
