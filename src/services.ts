@@ -1,7 +1,11 @@
 import type { Config } from './config.ts';
 import { Accounts } from './domain/accounts.ts';
 import { AuditLog } from './domain/audit.ts';
+import { LoginThrottle } from './domain/login-throttle.ts';
+import { RecoveryCodes } from './domain/recovery-codes.ts';
+import { Totp } from './domain/totp.ts';
 import { Clients } from './domain/clients.ts';
+import { PasswordPolicy } from './domain/password-policy.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
 import { ResourceServers } from './domain/resource-servers.ts';
 import { SigningKeys } from './domain/signing-keys.ts';
@@ -28,6 +32,9 @@ export interface Services {
   resourceServers: ResourceServers;
   signingKeys: SigningKeys;
   audit: AuditLog;
+  throttle: LoginThrottle;
+  totp: Totp;
+  recoveryCodes: RecoveryCodes;
 }
 
 /** Opens both tiers and the master key, and brings the schema up to date. */
@@ -65,10 +72,13 @@ export async function openStorage(config: Readonly<Config>, options: { kv?: bool
 export async function createServices(config: Readonly<Config>, storage: Storage): Promise<Services> {
   const passwords = await createPasswordHasher(config.argon2);
   return {
-    accounts: new Accounts(storage.db, passwords, storage.recordCache),
+    accounts: new Accounts(storage.db, passwords, storage.recordCache, new PasswordPolicy({ minLength: config.security.passwordMinLength })),
     clients: new Clients(storage.db, storage.envelope, config.cacheTtlSeconds * 1000, storage.recordCache),
     resourceServers: new ResourceServers(storage.db, config.cacheTtlSeconds * 1000),
     signingKeys: new SigningKeys(storage.db, storage.envelope),
     audit: new AuditLog(storage.db),
+    throttle: new LoginThrottle(storage.kv, config.security.lockout),
+    totp: new Totp({ db: storage.db, kv: storage.kv, envelope: storage.envelope, issuer: config.security.totpIssuer }),
+    recoveryCodes: new RecoveryCodes({ db: storage.db, hashKey: storage.envelope.derive('recovery-codes') }),
   };
 }

@@ -1,7 +1,6 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { Cancelled, InvalidInput } from './errors.ts';
-import { checkNewPassword } from './password-rules.ts';
 
 /** process.stdin, or any readable shaped like it (the tests pass a PassThrough). */
 export type PasswordInput = Readable & { isTTY?: boolean; setRawMode?(mode: boolean): unknown };
@@ -21,12 +20,17 @@ const BACKSPACES = new Set(['\u007f', '\b']);
 
 /**
  * A new password, never from argv: the first line of stdin when it is piped (newline stripped),
- * otherwise typed twice at a prompt without echo. Checked against the password rules.
+ * otherwise typed twice at a prompt without echo. `check` throws for a password it refuses, before
+ * the prompt asks for it again.
  */
-export async function readNewPassword(prompt: PasswordPrompt): Promise<string> {
-  if (!prompt.input.isTTY) return checkNewPassword(await readFirstLine(prompt.input));
+export async function readNewPassword(prompt: PasswordPrompt, check: (password: string) => void): Promise<string> {
+  if (!prompt.input.isTTY) {
+    const password = await readFirstLine(prompt.input);
+    check(password);
+    return password;
+  }
   const first = await readHidden(prompt, 'New password: ');
-  checkNewPassword(first);
+  check(first);
   const second = await readHidden(prompt, 'Repeat the password: ');
   if (first !== second) throw new InvalidInput('the two passwords differ');
   return first;

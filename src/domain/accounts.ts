@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { deletedRows, type Database } from '../store/db.ts';
 import type { RecordCache, RemovedRecord } from '../store/record-cache.ts';
 import { Conflict, InvalidRequest, NotFound } from './errors.ts';
+import { PasswordPolicy } from './password-policy.ts';
 import type { PasswordHasher } from './passwords.ts';
 
 export interface Account {
@@ -14,8 +15,17 @@ export interface Account {
   familyName: string | null;
   disabled: boolean;
   hasPassword: boolean;
+  /** sessions and tokens from before this moment are not honoured; null: all are */
+  sessionsValidAfter: Date | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+export interface LoginVerdict {
+  account: Account | undefined;
+  reason: 'unknown_user' | 'no_password' | 'wrong_password' | 'disabled' | 'locked' | undefined;
+  /** the account the login named, when there is one (for throttling and audit) */
+  named?: Account | undefined;
 }
 
 export interface NewAccount {
@@ -37,12 +47,16 @@ interface AccountRow {
   family_name: string | null;
   password_hash: string | null;
   disabled: boolean;
+  sessions_valid_after: Date | string | null;
   created_at: Date | string;
   updated_at: Date | string;
 }
 
 const USERNAME = /^[\p{L}\p{N}._@+-]{1,64}$/u;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** The columns an account is read with when no secret is needed (no hash, no sealed TOTP secret). */
+const PUBLIC_COLUMNS = ['id', 'username', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'password_hash', 'disabled', 'sessions_valid_after', 'created_at', 'updated_at'] as const;
 
 /** What the shared cache holds: never the password hash. */
 type CachedAccountRow = Omit<AccountRow, 'password_hash'> & { has_password: boolean };
@@ -62,6 +76,7 @@ function toAccount(row: AccountRow | CachedAccountRow): Account {
     familyName: row.family_name,
     disabled: row.disabled,
     hasPassword: 'has_password' in row ? row.has_password : row.password_hash !== null,
+    sessionsValidAfter: row.sessions_valid_after ? new Date(row.sessions_valid_after) : null,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
@@ -89,12 +104,17 @@ export class Accounts {
   readonly #db: Database;
   readonly #passwords: PasswordHasher;
   readonly #cache: RecordCache | undefined;
+  readonly #policy: PasswordPolicy;
 
-  /** With `cache`, lookups by id (every token and userinfo request) go through the shared cache. */
-  constructor(db: Database, passwords: PasswordHasher, cache?: RecordCache) {
+  /**
+   * With `cache`, lookups by id (every token and userinfo request) go through the shared cache.
+   * Every password set is checked against `policy` first (by default: at least 12 characters).
+   */
+  constructor(db: Database, passwords: PasswordHasher, cache?: RecordCache, policy = new PasswordPolicy({ minLength: 12 })) {
     this.#db = db;
     this.#passwords = passwords;
     this.#cache = cache;
+    this.#policy = policy;
   }
 
   async #changed(id: string, removed: RemovedRecord[] = []): Promise<void> {
@@ -109,6 +129,7 @@ export class Accounts {
     }
     const email = input.email?.trim() || null;
     if (email !== null && !EMAIL.test(email)) throw new InvalidRequest('email is not a valid address');
+    if (password !== undefined) this.#policy.check(password, { username, email });
     const row = {
       id: randomUUID(),
       username,
@@ -130,7 +151,7 @@ export class Accounts {
 
   async findById(id: string): Promise<Account | undefined> {
     const load = async () => {
-      const row = await this.#db<AccountRow>('accounts').where({ id }).first();
+      const row = await this.#db<AccountRow>('accounts').where({ id }).first(...PUBLIC_COLUMNS);
       return row ? withoutHash(row) : undefined;
     };
     const row = this.#cache ? await this.#cache.accounts<CachedAccountRow>().get(id, load) : await load();
@@ -157,16 +178,50 @@ export class Accounts {
    * wrong passwords take the same path and about the same time.
    */
   async authenticate(login: string, password: string): Promise<Account | undefined> {
+    return (await this.verifyLogin(login, password)).account;
+  }
+
+  /**
+   * `authenticate` with the reason for a refusal (for the audit log, never for the user).
+   * `refuse`, given the account a login names, may turn the attempt down before the password is
+   * checked (a lockout); the same hashing work is done either way.
+   */
+  async verifyLogin(login: string, password: string, refuse?: (account: Account) => Promise<boolean>): Promise<LoginVerdict> {
     const row = await this.#rowByLogin(login);
     if (!row || !row.password_hash) {
       await this.#passwords.verifyDummy(password);
-      return undefined;
+      return { account: undefined, reason: row ? 'no_password' : 'unknown_user' };
     }
-    const valid = await this.#passwords.verify(row.password_hash, password);
-    return valid && !row.disabled ? toAccount(row) : undefined;
+    const account = toAccount(row);
+    if (refuse && (await refuse(account))) {
+      await this.#passwords.verifyDummy(password);
+      return { account: undefined, reason: 'locked', named: account };
+    }
+    if (!(await this.#passwords.verify(row.password_hash, password))) return { account: undefined, reason: 'wrong_password', named: account };
+    if (row.disabled) return { account: undefined, reason: 'disabled', named: account };
+    return { account, reason: undefined };
+  }
+
+  /** Whether `password` is the account's current password (re-authentication for sensitive changes). */
+  async checkPassword(id: string, password: string): Promise<boolean> {
+    const row = await this.#db<AccountRow>('accounts').where({ id }).first('password_hash');
+    if (!row?.password_hash) {
+      await this.#passwords.verifyDummy(password);
+      return false;
+    }
+    return this.#passwords.verify(row.password_hash, password);
+  }
+
+  /** Sessions started and tokens issued before now are no longer honoured ("sign out everywhere"). */
+  async endSessionsBefore(id: string, at: Date): Promise<void> {
+    await this.#db('accounts').where({ id }).update({ sessions_valid_after: at });
+    await this.#changed(id);
   }
 
   async setPassword(id: string, password: string): Promise<void> {
+    const owner = await this.#db<AccountRow>('accounts').where({ id }).first('username', 'email');
+    if (!owner) throw new NotFound(`no account ${id}`);
+    this.#policy.check(password, owner);
     const hash = await this.#passwords.hash(password);
     const changed = await this.#db('accounts').where({ id }).update({ password_hash: hash, updated_at: this.#db.fn.now() });
     if (changed === 0) throw new NotFound(`no account ${id}`);

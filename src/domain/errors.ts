@@ -9,6 +9,8 @@ export type DomainErrorCode =
   | 'conflict'
   | 'invalid_client_metadata'
   | 'invalid_csrf_token'
+  | 'too_many_requests'
+  | 'temporarily_unavailable'
   | 'server_error';
 
 export class DomainError extends Error {
@@ -40,3 +42,25 @@ export const NotFound = makeError('not_found', 404, 'NotFound');
 export const Conflict = makeError('conflict', 409, 'Conflict');
 export const InvalidClientMetadata = makeError('invalid_client_metadata', 400, 'InvalidClientMetadata');
 export const InvalidCsrfToken = makeError('invalid_csrf_token', 403, 'InvalidCsrfToken');
+export const TooManyRequests = makeError('too_many_requests', 429, 'TooManyRequests');
+
+/** The mail server refused a message or could not be reached. The message is fixed, so the caller may see it. */
+export class MailDeliveryFailed extends DomainError {
+  override name = 'MailDeliveryFailed';
+  constructor(message = 'The email could not be sent. Try again later.') {
+    super('temporarily_unavailable', 503, message, { expose: true });
+  }
+}
+
+export type WeakPasswordReason = 'too_short' | 'too_long' | 'common' | 'contains_identity';
+
+/** A new password the password policy refuses; the message says what to change. */
+export class WeakPassword extends DomainError {
+  override name = 'WeakPassword';
+  readonly reason: WeakPasswordReason;
+
+  constructor(reason: WeakPasswordReason, message: string) {
+    super('invalid_request', 400, message);
+    this.reason = reason;
+  }
+}

@@ -15,7 +15,7 @@ describe.each(availableBackends())('postern migrate and api on %s', { timeout: 3
 
   it('migrates a fresh database and reports it up to date the second time', async () => {
     const first = parseJson<{ database: string; applied: string[] }>(await cli.run(['migrate', '--json']));
-    expect(first.applied).toEqual(['20261124000000_initial']);
+    expect(first.applied).toEqual(['20261124000000_initial', '20261124010000_sign_in_security']);
     const second = await cli.run(['migrate']);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/: already up to date\n$/);

@@ -38,7 +38,21 @@ describe.each(availableBackends())('postern user on %s', { timeout: 300_000 }, (
     expect(errorLines(empty)).toEqual(['postern: refusing an empty password']);
     const short = await cli.run(['user', 'create', '--username', 'carol'], 'short\n');
     expect(short.code).toBe(1);
-    expect(errorLines(short)).toEqual(['postern: password too short: use at least 8 characters']);
+    expect(errorLines(short)).toEqual(['postern: Use at least 12 characters.']);
+  });
+
+  it('refuses a common password and one containing the username or email, for create and set-password, exit 1', async () => {
+    const common = await cli.run(['user', 'create', '--username', 'carol'], 'qwertyuiopasdfgh\n');
+    expect(common.code).toBe(1);
+    expect(errorLines(common)).toEqual(['postern: This password is one of the most common passwords and easy to guess; choose another.']);
+    const named = await cli.run(['user', 'create', '--username', 'carol', '--email', 'c.jones@example.com'], 'C.Jones rides again\n');
+    expect(named.code).toBe(1);
+    expect(errorLines(named)).toEqual(['postern: The password must not contain your username or email address.']);
+    const reset = await cli.run(['user', 'set-password', 'alice'], 'ALICE-in-wonderland\n');
+    expect(reset.code).toBe(1);
+    expect(errorLines(reset)).toEqual(['postern: The password must not contain your username or email address.']);
+    const check = await cli.runScript(CHECK_PASSWORD, ['alice'], JSON.stringify([FIRST, 'ALICE-in-wonderland']));
+    expect(JSON.parse(check.stdout)).toEqual([true, false]);
   });
 
   it('never takes a password from argv: there is no such option, exit 2', async () => {

@@ -1,16 +1,20 @@
 import { parseArgs } from 'node:util';
+import { loadConfig } from '../../config.ts';
 import type { Account, Accounts } from '../../domain/accounts.ts';
 import { NotFound } from '../../domain/errors.ts';
+import { PasswordPolicy, type PasswordOwner } from '../../domain/password-policy.ts';
 import { COMMON_OPTIONS, onePositional, parseOrUsage, requireOption } from '../args.ts';
 import type { Command, CommandContext, CommandGroup } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { withServices } from '../open-services.ts';
 import { formatFields, formatTable, timestamp, writeJson, yesNo } from '../output.ts';
+import { newPasswordCheck } from '../password-rules.ts';
 import { readNewPassword } from '../read-password.ts';
 
 const PASSWORD_INPUT = `The password is never taken from the command line, where it would land in shell history and
 the process list: pipe it as the first line of stdin, or type it twice at the prompt. Passwords
-need at least 8 characters.`;
+need at least POSTERN_PASSWORD_MIN_LENGTH characters (12 unless set) and at most 1024; common
+passwords and passwords containing the username or email address are refused.`;
 
 function accountFields(account: Account): Array<[string, string]> {
   return [
@@ -43,6 +47,12 @@ async function findAccount(accounts: Accounts, idOrLogin: string): Promise<Accou
 
 function promptFor(context: CommandContext) {
   return { input: context.io.stdin, output: context.io.stderr };
+}
+
+/** The policy the server enforces, so a refused password is reported before it is typed again. */
+function readPasswordFor(context: CommandContext, owner: PasswordOwner): Promise<string> {
+  const policy = new PasswordPolicy({ minLength: loadConfig().security.passwordMinLength });
+  return readNewPassword(promptFor(context), newPasswordCheck(policy, owner));
 }
 
 const create: Command = {
@@ -83,7 +93,7 @@ Example:
     );
     const username = requireOption('user create', values.username, '--username');
     // asked before storage opens: nobody should wait on the database to type a password
-    const password = values['no-password'] ? undefined : await readNewPassword(promptFor(context));
+    const password = values['no-password'] ? undefined : await readPasswordFor(context, { username, email: values.email });
     const account = await withServices(async ({ accounts, audit }) => {
       const created = await accounts.create({ username, email: values.email, name: values.name, emailVerified: values['email-verified'] }, password);
       await audit.record({ type: 'account.created', accountId: created.id, details: { via: 'cli' } });
@@ -176,7 +186,7 @@ Example:
     // the account is looked up first, so a mistyped name fails before anyone types a password
     const account = await withServices(async ({ accounts, audit }) => {
       const found = await findAccount(accounts, idOrLogin);
-      await accounts.setPassword(found.id, await readNewPassword(promptFor(context)));
+      await accounts.setPassword(found.id, await readPasswordFor(context, found));
       await audit.record({ type: 'account.password_set', accountId: found.id, details: { via: 'cli' } });
       return found;
     });
