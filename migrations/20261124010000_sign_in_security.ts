@@ -40,11 +40,13 @@ export async function up(db: Knex): Promise<void> {
     t.index(['account_id']);
   });
 
-  // a user's sessions (the account pages); partial, so refresh-token and grant writes pay nothing
+  // a user's sessions and granted applications (the account pages); partial, so refresh-token writes pay nothing
   await db.raw("create index oidc_payloads_session_account on oidc_payloads ((payload->>'accountId')) where model = 'Session'");
+  await db.raw("create index oidc_payloads_grant_account on oidc_payloads ((payload->>'accountId')) where model = 'Grant'");
 }
 
 export async function down(db: Knex): Promise<void> {
+  await db.raw('drop index oidc_payloads_grant_account');
   await db.raw('drop index oidc_payloads_session_account');
   await db.schema.dropTable('session_devices');
   await db.schema.dropTable('account_tokens');

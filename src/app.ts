@@ -3,15 +3,23 @@ import mount from 'koa-mount';
 import type { Provider } from 'oidc-provider';
 import type { Config } from './config.ts';
 import { errorHandler } from './http/error-handler.ts';
+import { rateLimit } from './http/rate-limit.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { staticAssets } from './http/static-assets.ts';
+import { accountRouter } from './account/router.ts';
 import { interactionRouter } from './interactions/router.ts';
+import { PASSWORD_RESET_PATH, REGISTRATION_PATH } from './interactions/paths.ts';
 import { createViews, VIEWS_DIR } from './interactions/views.ts';
 import type { Logger } from './logger.ts';
 import { createJwtShadow } from './oidc/jwt-access-tokens.ts';
 import { createProvider } from './oidc/provider.ts';
 import { subscribeProviderEvents } from './oidc/events.ts';
+import { AccountSessions } from './oidc/account-sessions.ts';
+import { trackSessionDevices } from './oidc/session-devices.ts';
+import { auditProviderEvents } from './oidc/audit-events.ts';
+import { createMailer } from './mail/mailer.ts';
+import { recoveryRouter } from './recovery/router.ts';
 import type { Services, Storage } from './services.ts';
 import { join } from 'node:path';
 
@@ -47,16 +55,57 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     jwtShadow,
   });
   subscribeProviderEvents(provider, logger);
+  const accountSessions = new AccountSessions(storage.db, () => provider, services.accounts);
+  trackSessionDevices(provider, accountSessions, logger);
+  auditProviderEvents(provider, services.audit, logger);
+  const mailer = createMailer(config.mail, config.mode, logger);
 
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   app.silent = true;
+  // behind a proxy, the client address is the one entry the proxy appended, not one a client wrote
+  if (config.trustProxy) app.maxIpsCount = 1;
   app.use(requestContext(logger));
   app.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
+  app.use(rateLimit({ kv: storage.kv, limits: config.security.rateLimits, views }));
   app.use(errorHandler(views));
   app.use(staticAssets(join(VIEWS_DIR, 'static'), ['style.css']));
-  const interactions = interactionRouter({ provider: () => provider, accounts: services.accounts, resourceServers: services.resourceServers, audit: services.audit, views });
+  const interactions = interactionRouter({
+    provider: () => provider,
+    accounts: services.accounts,
+    resourceServers: services.resourceServers,
+    audit: services.audit,
+    views,
+    throttle: services.throttle,
+    totp: services.totp,
+    recoveryCodes: services.recoveryCodes,
+    kv: storage.kv,
+    links: { reset: PASSWORD_RESET_PATH, register: config.security.registration ? REGISTRATION_PATH : undefined },
+  });
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
+  const account = await accountRouter({
+    provider: () => provider,
+    issuer: config.issuer,
+    passwordMinLength: config.security.passwordMinLength,
+    services,
+    sessions: accountSessions,
+    views,
+    logger,
+  });
+  app.use(account.routes());
+  app.use(account.allowedMethods());
+  const recovery = recoveryRouter({
+    config,
+    db: storage.db,
+    recordCache: storage.recordCache,
+    accounts: services.accounts,
+    audit: services.audit,
+    mailer,
+    endSessions: (accountId) => accountSessions.endAll(accountId),
+    views,
+  });
+  app.use(recovery.routes());
+  app.use(recovery.allowedMethods());
   app.use(jwtShadow.middleware(['/token/introspection', '/token/revocation']));
   app.use(mount(provider));
   return { app, provider };

@@ -4,6 +4,7 @@ import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { purgeExpiredPayloads } from './oidc/adapter/sql-model-store.ts';
+import { purgeExpiredAccountTokens } from './recovery/account-tokens.ts';
 import { createServices, openStorage, type Services, type Storage } from './services.ts';
 import { describeDatabase, databaseTarget } from './store/db.ts';
 
@@ -35,8 +36,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     throw error;
   }
   const purge = setInterval(() => {
-    purgeExpiredPayloads(storage.db)
-      .then((count) => count > 0 && logger.info({ count }, 'purged expired rows'))
+    Promise.all([purgeExpiredPayloads(storage.db), purgeExpiredAccountTokens(storage.db)])
+      .then(([payloads, tokens]) => payloads + tokens > 0 && logger.info({ count: payloads + tokens }, 'purged expired rows'))
       .catch((error: unknown) => logger.warn({ err: error }, 'purge of expired rows failed'));
   }, config.purgeIntervalSeconds * 1000);
   purge.unref();

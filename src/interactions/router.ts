@@ -9,17 +9,16 @@ import type { ResourceServers } from '../domain/resource-servers.ts';
 import { csrfToken, requireCsrfToken } from '../http/csrf.ts';
 import { INTERACTION_PATH } from '../oidc/provider.ts';
 import { consentRequest, describeConsent, type InteractionDetails } from './prompt-details.ts';
+import { signInRoutes, type SignInDependencies } from './sign-in.ts';
 import type { Views } from './views.ts';
 
-export interface InteractionDependencies {
+export interface InteractionDependencies extends SignInDependencies {
   provider: () => Provider;
   accounts: Accounts;
   resourceServers: ResourceServers;
   audit: AuditLog;
   views: Views;
 }
-
-const WRONG_CREDENTIALS = 'The username or password is not right.';
 
 /** Login, consent and abort: the pages the engine sends the browser to during authorization. */
 export function interactionRouter(deps: InteractionDependencies): Router {
@@ -49,27 +48,16 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     ctx.redirect(redirectTo);
   }
 
-  function renderLogin(ctx: Context, uid: string, name: string, login: string, error?: string) {
-    ctx.type = 'html';
-    ctx.body = deps.views.render('login', {
-      title: 'Sign in',
-      action: `${INTERACTION_PATH}/${uid}/login`,
-      abortAction: `${INTERACTION_PATH}/${uid}/abort`,
-      csrfToken: csrfToken(ctx),
-      clientName: name,
-      login,
-      error,
-    });
-  }
+  const signIn = signInRoutes(router, deps, { details, clientName, finish, form });
 
   router.get('/:uid', async (ctx) => {
     const interaction = await details(ctx);
-    const name = await clientName(interaction.params.client_id);
     ctx.set('Cache-Control', 'no-store');
     if (interaction.prompt.name === 'login') {
-      renderLogin(ctx, interaction.uid, name, typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '');
+      await signIn.show(ctx, interaction);
       return;
     }
+    const name = await clientName(interaction.params.client_id);
     if (interaction.prompt.name === 'consent') {
       const account = interaction.session?.accountId ? await deps.accounts.findById(interaction.session.accountId) : undefined;
       const described = await describeConsent(consentRequest(interaction), deps.resourceServers);
@@ -88,23 +76,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     throw new InvalidRequest(`unsupported interaction prompt ${interaction.prompt.name}`);
   });
 
-  router.post('/:uid/login', ...form, async (ctx) => {
-    const interaction = await details(ctx, 'login');
-    const body = ctx.request.body as Record<string, unknown>;
-    const login = typeof body.login === 'string' ? body.login.slice(0, 320) : '';
-    const password = typeof body.password === 'string' ? body.password.slice(0, 1024) : '';
-    const clientId = String(interaction.params.client_id);
-    const account = login && password ? await deps.accounts.authenticate(login, password) : undefined;
-    const auditBase = { clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') };
-    if (!account) {
-      await deps.audit.record({ ...auditBase, type: 'login.failed', details: { reason: 'wrong_credentials' } });
-      ctx.status = 401;
-      renderLogin(ctx, interaction.uid, await clientName(clientId), login, WRONG_CREDENTIALS);
-      return;
-    }
-    await deps.audit.record({ ...auditBase, type: 'login.succeeded', accountId: account.id });
-    await finish(ctx, { login: { accountId: account.id, amr: ['pwd'] } }, false);
-  });
+  signIn.register();
 
   router.post('/:uid/confirm', ...form, async (ctx) => {
     const interaction = await details(ctx, 'consent');

@@ -14,6 +14,41 @@ export interface LoginPage extends PageFrame {
   clientName: string;
   login: string;
   error?: string | undefined;
+  /** links under the form; absent when the feature is off */
+  resetLink?: string | undefined;
+  registerLink?: string | undefined;
+}
+
+export interface SecondFactorPage extends PageFrame {
+  action: string;
+  abortAction: string;
+  csrfToken: string;
+  clientName: string;
+  error?: string | undefined;
+  /** true: the recovery-code form is the one shown */
+  recovery: boolean;
+  switchLink: string;
+}
+
+export interface EnrolPage extends PageFrame {
+  action: string;
+  abortAction: string;
+  csrfToken: string;
+  clientName?: string | undefined;
+  /** trusted markup: the QR code rendered server-side */
+  qrSvg: string;
+  secret: string;
+  otpauthUri: string;
+  error?: string | undefined;
+  /** why enrolment is asked for here */
+  reason?: string | undefined;
+}
+
+export interface RecoveryCodesPage extends PageFrame {
+  codes: string[];
+  action: string;
+  csrfToken: string;
+  continueLabel: string;
 }
 
 export interface ConsentPage extends PageFrame {
@@ -45,10 +80,30 @@ export interface ErrorPage extends PageFrame {
 
 export interface PageTypes {
   login: LoginPage;
+  'second-factor': SecondFactorPage;
+  enrol: EnrolPage;
+  'recovery-codes': RecoveryCodesPage;
   consent: ConsentPage;
   logout: LogoutPage;
   'logged-out': LoggedOutPage;
   error: ErrorPage;
+  account: AccountOverviewPage;
+  'account-password': AccountPasswordPage;
+  'account-sessions': AccountSessionsPage;
+  'account-two-step': AccountTwoStepPage;
+  'account-enrol': AccountEnrolPage;
+  'account-recovery-codes': AccountRecoveryCodesPage;
+  'account-applications': AccountApplicationsPage;
+  'account-message': AccountMessagePage;
+  reset: ResetRequestPage;
+  'reset-sent': ResetSentPage;
+  'reset-password': ResetPasswordPage;
+  'reset-done': PageFrame;
+  'reset-invalid': ResetInvalidPage;
+  register: RegisterPage;
+  'register-sent': RegisterSentPage;
+  'verify-done': PageFrame;
+  'verify-invalid': PageFrame;
 }
 
 export interface Views {
@@ -63,4 +118,153 @@ export function createViews(options: { cache: boolean }): Views {
       return eta.render(`./${name}`, data);
     },
   };
+}
+
+/** A moment on the account pages: `text` for people, `iso` for the datetime attribute. */
+export interface DisplayTime {
+  iso: string;
+  text: string;
+}
+
+export interface AccountOverviewPage extends PageFrame {
+  username: string;
+  name: string | null;
+  email: string | null;
+  emailVerified: boolean;
+  twoStepEnabled: boolean;
+  sessionCount: number;
+  applicationCount: number;
+  notice?: string | undefined;
+  links: { password: string; twoStep: string; sessions: string; applications: string; signOut: string };
+}
+
+export interface AccountPasswordPage extends PageFrame {
+  action: string;
+  backLink: string;
+  csrfToken: string;
+  /** for password managers: the account the new password belongs to */
+  username: string;
+  minLength: number;
+  error?: string | undefined;
+}
+
+export interface AccountSessionsPage extends PageFrame {
+  backLink: string;
+  csrfToken: string;
+  endAction: string;
+  endAllAction: string;
+  /** the engine's logout, for this browser's own session */
+  signOutLink: string;
+  notice?: string | undefined;
+  sessions: Array<{
+    uid: string;
+    /** "Chrome 120 on Windows" */
+    device: string;
+    ip: string | undefined;
+    startedAt: DisplayTime;
+    lastSeenAt: DisplayTime | undefined;
+    /** this browser's session */
+    current: boolean;
+    /** names of the applications signed in through the session */
+    applications: string[];
+  }>;
+}
+
+export interface AccountTwoStepPage extends PageFrame {
+  backLink: string;
+  csrfToken: string;
+  username: string;
+  enabled: boolean;
+  enabledAt: DisplayTime | undefined;
+  remainingCodes: number;
+  enrolLink: string;
+  disableAction: string;
+  regenerateAction: string;
+  notice?: string | undefined;
+  /** which of the two forms failed, and why */
+  error?: { form: 'disable' | 'regenerate'; text: string } | undefined;
+}
+
+export interface AccountEnrolPage extends PageFrame {
+  action: string;
+  backLink: string;
+  csrfToken: string;
+  username: string;
+  /** trusted markup: the QR code rendered server-side */
+  qrSvg: string;
+  secret: string;
+  error?: string | undefined;
+}
+
+export interface AccountRecoveryCodesPage extends PageFrame {
+  codes: string[];
+  /** true when these codes replace an earlier set */
+  replaced: boolean;
+  doneLink: string;
+}
+
+export interface AccountApplicationsPage extends PageFrame {
+  backLink: string;
+  csrfToken: string;
+  revokeAction: string;
+  notice?: string | undefined;
+  applications: Array<{
+    name: string;
+    /** the ids of the grants this user gave the application, space-separated (the form's value) */
+    grants: string;
+    permissions: string[];
+    apis: Array<{ name: string; scopes: string[] }>;
+    grantedAt: DisplayTime;
+  }>;
+}
+
+/** A short page with one way on: signed out, a sign-in that did not finish. */
+export interface AccountMessagePage extends PageFrame {
+  heading: string;
+  lead: string;
+  link: { href: string; label: string };
+}
+
+export interface ResetRequestPage extends PageFrame {
+  action: string;
+  csrfToken: string;
+}
+
+/** The one answer to every reset request, whatever account it named. */
+export interface ResetSentPage extends PageFrame {
+  requestLink: string;
+  /** how long a link works, in words */
+  ttl: string;
+}
+
+export interface ResetPasswordPage extends PageFrame {
+  action: string;
+  csrfToken: string;
+  /** the one-time token of the mailed link, carried in a hidden field */
+  token: string;
+  username: string;
+  minLength: number;
+  error?: string | undefined;
+}
+
+export interface ResetInvalidPage extends PageFrame {
+  requestLink: string;
+  ttl: string;
+}
+
+export interface RegisterPage extends PageFrame {
+  action: string;
+  csrfToken: string;
+  username: string;
+  email: string;
+  name: string;
+  minLength: number;
+  error?: string | undefined;
+}
+
+export interface RegisterSentPage extends PageFrame {
+  email: string;
+  /** false: the account exists but the confirmation mail could not be sent */
+  mailed: boolean;
+  ttl: string;
 }

@@ -15,6 +15,7 @@ import { loadExistingGrant } from './configuration/first-party-consent.ts';
 import { pagesConfiguration } from './configuration/pages.ts';
 import { resourceIndicatorsConfiguration } from './configuration/resource-indicators.ts';
 import { ttlConfiguration } from './configuration/ttl.ts';
+import { ACR_VALUES, interactionsPolicy } from './configuration/authentication-context.ts';
 import { createFindAccount } from './find-account.ts';
 import type { JwtShadow } from './jwt-access-tokens.ts';
 
@@ -72,7 +73,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
     ttl: ttlConfiguration(deps.config.ttl),
-    interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`, policy: interactionsPolicy(deps.accounts) },
+    acrValues: ACR_VALUES,
     loadExistingGrant,
     clientBasedCORS,
     renderError: pages.renderError,

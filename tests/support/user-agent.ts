@@ -11,9 +11,12 @@ export interface Page {
 export class UserAgent {
   readonly #cookies = new Map<string, string>();
   readonly #origin: string;
+  readonly #headers: Record<string, string>;
 
-  constructor(origin: string) {
+  /** `headers` go with every request (e.g. X-Forwarded-For, to play a client at another address). */
+  constructor(origin: string, headers: Record<string, string> = {}) {
     this.#origin = new URL(origin).origin;
+    this.#headers = headers;
   }
 
   #cookieHeader(): string {
@@ -38,6 +41,7 @@ export class UserAgent {
   /** Sends one request with this agent's cookies; no redirect following. */
   async request(url: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
+    for (const [name, value] of Object.entries(this.#headers)) if (!headers.has(name)) headers.set(name, value);
     if (new URL(url).origin === this.#origin && this.#cookies.size > 0) headers.set('cookie', this.#cookieHeader());
     const response = await fetch(url, { ...init, headers, redirect: 'manual' });
     if (new URL(url).origin === this.#origin) this.#store(response);

@@ -2,7 +2,8 @@
 export const OIDC_SCOPES = ['openid', 'offline_access', 'profile', 'email'] as const;
 
 export const CLAIMS_BY_SCOPE = {
-  openid: ['sub'],
+  // how and when the user signed in travel in every ID token
+  openid: ['sub', 'acr', 'amr', 'auth_time'],
   profile: ['name', 'given_name', 'family_name', 'preferred_username', 'updated_at'],
   email: ['email', 'email_verified'],
 } as const;

@@ -1,0 +1,53 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { WeakPassword } from '../domain/errors.ts';
+import { csrfToken } from '../http/csrf.ts';
+import type { AccountPageDependencies, AccountPages } from './pages.ts';
+import { ACCOUNT_PAGES, route } from './paths.ts';
+import type { Reauthentication } from './reauthentication.ts';
+import type { SignedInUser } from './signed-in.ts';
+
+/** Changing the password: the current one first; afterwards every other session of the user ends. */
+export function passwordRoutes(router: Router, deps: AccountPageDependencies, pages: AccountPages, reauth: Reauthentication): void {
+  function render(ctx: Context, user: SignedInUser, status: number, error?: string) {
+    pages.html(
+      ctx,
+      status,
+      deps.views.render('account-password', {
+        title: 'Change your password',
+        action: ACCOUNT_PAGES.password,
+        backLink: ACCOUNT_PAGES.overview,
+        csrfToken: csrfToken(ctx),
+        username: user.account.username,
+        minLength: deps.passwordMinLength,
+        error,
+      }),
+    );
+  }
+
+  router.get(route(ACCOUNT_PAGES.password), pages.signedIn(async (ctx, user) => render(ctx, user, 200)));
+
+  router.post(
+    route(ACCOUNT_PAGES.password),
+    ...pages.form,
+    pages.signedIn(async (ctx, user) => {
+      const body = ctx.request.body as Record<string, unknown>;
+      const verdict = await reauth.password(ctx, user, body.current_password, 'change_password');
+      if (!verdict.ok) return render(ctx, user, 401, verdict.message);
+      const next = typeof body.new_password === 'string' ? body.new_password : '';
+      if (next !== body.confirm_password) return render(ctx, user, 400, 'The two new passwords are not the same.');
+      try {
+        await deps.services.accounts.setPassword(user.account.id, next);
+      } catch (error) {
+        if (error instanceof WeakPassword) return render(ctx, user, 400, error.message);
+        throw error;
+      }
+      // Only the other sessions end: "sign out everywhere" (sessions_valid_after) would end this one too.
+      const others = (await deps.sessions.list(user.account.id)).filter((session) => session.uid !== user.sessionUid);
+      let ended = 0;
+      for (const session of others) if (await deps.sessions.end(user.account.id, session.uid)) ended += 1;
+      await pages.audit(ctx, user, { type: 'password.changed', details: { via: 'account', otherSessionsEnded: ended } });
+      pages.redirect(ctx, ACCOUNT_PAGES.overview, 'password-changed');
+    }),
+  );
+}

@@ -1,0 +1,280 @@
+import type Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import type { Account, Accounts } from '../domain/accounts.ts';
+import type { AuditEvent, AuditLog } from '../domain/audit.ts';
+import { InvalidRequest } from '../domain/errors.ts';
+import type { LoginThrottle, SignInAttempt } from '../domain/login-throttle.ts';
+import type { RecoveryCodes } from '../domain/recovery-codes.ts';
+import type { Totp } from '../domain/totp.ts';
+import { csrfToken } from '../http/csrf.ts';
+import { deviceIdFor, rememberDevice } from '../http/device-cookie.ts';
+import { ACR, AMR, requestsSecondFactor } from '../oidc/configuration/authentication-context.ts';
+import { INTERACTION_PATH } from '../oidc/provider.ts';
+import type { KvStore } from '../store/kv/index.ts';
+import type { InteractionDetails } from './prompt-details.ts';
+import type { Views } from './views.ts';
+
+export interface SignInDependencies {
+  accounts: Accounts;
+  throttle: LoginThrottle;
+  totp: Totp;
+  recoveryCodes: RecoveryCodes;
+  audit: AuditLog;
+  views: Views;
+  kv: KvStore;
+  /** links shown under the login form */
+  links: { reset?: string | undefined; register?: string | undefined };
+}
+
+export interface InteractionHelpers {
+  details(ctx: Context, expectedPrompt?: string): Promise<InteractionDetails>;
+  clientName(clientId: unknown): Promise<string>;
+  finish(ctx: Context, result: Record<string, unknown>, merge: boolean): Promise<void>;
+  form: Middleware[];
+}
+
+/** A password accepted, a second factor still to come: kept beside the interaction. */
+interface PendingSecondFactor {
+  accountId: string;
+  deviceId?: string | undefined;
+  /** 'step_up': the session is already signed in and only the second factor is asked for */
+  purpose: 'login' | 'step_up';
+  /** set once enrolment succeeded and the recovery codes were shown */
+  enrolled?: boolean;
+}
+
+const WRONG_CREDENTIALS = 'The username or password is not right.';
+const WRONG_CODE = 'That code is not right. Check the time on your device and try again.';
+const PENDING_TTL_SECONDS = 600;
+
+const pendingKey = (uid: string) => `signin:pending:${uid}`;
+
+/**
+ * Sign-in: the password, then — for accounts with two-step verification, or when the client asks
+ * for it (acr_values) — a TOTP code or a recovery code, or enrolment. Failed passwords and codes
+ * feed the LoginThrottle; a throttled attempt is answered exactly like a wrong one.
+ */
+export function signInRoutes(router: Router, deps: SignInDependencies, helpers: InteractionHelpers) {
+  const { form } = helpers;
+
+  async function pending(ctx: Context, uid: string): Promise<PendingSecondFactor> {
+    const raw = await deps.kv.get(pendingKey(uid));
+    if (!raw) throw new InvalidRequest('This sign-in step has expired. Start again from the application.');
+    return JSON.parse(raw) as PendingSecondFactor;
+  }
+
+  const savePending = (uid: string, state: PendingSecondFactor) => deps.kv.set(pendingKey(uid), JSON.stringify(state), PENDING_TTL_SECONDS);
+
+  function audit(ctx: Context, event: AuditEvent) {
+    return deps.audit.record({ ip: ctx.ip, userAgent: ctx.get('user-agent'), ...event });
+  }
+
+  async function recordFailure(ctx: Context, attempt: SignInAttempt, clientId: string, reason: string) {
+    const outcome = await deps.throttle.recordFailure(attempt);
+    await audit(ctx, { type: 'login.failed', accountId: attempt.accountId, clientId, details: { reason } });
+    if (outcome.lockedNow) {
+      await audit(ctx, { type: 'login.locked', accountId: attempt.accountId, clientId, details: { scope: outcome.scope, waitSeconds: outcome.waitSeconds } });
+    }
+  }
+
+  function renderLogin(ctx: Context, uid: string, clientName: string, login: string, error?: string) {
+    ctx.type = 'html';
+    ctx.body = deps.views.render('login', {
+      title: 'Sign in',
+      action: `${INTERACTION_PATH}/${uid}/login`,
+      abortAction: `${INTERACTION_PATH}/${uid}/abort`,
+      csrfToken: csrfToken(ctx),
+      clientName,
+      login,
+      error,
+      resetLink: deps.links.reset,
+      registerLink: deps.links.register,
+    });
+  }
+
+  function renderSecondFactor(ctx: Context, uid: string, clientName: string, recovery: boolean, error?: string) {
+    ctx.type = 'html';
+    ctx.body = deps.views.render('second-factor', {
+      title: 'Two-step verification',
+      action: `${INTERACTION_PATH}/${uid}/totp`,
+      abortAction: `${INTERACTION_PATH}/${uid}/abort`,
+      csrfToken: csrfToken(ctx),
+      clientName,
+      recovery,
+      switchLink: `${INTERACTION_PATH}/${uid}/totp${recovery ? '' : '?recovery=1'}`,
+      error,
+    });
+  }
+
+  async function renderEnrol(ctx: Context, interaction: InteractionDetails, account: Account, error?: string) {
+    // a reload or a wrong code keeps the secret the user may already have scanned
+    const label = account.email ?? account.username;
+    const enrolment = (await deps.totp.pendingEnrolment(account.id, label)) ?? (await deps.totp.beginEnrolment(account.id, label));
+    ctx.type = 'html';
+    ctx.body = deps.views.render('enrol', {
+      title: 'Set up two-step verification',
+      action: `${INTERACTION_PATH}/${interaction.uid}/enrol`,
+      abortAction: `${INTERACTION_PATH}/${interaction.uid}/abort`,
+      csrfToken: csrfToken(ctx),
+      clientName: await helpers.clientName(interaction.params.client_id),
+      qrSvg: enrolment.qrSvg,
+      secret: enrolment.secret,
+      otpauthUri: enrolment.otpauthUri,
+      reason: 'This application asks for two-step verification. Set it up once; after that you will be asked for a code when you sign in.',
+      error,
+    });
+  }
+
+  /** Ends sign-in for the account with the methods used. */
+  async function complete(ctx: Context, state: PendingSecondFactor | { accountId: string; deviceId?: string | undefined }, clientId: string, secondFactor: boolean) {
+    const attempt = { accountId: state.accountId, deviceId: deviceIdFor(ctx, state.accountId), ip: ctx.ip };
+    await deps.throttle.recordSuccess(attempt);
+    rememberDevice(ctx, state.accountId);
+    const amr = secondFactor ? AMR.secondFactor : AMR.password;
+    await audit(ctx, { type: 'login.succeeded', accountId: state.accountId, clientId, details: { amr } });
+    await helpers.finish(ctx, { login: { accountId: state.accountId, amr: [...amr], acr: secondFactor ? ACR.secondFactor : ACR.password } }, false);
+  }
+
+  return {
+    renderLogin,
+
+    /** The GET of a login prompt: the password form, or straight to the second factor for a step-up. */
+    async show(ctx: Context, interaction: InteractionDetails) {
+      const clientName = await helpers.clientName(interaction.params.client_id);
+      const reasons = interaction.prompt.reasons;
+      const signedIn = interaction.session?.accountId;
+      if (signedIn && reasons.length > 0 && reasons.every((reason) => reason === 'acr_unmet')) {
+        await savePending(interaction.uid, { accountId: signedIn, deviceId: deviceIdFor(ctx, signedIn), purpose: 'step_up' });
+        ctx.status = 303;
+        ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/${(await deps.totp.isEnabled(signedIn)) ? 'totp' : 'enrol'}`);
+        return;
+      }
+      renderLogin(ctx, interaction.uid, clientName, typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '');
+    },
+
+    register() {
+      router.post('/:uid/login', ...form, async (ctx) => {
+        const interaction = await helpers.details(ctx, 'login');
+        const body = ctx.request.body as Record<string, unknown>;
+        const login = typeof body.login === 'string' ? body.login.slice(0, 320) : '';
+        const password = typeof body.password === 'string' ? body.password.slice(0, 4096) : '';
+        const clientId = String(interaction.params.client_id);
+        let attempt: SignInAttempt = { accountId: undefined, deviceId: undefined, ip: ctx.ip };
+        const verdict =
+          login && password
+            ? await deps.accounts.verifyLogin(login, password, async (account) => {
+                attempt = { accountId: account.id, deviceId: deviceIdFor(ctx, account.id), ip: ctx.ip };
+                return (await deps.throttle.check(attempt)).locked;
+              })
+            : { account: undefined, reason: 'unknown_user' as const };
+        if (!verdict.account) {
+          if (!verdict.named) {
+            // no such account: only the IP bucket can say no
+            if ((await deps.throttle.check(attempt)).locked) verdict.reason = 'locked';
+          }
+          if (verdict.reason === 'locked') await audit(ctx, { type: 'login.failed', accountId: attempt.accountId, clientId, details: { reason: 'locked' } });
+          else await recordFailure(ctx, attempt, clientId, verdict.reason ?? 'wrong_password');
+          ctx.status = 401;
+          renderLogin(ctx, interaction.uid, await helpers.clientName(clientId), login, WRONG_CREDENTIALS);
+          return;
+        }
+        const account = verdict.account;
+        const hasTotp = await deps.totp.isEnabled(account.id);
+        if (hasTotp || requestsSecondFactor(interaction.params.acr_values)) {
+          await savePending(interaction.uid, { accountId: account.id, deviceId: attempt.deviceId, purpose: 'login' });
+          ctx.status = 303;
+          ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/${hasTotp ? 'totp' : 'enrol'}`);
+          return;
+        }
+        await complete(ctx, { accountId: account.id }, clientId, false);
+      });
+
+      router.get('/:uid/totp', async (ctx) => {
+        const interaction = await helpers.details(ctx, 'login');
+        await pending(ctx, interaction.uid);
+        ctx.set('Cache-Control', 'no-store');
+        renderSecondFactor(ctx, interaction.uid, await helpers.clientName(interaction.params.client_id), ctx.query.recovery === '1');
+      });
+
+      router.post('/:uid/totp', ...form, async (ctx) => {
+        const interaction = await helpers.details(ctx, 'login');
+        const state = await pending(ctx, interaction.uid);
+        const clientId = String(interaction.params.client_id);
+        const body = ctx.request.body as Record<string, unknown>;
+        const recovery = typeof body.recovery_code === 'string';
+        const attempt: SignInAttempt = { accountId: state.accountId, deviceId: deviceIdFor(ctx, state.accountId), ip: ctx.ip };
+        const locked = (await deps.throttle.check(attempt)).locked;
+        let accepted = false;
+        if (!locked) {
+          accepted = recovery
+            ? await deps.recoveryCodes.use(state.accountId, String(body.recovery_code).slice(0, 64))
+            : typeof body.code === 'string' && (await deps.totp.verify(state.accountId, body.code.slice(0, 16)));
+        }
+        if (!accepted) {
+          if (locked) await audit(ctx, { type: 'login.failed', accountId: state.accountId, clientId, details: { reason: 'locked', step: 'second_factor' } });
+          else await recordFailure(ctx, attempt, clientId, recovery ? 'wrong_recovery_code' : 'wrong_code');
+          ctx.status = 401;
+          renderSecondFactor(ctx, interaction.uid, await helpers.clientName(clientId), recovery, recovery ? 'That recovery code is not right or was used before.' : WRONG_CODE);
+          return;
+        }
+        if (recovery) {
+          await audit(ctx, { type: 'recovery_code.used', accountId: state.accountId, clientId, details: { remaining: await deps.recoveryCodes.remaining(state.accountId) } });
+        }
+        await deps.kv.del([pendingKey(interaction.uid)]);
+        await complete(ctx, state, clientId, true);
+      });
+
+      router.get('/:uid/enrol', async (ctx) => {
+        const interaction = await helpers.details(ctx, 'login');
+        const state = await pending(ctx, interaction.uid);
+        if (await deps.totp.isEnabled(state.accountId)) {
+          ctx.status = 303;
+          ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/totp`);
+          return;
+        }
+        const account = await deps.accounts.findById(state.accountId);
+        if (!account) throw new InvalidRequest('This sign-in step has expired. Start again from the application.');
+        ctx.set('Cache-Control', 'no-store');
+        await renderEnrol(ctx, interaction, account);
+      });
+
+      router.post('/:uid/enrol', ...form, async (ctx) => {
+        const interaction = await helpers.details(ctx, 'login');
+        const state = await pending(ctx, interaction.uid);
+        const clientId = String(interaction.params.client_id);
+        const account = await deps.accounts.findById(state.accountId);
+        if (!account) throw new InvalidRequest('This sign-in step has expired. Start again from the application.');
+        const code = (ctx.request.body as Record<string, unknown>).code;
+        const attempt: SignInAttempt = { accountId: state.accountId, deviceId: deviceIdFor(ctx, state.accountId), ip: ctx.ip };
+        const locked = (await deps.throttle.check(attempt)).locked;
+        if (locked || typeof code !== 'string' || !(await deps.totp.confirmEnrolment(state.accountId, code.slice(0, 16)))) {
+          if (!locked) await recordFailure(ctx, attempt, clientId, 'wrong_code');
+          ctx.status = 401;
+          ctx.set('Cache-Control', 'no-store');
+          await renderEnrol(ctx, interaction, account, WRONG_CODE);
+          return;
+        }
+        const codes = await deps.recoveryCodes.generate(state.accountId);
+        await audit(ctx, { type: 'second_factor.enrolled', accountId: state.accountId, clientId, details: { method: 'totp', during: 'sign_in' } });
+        await savePending(interaction.uid, { ...state, enrolled: true });
+        ctx.set('Cache-Control', 'no-store');
+        ctx.type = 'html';
+        ctx.body = deps.views.render('recovery-codes', {
+          title: 'Your recovery codes',
+          codes,
+          action: `${INTERACTION_PATH}/${interaction.uid}/enrolled`,
+          csrfToken: csrfToken(ctx),
+          continueLabel: `Continue to ${await helpers.clientName(clientId)}`,
+        });
+      });
+
+      router.post('/:uid/enrolled', ...form, async (ctx) => {
+        const interaction = await helpers.details(ctx, 'login');
+        const state = await pending(ctx, interaction.uid);
+        if (!state.enrolled) throw new InvalidRequest('Two-step verification is not set up yet. Start again from the application.');
+        await deps.kv.del([pendingKey(interaction.uid)]);
+        await complete(ctx, state, String(interaction.params.client_id), true);
+      });
+    },
+  };
+}

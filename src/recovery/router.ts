@@ -1,0 +1,71 @@
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Config } from '../config.ts';
+import type { Accounts } from '../domain/accounts.ts';
+import type { AuditLog } from '../domain/audit.ts';
+import { requireCsrfToken } from '../http/csrf.ts';
+import type { Views } from '../interactions/views.ts';
+import type { Mailer } from '../mail/mailer.ts';
+import type { Database } from '../store/db.ts';
+import type { RecordCache } from '../store/record-cache.ts';
+import { AccountTokens } from './account-tokens.ts';
+import { PasswordReset } from './password-reset.ts';
+import { Registration } from './registration.ts';
+import { registrationRoutes, VERIFY_EMAIL_PATH } from './registration-routes.ts';
+import { RESET_COMPLETE_PATH, resetRoutes } from './reset-routes.ts';
+
+export interface RecoveryDependencies {
+  config: Pick<Readonly<Config>, 'issuer' | 'security'>;
+  db: Database;
+  recordCache: RecordCache;
+  accounts: Accounts;
+  audit: AuditLog;
+  mailer: Mailer;
+  /** ends every session of the account and revokes its refresh and access tokens */
+  endSessions: (accountId: string) => Promise<unknown>;
+  views: Views;
+}
+
+/** Password reset by email, and (when turned on) self-service registration with email verification. */
+export function recoveryRouter(deps: RecoveryDependencies): Router {
+  const { config } = deps;
+  const base = config.issuer.replace(/\/+$/, '');
+  const site = new URL(config.issuer).host;
+  const tokens = new AccountTokens(deps.db);
+  const form = [bodyParser({ enableTypes: ['form'], formLimit: '16kb' }), requireCsrfToken];
+  const router = new Router();
+
+  // every page here is personal or carries a one-time token
+  router.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
+
+  const reset = new PasswordReset({
+    accounts: deps.accounts,
+    tokens,
+    audit: deps.audit,
+    mailer: deps.mailer,
+    endSessions: deps.endSessions,
+    completeUrl: `${base}${RESET_COMPLETE_PATH}`,
+    site,
+    ttlSeconds: config.security.passwordResetTtl,
+  });
+  resetRoutes(router, { reset, views: deps.views, passwordMinLength: config.security.passwordMinLength, form });
+
+  if (config.security.registration) {
+    const registration = new Registration({
+      db: deps.db,
+      recordCache: deps.recordCache,
+      accounts: deps.accounts,
+      tokens,
+      audit: deps.audit,
+      mailer: deps.mailer,
+      verifyUrl: `${base}${VERIFY_EMAIL_PATH}`,
+      site,
+      ttlSeconds: config.security.emailVerificationTtl,
+    });
+    registrationRoutes(router, { registration, views: deps.views, passwordMinLength: config.security.passwordMinLength, form });
+  }
+  return router;
+}
