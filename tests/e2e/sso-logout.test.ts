@@ -45,6 +45,8 @@ describe.each(availableBackends())('single sign-on and logout on %s', (backend) 
     expect(again.html).toContain('name="password"');
     // tokens without offline_access expire with the session
     expect((await oidc.tokenIntrospection(t.config, tokens.access_token)).active).toBe(false);
+    const ended = await t.server.storage.db('audit_events').where({ type: 'session.ended', account_id: t.fixture.accountId });
+    expect(ended.map((row: { details: unknown }) => row.details)).toContainEqual({ via: 'logout' });
   });
 
   it('refuses a post_logout_redirect_uri that is not registered', async () => {
