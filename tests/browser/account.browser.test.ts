@@ -1,34 +1,11 @@
-import { generate } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { availableBackends } from '../support/backends.ts';
+import { Authenticator } from '../support/authenticator.ts';
 import { DESKTOP, launchChromium, screenshot, skipBrowserSuites, watchPage, type PageWatch } from '../support/browser.ts';
 import { discover, REDIRECT_URI, seed, startAuthorization, type Fixture } from '../support/relying-party.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
-/** Codes of successive 30-second steps: the server takes each step once, and only newer ones after it. */
-class Authenticator {
-  readonly secret: string;
-  #lastStep = -Infinity;
-
-  constructor(secret: string) {
-    this.secret = secret;
-  }
-
-  async code(): Promise<string> {
-    for (;;) {
-      const now = Date.now() / 1000;
-      const current = Math.floor(now / 30);
-      const oldest = now - current * 30 < 25 ? current - 1 : current;
-      const step = Math.max(this.#lastStep + 1, oldest);
-      if (step <= current + 1) {
-        this.#lastStep = step;
-        return generate({ secret: this.secret, epoch: step * 30 });
-      }
-      await new Promise((resolve) => setTimeout(resolve, (current + 1) * 30_000 - Date.now() + 100));
-    }
-  }
-}
 
 describe.skipIf(skipBrowserSuites)('the account pages in Chromium', () => {
   let browser: Browser;

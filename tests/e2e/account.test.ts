@@ -1,7 +1,7 @@
-import { generate } from 'otplib';
 import * as oidc from 'openid-client';
 import { describe, expect, it } from 'vitest';
 import { availableBackends } from '../support/backends.ts';
+import { Authenticator } from '../support/authenticator.ts';
 import { signInAndExchange, startAuthorization, useSeededServer, type Fixture } from '../support/relying-party.ts';
 import { formAction, hiddenField, UserAgent, type Page } from '../support/user-agent.ts';
 
@@ -15,35 +15,6 @@ const FIREFOX_ON_ANDROID = 'Mozilla/5.0 (Android 14; Mobile; rv:121.0) Gecko/121
  * after it, and one step either side of its clock; each call returns the code of the oldest step
  * still certain to pass, waiting for the clock only when all of them are used.
  */
-class Authenticator {
-  readonly secret: string;
-  #lastStep = -Infinity;
-
-  constructor(secret: string) {
-    this.secret = secret;
-  }
-
-  /** The next code, from now on counted as used. */
-  async code(): Promise<string> {
-    for (;;) {
-      const now = Date.now() / 1000;
-      const current = Math.floor(now / 30);
-      // the step before the current one only while the server cannot have moved past it
-      const oldest = now - current * 30 < 25 ? current - 1 : current;
-      const step = Math.max(this.#lastStep + 1, oldest);
-      if (step <= current + 1) {
-        this.#lastStep = step;
-        return generate({ secret: this.secret, epoch: step * 30 });
-      }
-      await new Promise((resolve) => setTimeout(resolve, (current + 1) * 30_000 - Date.now() + 100));
-    }
-  }
-
-  /** A right code for a request that is refused before its code is looked at; not counted as used. */
-  peek(): Promise<string> {
-    return generate({ secret: this.secret, epoch: Math.floor(Date.now() / 1000) });
-  }
-}
 
 const heading = (page: Page) => /<h1>([^<]*)<\/h1>/.exec(page.html)?.[1];
 const isSignInForm = (page: Page) => page.url.includes('/interaction/') && page.html.includes('name="password"');

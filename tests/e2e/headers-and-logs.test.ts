@@ -1,10 +1,10 @@
-import { Writable } from 'node:stream';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
 import { discover, seed, signInAndExchange, startAuthorization, useSeededServer, type Fixture } from '../support/relying-party.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { UserAgent } from '../support/user-agent.ts';
+import { logLines } from '../support/log-capture.ts';
 
 describe('security headers and cookies', () => {
   const t = useSeededServer('embedded');
@@ -40,13 +40,7 @@ describe('HSTS', () => {
 });
 
 describe('logs', () => {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { lines, sink } = logLines();
   let server: TestServer;
   let fixture: Fixture;
   let config: oidc.Configuration;

@@ -3,7 +3,6 @@ import { rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { extractLink, readOutbox, waitForMail } from '../support/outbox.ts';
 import { signIn, signInAndExchange, startAuthorization, useSeededServer, type Fixture, type SeededServer } from '../support/relying-party.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { formAction, hiddenField, UserAgent, type Page } from '../support/user-agent.ts';
+import { logLines } from '../support/log-capture.ts';
 
 const SENT = 'If an account matches, we have sent a link to its email address.';
 const CHANGED = 'Your password has been changed';
@@ -313,13 +313,7 @@ describe('password reset with a mail server that never answers', () => {
 
 describe('password reset logs', () => {
   const outbox = outboxDir();
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { lines, sink } = logLines();
   let server: TestServer;
 
   beforeAll(async () => {

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
@@ -6,6 +5,7 @@ import { availableBackends, backendEnv, type BackendEnv } from '../support/backe
 import { startAuthorization, useSeededServer } from '../support/relying-party.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { formAction, hiddenField, UserAgent } from '../support/user-agent.ts';
+import { logLines } from '../support/log-capture.ts';
 
 const LIMITS = {
   POSTERN_TRUST_PROXY: 'true',
@@ -348,13 +348,7 @@ describe.each(availableBackends())('rate limits on %s', (backend) => {
 });
 
 describe.each(availableBackends())('rate limit settings and failures on %s', (backend) => {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { lines, sink } = logLines();
   let server: TestServer;
 
   beforeAll(async () => {

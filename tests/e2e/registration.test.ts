@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
@@ -11,6 +10,7 @@ import { extractLink, waitForMail } from '../support/outbox.ts';
 import { signInAndExchange, startAuthorization, useSeededServer, type SeededServer } from '../support/relying-party.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { formAction, hiddenField, UserAgent, type Page } from '../support/user-agent.ts';
+import { logLines } from '../support/log-capture.ts';
 
 const EXISTS = 'An account with this username or email address already exists.';
 const VERIFY_SUBJECT = /Confirm your email address/;
@@ -213,13 +213,7 @@ describe.each(availableBackends())('registration on %s', (backend) => {
 
 describe('registration logs', () => {
   const outbox = outboxDir();
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { lines, sink } = logLines();
   let server: TestServer;
 
   beforeAll(async () => {

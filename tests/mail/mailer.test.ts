@@ -2,7 +2,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MailSettings, RunMode } from '../../src/config.ts';
@@ -10,6 +9,7 @@ import { InvalidRequest, MailDeliveryFailed } from '../../src/domain/errors.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMailer } from '../../src/mail/mailer.ts';
 import { readOutbox } from '../support/outbox.ts';
+import { logLines } from '../support/log-capture.ts';
 
 const FROM = 'Postern <no-reply@login.example.test>';
 const LINK = 'http://localhost:3000/reset-password?token=Zk9xQ2hVbWdLd3RzYnB4eU1uRGpHcA-one-time_secret';
@@ -24,13 +24,7 @@ const PASSWORD = 'p4ss:word/with%specials';
 const ENCODED_PASSWORD = encodeURIComponent(PASSWORD);
 
 function captureLogs() {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
+  const { lines, sink } = logLines();
   return { logger: createLogger('trace', sink), text: () => lines.join(''), entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
 }
 
