@@ -97,7 +97,6 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   const recovery = recoveryRouter({
     config,
     db: storage.db,
-    recordCache: storage.recordCache,
     accounts: services.accounts,
     audit: services.audit,
     mailer,

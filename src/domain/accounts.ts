@@ -82,6 +82,14 @@ function toAccount(row: AccountRow | CachedAccountRow): Account {
   };
 }
 
+/**
+ * Whether something that began at `epochSeconds` (a session's login, a token's issue) predates
+ * the account's last "sign out everywhere", and so no longer stands for the account.
+ */
+export function predatesSignOut(account: Account, epochSeconds: number | undefined): boolean {
+  return account.sessionsValidAfter !== null && (epochSeconds ?? 0) * 1000 < account.sessionsValidAfter.getTime();
+}
+
 function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
@@ -210,6 +218,12 @@ export class Accounts {
       return false;
     }
     return this.#passwords.verify(row.password_hash, password);
+  }
+
+  /** The address the account's verification link was sent to is confirmed. */
+  async markEmailVerified(id: string): Promise<void> {
+    await this.#db('accounts').where({ id }).update({ email_verified: true, updated_at: this.#db.fn.now() });
+    await this.#changed(id);
   }
 
   /** Sessions started and tokens issued before now are no longer honoured ("sign out everywhere"). */

@@ -4,8 +4,6 @@ import { Conflict, InvalidRequest, WeakPassword } from '../domain/errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { assertSingleAddress } from '../mail/message.ts';
-import type { Database } from '../store/db.ts';
-import type { RecordCache } from '../store/record-cache.ts';
 import type { AccountTokens } from './account-tokens.ts';
 import { emailVerificationMail } from './mail-messages.ts';
 import type { RequestOrigin } from './password-reset.ts';
@@ -22,8 +20,6 @@ export type RegistrationOutcome =
   | { status: 'refused'; message: string };
 
 export interface RegistrationOptions {
-  db: Database;
-  recordCache: RecordCache;
   accounts: Accounts;
   tokens: AccountTokens;
   audit: AuditLog;
@@ -104,11 +100,10 @@ export class Registration {
 
   /** Confirms the address the link was sent to; undefined when the link is not usable. */
   async verify(token: string, origin: RequestOrigin): Promise<string | undefined> {
-    const { db, recordCache, tokens, audit } = this.#options;
+    const { accounts, tokens, audit } = this.#options;
     const accountId = await tokens.consume(token, 'email_verification');
     if (accountId === undefined) return undefined;
-    await db('accounts').where({ id: accountId }).update({ email_verified: true, updated_at: db.fn.now() });
-    await recordCache.accounts().invalidate([accountId]);
+    await accounts.markEmailVerified(accountId);
     await tokens.expireAll(accountId, 'email_verification');
     await audit.record({ type: 'email.verified', accountId, ip: origin.ip, userAgent: origin.userAgent });
     return accountId;

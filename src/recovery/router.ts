@@ -7,7 +7,6 @@ import { requireCsrfToken } from '../http/csrf.ts';
 import type { Views } from '../interactions/views.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { Database } from '../store/db.ts';
-import type { RecordCache } from '../store/record-cache.ts';
 import { AccountTokens } from './account-tokens.ts';
 import { PasswordReset } from './password-reset.ts';
 import { Registration } from './registration.ts';
@@ -17,7 +16,6 @@ import { RESET_COMPLETE_PATH, resetRoutes } from './reset-routes.ts';
 export interface RecoveryDependencies {
   config: Pick<Readonly<Config>, 'issuer' | 'security'>;
   db: Database;
-  recordCache: RecordCache;
   accounts: Accounts;
   audit: AuditLog;
   mailer: Mailer;
@@ -55,8 +53,6 @@ export function recoveryRouter(deps: RecoveryDependencies): Router {
 
   if (config.security.registration) {
     const registration = new Registration({
-      db: deps.db,
-      recordCache: deps.recordCache,
       accounts: deps.accounts,
       tokens,
       audit: deps.audit,
