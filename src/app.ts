@@ -13,6 +13,7 @@ import { PASSWORD_RESET_PATH, REGISTRATION_PATH } from './interactions/paths.ts'
 import { createViews, VIEWS_DIR } from './interactions/views.ts';
 import type { Logger } from './logger.ts';
 import { createJwtShadow } from './oidc/jwt-access-tokens.ts';
+import { introspectionAccountCheck } from './oidc/introspection-account-check.ts';
 import { createProvider } from './oidc/provider.ts';
 import { subscribeProviderEvents } from './oidc/events.ts';
 import { AccountSessions } from './oidc/account-sessions.ts';
@@ -105,6 +106,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   });
   app.use(recovery.routes());
   app.use(recovery.allowedMethods());
+  app.use(introspectionAccountCheck(services.accounts));
   app.use(jwtShadow.middleware(['/token/introspection', '/token/revocation']));
   app.use(mount(provider));
   return { app, provider };

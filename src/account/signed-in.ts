@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Provider } from 'oidc-provider';
-import type { Account, Accounts } from '../domain/accounts.ts';
+import { predatesSignOut, type Account, type Accounts } from '../domain/accounts.ts';
 import { ACCOUNT_PATH } from '../interactions/paths.ts';
 import { ACCOUNT_CLIENT_ID, accountCallbackUri } from './account-client.ts';
 
@@ -36,8 +36,7 @@ export async function currentUser(ctx: Context, provider: Provider, accounts: Ac
   if (!session.accountId) return undefined;
   const account = await accounts.findById(session.accountId);
   if (!account || account.disabled) return undefined;
-  const validAfter = account.sessionsValidAfter?.getTime();
-  if (validAfter !== undefined && (session.loginTs ?? 0) * 1000 < validAfter) return undefined;
+  if (predatesSignOut(account, session.loginTs)) return undefined;
   return { account, sessionUid: session.uid };
 }
 

@@ -1,5 +1,5 @@
 import type { Provider } from 'oidc-provider';
-import type { Accounts } from '../domain/accounts.ts';
+import { predatesSignOut, type Accounts } from '../domain/accounts.ts';
 import type { Database } from '../store/db.ts';
 
 export interface SessionView {
@@ -82,8 +82,9 @@ export class AccountSessions {
     const uids = rows.map((row) => row.payload.uid);
     const devices = uids.length > 0 ? await this.#db<DeviceRow>('session_devices').whereIn('session_uid', uids) : [];
     const byUid = new Map(devices.map((device) => [device.session_uid, device]));
-    const validAfter = (await this.#accounts.findById(accountId))?.sessionsValidAfter?.getTime() ?? 0;
+    const account = await this.#accounts.findById(accountId);
     return rows
+      .filter(({ payload }) => account && !predatesSignOut(account, payload.loginTs))
       .map(({ payload }) => {
         const device = byUid.get(payload.uid);
         return {
@@ -97,7 +98,6 @@ export class AccountSessions {
           clientIds: Object.keys(payload.authorizations ?? {}),
         };
       })
-      .filter((session) => session.startedAt.getTime() >= validAfter - 999)
       .sort((a, b) => (b.lastSeenAt ?? b.startedAt).getTime() - (a.lastSeenAt ?? a.startedAt).getTime());
   }
 

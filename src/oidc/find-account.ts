@@ -1,13 +1,12 @@
 import type { FindAccount } from 'oidc-provider';
-import { claimsFor, type Accounts } from '../domain/accounts.ts';
+import { claimsFor, predatesSignOut, type Accounts } from '../domain/accounts.ts';
 
 export function createFindAccount(accounts: Accounts): FindAccount {
   return async (_ctx, sub, token) => {
     const account = await accounts.findById(sub);
     if (!account || account.disabled) return undefined;
     // a token issued before the user signed out everywhere no longer stands for the account
-    const issuedAt = typeof token?.iat === 'number' ? token.iat * 1000 : undefined;
-    if (issuedAt !== undefined && account.sessionsValidAfter && issuedAt < account.sessionsValidAfter.getTime()) return undefined;
+    if (typeof token?.iat === 'number' && predatesSignOut(account, token.iat)) return undefined;
     return {
       accountId: account.id,
       // the engine filters these by the granted scopes and requested claims

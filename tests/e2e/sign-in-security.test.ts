@@ -184,6 +184,30 @@ describe.each(availableBackends())('sign-in security on %s', (backend) => {
     });
   });
 
+  describe('sign out everywhere', () => {
+    const t = useSeededServer(backend);
+
+    it('a session and tokens from before it are refused even when a racing request wrote them back', async () => {
+      const username = `survivor-${backend}`;
+      const password = 'a passphrase that survives';
+      const account = await t.server.services.accounts.create({ username, email: `${username}@example.test` }, password);
+      const agent = new UserAgent(t.server.issuer);
+      const start = await startAuthorization(t.config);
+      const tokens = await exchange(t, start, await signIn(agent, start.url, { username, password }));
+      expect((await oidc.fetchUserInfo(t.config, tokens.access_token, account.id)).sub).toBe(account.id);
+
+      // what an engine request in flight during "sign out everywhere" leaves behind: the session
+      // row and the tokens still stored, only the account's cut-off moved past them
+      await t.server.services.accounts.endSessionsBefore(account.id, new Date((Math.floor(Date.now() / 1000) + 1) * 1000));
+
+      await expect(oidc.fetchUserInfo(t.config, tokens.access_token, account.id)).rejects.toThrow();
+      expect((await oidc.tokenIntrospection(t.config, tokens.access_token)).active).toBe(false);
+      await expect(oidc.refreshTokenGrant(t.config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+      const again = await agent.get((await startAuthorization(t.config)).url.toString());
+      expect(again.html).toContain('name="password"');
+    });
+  });
+
   describe('headers and cookies behind a TLS-terminating proxy', () => {
     const state = {} as { server: TestServer; fixture: Fixture };
     beforeAll(async () => {

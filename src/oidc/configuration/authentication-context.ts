@@ -1,5 +1,5 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Accounts } from '../../domain/accounts.ts';
+import { predatesSignOut, type Accounts } from '../../domain/accounts.ts';
 
 /** Authentication context classes: a password alone, or a password and a second factor. */
 export const ACR = {
@@ -45,8 +45,8 @@ export function interactionsPolicy(accounts: Accounts) {
     new Check('stale_session', 'the session began before the user signed out everywhere', 'login_required', async (ctx) => {
       const { session } = ctx.oidc;
       if (!session?.accountId || ctx.oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
-      const validAfter = (await accounts.findById(session.accountId))?.sessionsValidAfter;
-      return validAfter && (session.loginTs ?? 0) * 1000 < validAfter.getTime() ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+      const account = await accounts.findById(session.accountId);
+      return account && predatesSignOut(account, session.loginTs) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
     }),
   );
   login.checks.add(
