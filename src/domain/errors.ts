@@ -43,6 +43,10 @@ export const Conflict = makeError('conflict', 409, 'Conflict');
 export const InvalidClientMetadata = makeError('invalid_client_metadata', 400, 'InvalidClientMetadata');
 export const InvalidCsrfToken = makeError('invalid_csrf_token', 403, 'InvalidCsrfToken');
 export const TooManyRequests = makeError('too_many_requests', 429, 'TooManyRequests');
+/** A request body over the endpoint's limit (RFC 9110 §15.5.14). */
+export const MethodNotAllowed = makeError('invalid_request', 405, 'MethodNotAllowed');
+export const UnsupportedMediaType = makeError('invalid_request', 415, 'UnsupportedMediaType');
+export const PayloadTooLarge = makeError('invalid_request', 413, 'PayloadTooLarge');
 
 /** The mail server refused a message or could not be reached. The message is fixed, so the caller may see it. */
 export class MailDeliveryFailed extends DomainError {

@@ -94,6 +94,8 @@ export class ResourceServers {
 
   /** Read through the cache: the token endpoint asks for these on every request. */
   find(identifier: string): Promise<ResourceServer | undefined> {
+    // an identifier is a URI: one with a NUL character is none of ours (and could not be looked up)
+    if (identifier.includes('\0')) return Promise.resolve(undefined);
     return this.#cache.get(`id:${identifier}`, async () => {
       const rows = await this.#db<ServerRow>('resource_servers').where({ identifier });
       return (await this.#withScopes(rows))[0];
