@@ -100,6 +100,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     audit: services.audit,
     views,
     throttle: services.throttle,
+    devices: services.trustedDevices,
     totp: services.totp,
     recoveryCodes: services.recoveryCodes,
     kv: storage.kv,
