@@ -3,6 +3,7 @@ import mount from 'koa-mount';
 import type { Provider } from 'oidc-provider';
 import type { Config } from './config.ts';
 import { errorHandler } from './http/error-handler.ts';
+import { issuerHost } from './http/issuer-host.ts';
 import { rateLimit } from './http/rate-limit.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -65,6 +66,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.silent = true;
   // behind a proxy, the client address is the one entry the proxy appended, not one a client wrote
   if (config.trustProxy) app.maxIpsCount = 1;
+  app.use(issuerHost(config.issuer));
   app.use(requestContext(logger));
   app.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
   app.use(rateLimit({ kv: storage.kv, limits: config.security.rateLimits, views }));

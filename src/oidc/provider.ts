@@ -18,6 +18,7 @@ import { ttlConfiguration } from './configuration/ttl.ts';
 import { ACR_VALUES, interactionsPolicy } from './configuration/authentication-context.ts';
 import { createFindAccount } from './find-account.ts';
 import type { JwtShadow } from './jwt-access-tokens.ts';
+import { metadataCaching } from './metadata-caching.ts';
 
 export interface ProviderDependencies {
   config: Readonly<Config>;
@@ -98,5 +99,6 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
 export function createProvider(deps: ProviderDependencies): Provider {
   const provider = new Provider(deps.config.issuer, buildConfiguration(deps));
   provider.proxy = deps.config.trustProxy;
+  provider.use(metadataCaching);
   return provider;
 }
