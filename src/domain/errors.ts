@@ -44,6 +44,19 @@ export const InvalidClientMetadata = makeError('invalid_client_metadata', 400, '
 export const InvalidCsrfToken = makeError('invalid_csrf_token', 403, 'InvalidCsrfToken');
 export const TooManyRequests = makeError('too_many_requests', 429, 'TooManyRequests');
 
+export type AccountIdentifier = 'username' | 'email';
+
+/** A new account's username or email address is another account's already. */
+export class IdentifierTaken extends Conflict {
+  override name = 'IdentifierTaken';
+  readonly identifier: AccountIdentifier;
+
+  constructor(identifier: AccountIdentifier, options?: { cause?: unknown }) {
+    super(`an account with this ${identifier === 'email' ? 'email address' : 'username'} already exists`, options);
+    this.identifier = identifier;
+  }
+}
+
 /** The mail server refused a message or could not be reached. The message is fixed, so the caller may see it. */
 export class MailDeliveryFailed extends DomainError {
   override name = 'MailDeliveryFailed';
