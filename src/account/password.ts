@@ -7,7 +7,14 @@ import { ACCOUNT_PAGES, route } from './paths.ts';
 import type { Reauthentication } from './reauthentication.ts';
 import type { SignedInUser } from './signed-in.ts';
 
-/** Changing the password: the current one first; afterwards every other session of the user ends. */
+/**
+ * Changing the password: the current one first. Afterwards every other session of the user ends;
+ * with "Also sign out of every application" (checked by default) the user is signed out everywhere
+ * instead, so that tokens held by applications, perhaps taken with the old password, stop working.
+ */
+/** The checkbox's value: an unchecked box sends nothing. */
+const SIGN_OUT_EVERYWHERE = 'yes';
+
 export function passwordRoutes(router: Router, deps: AccountPageDependencies, pages: AccountPages, reauth: Reauthentication): void {
   function render(ctx: Context, user: SignedInUser, status: number, error?: string) {
     pages.html(
@@ -20,6 +27,7 @@ export function passwordRoutes(router: Router, deps: AccountPageDependencies, pa
         csrfToken: csrfToken(ctx),
         username: user.account.username,
         minLength: deps.passwordMinLength,
+        signOutEverywhere: SIGN_OUT_EVERYWHERE,
         error,
       }),
     );
@@ -41,6 +49,11 @@ export function passwordRoutes(router: Router, deps: AccountPageDependencies, pa
       } catch (error) {
         if (error instanceof WeakPassword) return render(ctx, user, 400, error.message);
         throw error;
+      }
+      if (body.sign_out_everywhere === SIGN_OUT_EVERYWHERE) {
+        const ended = await deps.sessions.endAll(user.account.id);
+        await pages.audit(ctx, user, { type: 'password.changed', details: { via: 'account', signedOutEverywhere: true, ...ended } });
+        return pages.redirect(ctx, `${ACCOUNT_PAGES.signedOut}?everywhere=1&after=password`);
       }
       // Only the other sessions end: "sign out everywhere" (sessions_valid_after) would end this one too.
       const others = (await deps.sessions.list(user.account.id)).filter((session) => session.uid !== user.sessionUid);
