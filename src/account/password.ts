@@ -7,14 +7,14 @@ import { ACCOUNT_PAGES, route } from './paths.ts';
 import type { Reauthentication } from './reauthentication.ts';
 import type { SignedInUser } from './signed-in.ts';
 
+/** The checkbox's value: an unchecked box sends nothing. */
+const SIGN_OUT_EVERYWHERE = 'yes';
+
 /**
  * Changing the password: the current one first. Afterwards every other session of the user ends;
  * with "Also sign out of every application" (checked by default) the user is signed out everywhere
  * instead, so that tokens held by applications, perhaps taken with the old password, stop working.
  */
-/** The checkbox's value: an unchecked box sends nothing. */
-const SIGN_OUT_EVERYWHERE = 'yes';
-
 export function passwordRoutes(router: Router, deps: AccountPageDependencies, pages: AccountPages, reauth: Reauthentication): void {
   function render(ctx: Context, user: SignedInUser, status: number, error?: string) {
     pages.html(
