@@ -6,6 +6,7 @@ import { allowedMethods } from './http/allowed-methods.ts';
 import { identityRequestEncoding } from './http/request-encoding.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { closeConnectionsWhileDraining, healthEndpoints, type Readiness } from './http/health.ts';
+import { issuerHost } from './http/issuer-host.ts';
 import { rateLimit } from './http/rate-limit.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -85,6 +86,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   // behind a proxy, the client address is the one entry the proxy appended, not one a client wrote
   if (config.trustProxy) app.maxIpsCount = 1;
   app.use(healthEndpoints(readiness));
+  app.use(issuerHost(config.issuer));
   app.use(requestContext(logger));
   app.use(closeConnectionsWhileDraining(readiness));
   app.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));

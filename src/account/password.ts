@@ -8,9 +8,14 @@ import { ACCOUNT_PAGES, route } from './paths.ts';
 import type { Reauthentication } from './reauthentication.ts';
 import type { SignedInUser } from './signed-in.ts';
 
+/** The checkbox's value: an unchecked box sends nothing. */
+const SIGN_OUT_EVERYWHERE = 'yes';
+
 /**
- * Changing the password: the current one first; afterwards every other session of the user ends,
- * and every other browser loses the trust that let it through the lockout.
+ * Changing the password: the current one first. Afterwards every other session of the user ends
+ * and every other browser loses the trust that let it through the lockout; with "Also sign out of
+ * every application" (checked by default) the user is signed out everywhere instead, so that tokens
+ * held by applications, perhaps taken with the old password, stop working.
  */
 export function passwordRoutes(router: Router, deps: AccountPageDependencies, pages: AccountPages, reauth: Reauthentication): void {
   function render(ctx: Context, user: SignedInUser, status: number, error?: string) {
@@ -24,6 +29,7 @@ export function passwordRoutes(router: Router, deps: AccountPageDependencies, pa
         csrfToken: csrfToken(ctx),
         username: user.account.username,
         minLength: deps.passwordMinLength,
+        signOutEverywhere: SIGN_OUT_EVERYWHERE,
         error,
       }),
     );
@@ -46,6 +52,11 @@ export function passwordRoutes(router: Router, deps: AccountPageDependencies, pa
       } catch (error) {
         if (error instanceof WeakPassword) return render(ctx, user, 400, error.message);
         throw error;
+      }
+      if (body.sign_out_everywhere === SIGN_OUT_EVERYWHERE) {
+        const ended = await deps.sessions.endAll(user.account.id);
+        await pages.audit(ctx, user, { type: 'password.changed', details: { via: 'account', signedOutEverywhere: true, ...ended } });
+        return pages.redirect(ctx, `${ACCOUNT_PAGES.signedOut}?everywhere=1&after=password`);
       }
       // every device trusted with the old password is ended; this browser proved it and chose the new one
       await rememberDevice(ctx, user.account.id, generation, deps.services.trustedDevices);

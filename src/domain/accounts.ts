@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { deletedRows, type Database } from '../store/db.ts';
 import type { RecordCache, RemovedRecord } from '../store/record-cache.ts';
-import { Conflict, InvalidRequest, NotFound } from './errors.ts';
+import { IdentifierTaken, InvalidRequest, NotFound } from './errors.ts';
 import { PasswordPolicy } from './password-policy.ts';
 import type { PasswordHasher } from './passwords.ts';
 
@@ -143,6 +143,7 @@ export class Accounts {
     return result;
   }
 
+  /** Throws IdentifierTaken when the username or the email address is another account's. */
   async create(input: NewAccount, password?: string): Promise<Account> {
     const username = input.username.normalize('NFKC').trim();
     if (!USERNAME.test(username)) {
@@ -165,8 +166,10 @@ export class Accounts {
       const [inserted] = await this.#db('accounts').insert(row).returning('*');
       return toAccount(inserted as AccountRow);
     } catch (error) {
-      if (isUniqueViolation(error)) throw new Conflict('an account with this username or email already exists', { cause: error });
-      throw error;
+      if (!isUniqueViolation(error)) throw error;
+      // both may be taken: the username is the one a caller may name
+      const sameUsername = await this.#db('accounts').whereRaw('lower(username) = lower(?)', [username]).first('id');
+      throw new IdentifierTaken(sameUsername ? 'username' : 'email', { cause: error });
     }
   }
 
@@ -187,6 +190,12 @@ export class Accounts {
     // a username may itself contain '@'
     if (!row && column === 'email') return this.#db<AccountRow>('accounts').whereRaw('lower(username) = ?', [normalised]).first();
     return row;
+  }
+
+  /** The account whose email address this is, compared as the unique index does (case-insensitively). */
+  async findByEmail(email: string): Promise<Account | undefined> {
+    const row = await this.#db<AccountRow>('accounts').whereRaw('lower(email) = lower(?)', [email.trim()]).first();
+    return row ? toAccount(row) : undefined;
   }
 
   async findByLogin(login: string): Promise<Account | undefined> {

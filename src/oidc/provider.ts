@@ -24,6 +24,7 @@ import { SqlModelStore } from './adapter/sql-model-store.ts';
 import { grantHelpersFor } from './engine-internals.ts';
 import { parameters as refreshTokenParameters, refreshTokenHandler } from './grants/refresh-token.ts';
 import { createRefreshTokenRotation } from './grants/refresh-token-rotation.ts';
+import { metadataCaching } from './metadata-caching.ts';
 
 export interface ProviderDependencies {
   config: Readonly<Config>;
@@ -110,5 +111,6 @@ export function createProvider(deps: ProviderDependencies): Provider {
   });
   // replaces the engine's own handler; `resource` is a parameter (and may repeat) as the engine registers it
   provider.registerGrantType('refresh_token', refreshTokenHandler(provider, grantHelpersFor(provider), rotation), [...refreshTokenParameters, 'resource'], ['resource']);
+  provider.use(metadataCaching);
   return provider;
 }
