@@ -3,7 +3,7 @@
  * batches, on one connection:
  *   - N accounts (unique username and email, all with the bench user's argon2id hash);
  *   - N RefreshToken rows in oidc_payloads, their jsonb payload copied from a real refresh token
- *     of the run (new jti, grantId and accountId each), unexpired.
+ *     of the run (a new id, grantId and accountId each; like every stored token, without its value), unexpired.
  * Then ANALYZE, and prints one JSON line with timings and table sizes.
  *
  *   node bench/seed-large.ts <database-url> [N=1000000] [batch=100000]
@@ -26,7 +26,7 @@ const ID = (seed: string) => `rtrim(translate(encode(sha256(convert_to(${seed}, 
 const SYNTHETIC_PAYLOAD = {
   iat: 1_800_000_000, exp: 1_801_209_600, accountId: '', acr: 'urn:mace:incommon:iap:bronze', amr: ['pwd'], authTime: 1_800_000_000,
   claims: {}, clientId: 'bench', expiresWithSession: false, grantId: '', gty: 'authorization_code', iiat: 1_800_000_000,
-  jti: '', kind: 'RefreshToken', nonce: 'n', resource: 'https://api.bench.test', rotations: 0, scope: 'openid offline_access read',
+  kind: 'RefreshToken', nonce: 'n', resource: 'https://api.bench.test', rotations: 0, scope: 'openid offline_access read',
   sessionUid: 's', sid: 's',
 };
 
@@ -58,7 +58,7 @@ async function main() {
     await db.raw(
       `insert into oidc_payloads (model, id, payload, grant_id, expires_at)
        select 'RefreshToken', t.id,
-              ?::jsonb || jsonb_build_object('jti', t.id, 'grantId', t.grant_id, 'accountId', t.account_id,
+              ?::jsonb || jsonb_build_object('grantId', t.grant_id, 'accountId', t.account_id,
                                              'iat', extract(epoch from now())::int, 'exp', extract(epoch from now() + interval '14 days')::int),
               t.grant_id, now() + interval '14 days'
        from (select ${ID("'large-rt-' || g")} as id, ${ID("'large-grant-' || g")} as grant_id,

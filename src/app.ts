@@ -19,6 +19,8 @@ import type { Logger } from './logger.ts';
 import { createJwtShadow } from './oidc/jwt-access-tokens.ts';
 import { introspectionAccountCheck } from './oidc/introspection-account-check.ts';
 import { createProvider } from './oidc/provider.ts';
+import { rekeyLegacyTokens } from './oidc/adapter/rekey-legacy-tokens.ts';
+import { createTokenIds } from './oidc/adapter/token-ids.ts';
 import { engineBodyLimit } from './oidc/engine-body-limit.ts';
 import { engineRouteFallback } from './oidc/route-fallback.ts';
 import { pagesPreferHtml } from './oidc/page-accept.ts';
@@ -62,6 +64,12 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     publicJwks: () => publicJwks,
   });
 
+  const tokenIds = createTokenIds(storage.envelope.derive('token-ids'));
+  const moved = await rekeyLegacyTokens(storage.db, tokenIds);
+  if (moved > 0) logger.info({ moved }, 'stored tokens moved to hashed ids');
+  // ephemeral tokens from before hashing live at most this long; until then they are looked for too
+  const legacyUntil = Date.now() + Math.max(config.ttl.accessToken, config.ttl.clientCredentials) * 1000;
+
   const provider = createProvider({
     config,
     db: storage.db,
@@ -75,6 +83,8 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     cookieKeys,
     jwtShadow,
     refreshTokenSuccessorKey: storage.envelope.derive('refresh-token-successor'),
+    tokenIds,
+    ephemeralLegacyReads: () => Date.now() < legacyUntil,
   });
   subscribeProviderEvents(provider, logger);
   const accountSessions = new AccountSessions(storage.db, () => provider, services.accounts);

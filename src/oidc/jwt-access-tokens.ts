@@ -53,7 +53,8 @@ export function createJwtShadow(options: { issuer: string; hmacKey: Buffer; publ
     return keySet!;
   };
 
-  async function shadowOf(token: string): Promise<string | undefined> {
+  /** The verified token's own `jti`; undefined when the signature or issuer does not verify. */
+  async function verifiedJti(token: string): Promise<string | undefined> {
     try {
       const { payload } = await jwtVerify(token, currentKeySet(), {
         issuer: options.issuer,
@@ -62,7 +63,7 @@ export function createJwtShadow(options: { issuer: string; hmacKey: Buffer; publ
         // expiry is judged by the engine on the shadow record, so an expired token reads inactive
         currentDate: new Date(0),
       });
-      return typeof payload.jti === 'string' ? shadowId(payload.jti) : undefined;
+      return typeof payload.jti === 'string' ? payload.jti : undefined;
     } catch {
       return undefined;
     }
@@ -76,9 +77,12 @@ export function createJwtShadow(options: { issuer: string; hmacKey: Buffer; publ
       }
       payload.iat = jwt.payload.iat ?? token.iat;
       payload.exp = jwt.payload.exp ?? token.exp;
-      payload.jti = token.jti;
+      // the shadow id is what the engine is handed at introspection and revocation, so it is the
+      // record's own id (revocation deletes the record it found); the JWT's jti never is one
+      const id = shadowId(token.jti);
+      payload.jti = id;
       const ttl = Math.max(1, Number(payload.exp) - Math.floor(Date.now() / 1000));
-      await token.adapter.upsert(shadowId(token.jti), payload, ttl);
+      await token.adapter.upsert(id, payload, ttl);
     },
 
     middleware(routes) {
@@ -90,12 +94,16 @@ export function createJwtShadow(options: { issuer: string; hmacKey: Buffer; publ
           replaceFormBody(ctx, form);
           return next();
         }
+        const jti = await verifiedJti(form.token);
         // an unverifiable JWT becomes an id that matches nothing: inactive, as RFC 7662 §2.2 asks
-        form.token = (await shadowOf(form.token)) ?? `unverifiable-${shadowId(form.token)}`;
+        form.token = jti ? shadowId(jti) : `unverifiable-${shadowId(form.token)}`;
         // it is an access token: spare the engine its refresh-token lookup in the durable tier
         form.token_type_hint = 'access_token';
         replaceFormBody(ctx, form);
-        return next();
+        await next();
+        // the engine names no jti for a token it was handed by its record's id; the JWT's own is this one
+        const answer = ctx.body as { active?: unknown; jti?: unknown } | undefined;
+        if (jti && answer?.active === true && answer.jti === undefined) answer.jti = jti;
       };
     },
   };

@@ -21,6 +21,7 @@ import { ACR_VALUES, interactionsPolicy } from './configuration/authentication-c
 import { createFindAccount } from './find-account.ts';
 import type { JwtShadow } from './jwt-access-tokens.ts';
 import { SqlModelStore } from './adapter/sql-model-store.ts';
+import type { TokenIds } from './adapter/token-ids.ts';
 import { grantHelpersFor } from './engine-internals.ts';
 import { parameters as refreshTokenParameters, refreshTokenHandler } from './grants/refresh-token.ts';
 import { createRefreshTokenRotation } from './grants/refresh-token-rotation.ts';
@@ -40,6 +41,10 @@ export interface ProviderDependencies {
   jwtShadow: JwtShadow;
   /** derives each refresh token's successor (see refresh-token-rotation.ts) */
   refreshTokenSuccessorKey: Buffer;
+  /** token values are stored under these ids (see adapter/token-ids.ts) */
+  tokenIds: TokenIds;
+  /** while true, ephemeral tokens stored before values were hashed are still found */
+  ephemeralLegacyReads: () => boolean;
 }
 
 export const INTERACTION_PATH = '/interaction';
@@ -47,7 +52,14 @@ export const INTERACTION_PATH = '/interaction';
 export function buildConfiguration(deps: ProviderDependencies): Configuration {
   const pages = pagesConfiguration(deps.views);
   return {
-    adapter: createAdapterFactory({ db: deps.db, kv: deps.kv, recordCache: deps.recordCache, clients: deps.clients }),
+    adapter: createAdapterFactory({
+      db: deps.db,
+      kv: deps.kv,
+      recordCache: deps.recordCache,
+      clients: deps.clients,
+      tokenIds: deps.tokenIds,
+      ephemeralLegacyReads: deps.ephemeralLegacyReads,
+    }),
     findAccount: createFindAccount(deps.accounts),
     jwks: { keys: deps.signingKeys },
     claims: { ...CLAIMS_BY_SCOPE } as unknown as Configuration['claims'],
@@ -106,6 +118,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
   provider.proxy = deps.config.trustProxy;
   const rotation = createRefreshTokenRotation({
     store: new SqlModelStore(deps.db, 'RefreshToken'),
+    tokenIds: deps.tokenIds,
     key: deps.refreshTokenSuccessorKey,
     reuseIntervalSeconds: deps.config.resilience.refreshReuseIntervalSeconds,
   });

@@ -7,6 +7,8 @@ import { KvModelStore } from '../../src/oidc/adapter/kv-model-store.ts';
 import { CachedSqlModelStore } from '../../src/oidc/adapter/cached-sql-model-store.ts';
 import { SqlModelStore } from '../../src/oidc/adapter/sql-model-store.ts';
 import { UnavailableGuard } from '../../src/oidc/adapter/unavailable-guard.ts';
+import { createTokenIds, HASHED_MODELS } from '../../src/oidc/adapter/token-ids.ts';
+import { HashedTokenStore } from '../../src/oidc/adapter/hashed-token-store.ts';
 import { RecordCache } from '../../src/store/record-cache.ts';
 import type { Database } from '../../src/store/db.ts';
 import { createEnvelope } from '../../src/store/envelope.ts';
@@ -28,12 +30,16 @@ const EPHEMERAL = [
   'PreAuthorizedCode',
 ];
 
+const tokenIds = createTokenIds(randomBytes(32));
+/** Where the tier's own store keeps the record the engine saved under `id`. */
+const storedAs = (model: string, id: string) => (HASHED_MODELS.has(model) ? tokenIds.storageId(id) : id);
+
 /** createAdapterFactory sends each model to its tier; `tiers()` gives the opened database and KV. */
 export function factoryCases(tiers: () => { db: Database; kv: KvStore }): void {
   const setup = () => {
     const { db, kv } = tiers();
     const clients = new Clients(db, createEnvelope(randomBytes(32)));
-    return { db, kv, clients, adapterFor: createAdapterFactory({ db, kv, recordCache: new RecordCache(kv, 300), clients }) };
+    return { db, kv, clients, adapterFor: createAdapterFactory({ db, kv, recordCache: new RecordCache(kv, 300), clients, tokenIds }) };
   };
 
   it.each(DURABLE)('%s goes to the durable tier (SQL)', async (model) => {
@@ -41,21 +47,38 @@ export function factoryCases(tiers: () => { db: Database; kv: KvStore }): void {
     const adapter = adapterFor(model);
     // the records read on most token requests sit behind the shared cache; every store behind the guard that answers 503 for an outage
     expect(adapter).toBeInstanceOf(UnavailableGuard);
-    expect((adapter as UnavailableGuard).store).toBeInstanceOf(['Grant', 'Session'].includes(model) ? CachedSqlModelStore : SqlModelStore);
+    const expected = HASHED_MODELS.has(model) ? HashedTokenStore : ['Grant', 'Session'].includes(model) ? CachedSqlModelStore : SqlModelStore;
+    expect((adapter as UnavailableGuard).store).toBeInstanceOf(expected);
     const id = uniqueId();
     await adapter.upsert(id, { accountId: 'a', grantId: uniqueId('grant') }, 60);
-    expect(await new SqlModelStore(db, model).find(id)).toBeDefined();
-    expect(await new KvModelStore(kv, model).find(id)).toBeUndefined();
+    expect(await new SqlModelStore(db, model).find(storedAs(model, id))).toBeDefined();
+    expect(await new KvModelStore(kv, model).find(storedAs(model, id))).toBeUndefined();
   });
 
   it.each(EPHEMERAL)('%s goes to the ephemeral tier (KV)', async (model) => {
     const { db, kv, adapterFor } = setup();
     const adapter = adapterFor(model);
-    expect((adapter as UnavailableGuard).store).toBeInstanceOf(KvModelStore);
+    expect((adapter as UnavailableGuard).store).toBeInstanceOf(HASHED_MODELS.has(model) ? HashedTokenStore : KvModelStore);
     const id = uniqueId();
     await adapter.upsert(id, { accountId: 'a', grantId: uniqueId('grant') }, 60);
-    expect(await new KvModelStore(kv, model).find(id)).toBeDefined();
-    expect(await new SqlModelStore(db, model).find(id)).toBeUndefined();
+    expect(await new KvModelStore(kv, model).find(storedAs(model, id))).toBeDefined();
+    expect(await new SqlModelStore(db, model).find(storedAs(model, id))).toBeUndefined();
+  });
+
+  it.each([...HASHED_MODELS])('%s is stored under the keyed hash of its value, which no stored field repeats', async (model) => {
+    const { db, kv, adapterFor } = setup();
+    const adapter = adapterFor(model);
+    const value = uniqueId('secret-value');
+    await adapter.upsert(value, { jti: value, kind: model, accountId: 'a', grantId: uniqueId('grant') }, 60);
+    const tierStore = DURABLE.includes(model) ? new SqlModelStore(db, model) : new KvModelStore(kv, model);
+    expect(await tierStore.find(value)).toBeUndefined();
+    const stored = await tierStore.find(tokenIds.storageId(value));
+    expect(stored).toBeDefined();
+    expect(JSON.stringify(stored)).not.toContain(value);
+    // the engine finds it by its value and gets the value back as jti
+    expect(await adapter.find(value)).toMatchObject({ jti: value, accountId: 'a' });
+    await adapter.destroy(value);
+    expect(await adapter.find(value)).toBeUndefined();
   });
 
   it('Client reads the registered clients and refuses writes', async () => {

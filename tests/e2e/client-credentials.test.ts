@@ -23,6 +23,13 @@ describe.each(availableBackends())('client credentials on %s', (backend) => {
     expect(await oidc.tokenIntrospection(t.config, tokens.access_token)).toMatchObject({ active: true, client_id: t.fixture.clientId, aud: API });
   });
 
+  it('revokes a client-credentials JWT (RFC 7009) so that it introspects inactive', async () => {
+    const tokens = await oidc.clientCredentialsGrant(t.config, { scope: 'read' });
+    expect((await oidc.tokenIntrospection(t.config, tokens.access_token)).active).toBe(true);
+    await oidc.tokenRevocation(t.config, tokens.access_token);
+    expect((await oidc.tokenIntrospection(t.config, tokens.access_token)).active).toBe(false);
+  });
+
   it('issues a token for the API named by resource', async () => {
     const tokens = await oidc.clientCredentialsGrant(t.config, { scope: 'invoices:read', resource: 'https://billing.example.test' });
     const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL('/jwks', t.server.issuer)), { audience: 'https://billing.example.test' });

@@ -6,6 +6,8 @@ import { backendEnv, type BackendName } from './backends.ts';
 export interface TestServer extends RunningServer {
   issuer: string;
   backend: BackendName;
+  /** the server's key prefix in the shared Redis (postgres+redis only) */
+  redisPrefix: string | undefined;
 }
 
 /**
@@ -42,6 +44,7 @@ export async function startTestServer(backend: BackendName, extraEnv: Record<str
     ...server,
     issuer,
     backend,
+    redisPrefix: env.POSTERN_REDIS_PREFIX,
     async close() {
       const outcome = await server.close();
       await cleanup();

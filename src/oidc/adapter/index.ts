@@ -5,9 +5,11 @@ import type { KvStore } from '../../store/kv/index.ts';
 import { CACHED_MODELS, type RecordCache } from '../../store/record-cache.ts';
 import { CachedSqlModelStore } from './cached-sql-model-store.ts';
 import { ClientStore } from './client-store.ts';
+import { HashedTokenStore } from './hashed-token-store.ts';
 import { KvModelStore } from './kv-model-store.ts';
 import { tierOf } from './model-tiers.ts';
 import { SqlModelStore } from './sql-model-store.ts';
+import { HASHED_MODELS, type TokenIds } from './token-ids.ts';
 import { UnavailableGuard } from './unavailable-guard.ts';
 
 export interface AdapterStorage {
@@ -15,11 +17,22 @@ export interface AdapterStorage {
   kv: KvStore;
   recordCache: RecordCache;
   clients: Clients;
+  tokenIds: TokenIds;
+  /** while true, ephemeral tokens written before values were hashed are still found (see HashedTokenStore) */
+  ephemeralLegacyReads?: () => boolean;
 }
 
-/** The engine asks for one adapter per model name; each goes to its tier (DESIGN.md). */
+/**
+ * The engine asks for one adapter per model name; each goes to its tier (DESIGN.md), token models
+ * under the keyed hash of their values, all behind the guard that answers 503 for an outage.
+ */
 export function createAdapterFactory(storage: AdapterStorage): (model: string) => Adapter {
-  return (model) => new UnavailableGuard(storeFor(model, storage));
+  return (model) => {
+    const store = storeFor(model, storage);
+    if (!HASHED_MODELS.has(model)) return new UnavailableGuard(store);
+    const legacyReads = tierOf(model) === 'ephemeral' ? storage.ephemeralLegacyReads : undefined;
+    return new UnavailableGuard(new HashedTokenStore(store, storage.tokenIds, legacyReads));
+  };
 }
 
 function storeFor(model: string, storage: AdapterStorage): Adapter {

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { AdapterPayload } from 'oidc-provider';
 import { asDatabaseUnavailable } from '../../store/database-guard.ts';
 import type { SqlModelStore } from '../adapter/sql-model-store.ts';
+import type { TokenIds } from '../adapter/token-ids.ts';
 
 /**
  * How a refresh token becomes the next one. The successor's value is derived from the presented
@@ -18,15 +19,15 @@ export interface RefreshTokenRotation {
   commit(presented: string, successor: string, payload: AdapterPayload, expiresIn: number): Promise<boolean>;
 }
 
-export function createRefreshTokenRotation(options: { store: SqlModelStore; key: Buffer; reuseIntervalSeconds: number }): RefreshTokenRotation {
-  const { store, key, reuseIntervalSeconds } = options;
+export function createRefreshTokenRotation(options: { store: SqlModelStore; tokenIds: TokenIds; key: Buffer; reuseIntervalSeconds: number }): RefreshTokenRotation {
+  const { store, tokenIds, key, reuseIntervalSeconds } = options;
   return {
     reuseIntervalSeconds,
     // 256 bits, base64url: the same shape as the engine's own opaque token values
     successorOf: (presented) => createHmac('sha256', key).update(presented).digest('base64url'),
     async commit(presented, successor, payload, expiresIn) {
       try {
-        return await store.rotate(presented, successor, payload, expiresIn);
+        return await store.rotate(tokenIds.storageId(presented), tokenIds.storageId(successor), tokenIds.toStored(successor, payload), expiresIn);
       } catch (error) {
         throw asDatabaseUnavailable(error);
       }
