@@ -52,6 +52,11 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   let provider: Provider;
   let readiness: Readiness;
   try {
+    // before anything is read: registrations are cached only while changes can be heard
+    await storage.processCaches.listen((state) => {
+      if (state === 'interrupted') logger.warn('cache invalidation channel lost: client and API registrations are read from the database until it is back');
+      else logger.info('cache invalidation channel back: caching client and API registrations again');
+    });
     services = await createServices(config, storage);
     const built = await createApp(config, storage, services, logger);
     const { app } = built;

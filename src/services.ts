@@ -15,6 +15,7 @@ import { createEnvelope, type SecretEnvelope } from './store/envelope.ts';
 import { createKv, type KvStore } from './store/kv/index.ts';
 import { loadMasterKey, type MasterKeySource } from './store/master-key.ts';
 import { migrateToLatest } from './store/migrate.ts';
+import { ProcessCaches } from './store/process-caches.ts';
 import { RecordCache } from './store/record-cache.ts';
 
 export interface Storage {
@@ -22,6 +23,11 @@ export interface Storage {
   kv: KvStore;
   /** shared cache of grants, sessions and accounts, in the ephemeral tier */
   recordCache: RecordCache;
+  /**
+   * this process's caches of client and API registrations, kept coherent through the ephemeral
+   * tier's pub/sub; they serve entries once `listen()` is called (servers do, the CLI does not)
+   */
+  processCaches: ProcessCaches;
   envelope: SecretEnvelope;
   masterKeyOrigin: MasterKeySource['origin'];
   close(): Promise<void>;
@@ -66,6 +72,7 @@ export async function openStorage(config: Readonly<Config>, options: { kv?: bool
     db,
     kv,
     recordCache: new RecordCache(kv, config.recordCacheTtlSeconds),
+    processCaches: new ProcessCaches(kv),
     envelope: createEnvelope(masterKey.key),
     masterKeyOrigin: masterKey.origin,
     async close() {
@@ -79,8 +86,8 @@ export async function createServices(config: Readonly<Config>, storage: Storage)
   const passwords = await createPasswordHasher(config.argon2);
   return {
     accounts: new Accounts(storage.db, passwords, storage.recordCache, new PasswordPolicy({ minLength: config.security.passwordMinLength })),
-    clients: new Clients(storage.db, storage.envelope, config.cacheTtlSeconds * 1000, storage.recordCache),
-    resourceServers: new ResourceServers(storage.db, config.cacheTtlSeconds * 1000),
+    clients: new Clients(storage.db, storage.envelope, { cacheTtlMs: config.cacheTtlSeconds * 1000, records: storage.recordCache, processCaches: storage.processCaches }),
+    resourceServers: new ResourceServers(storage.db, { cacheTtlMs: config.cacheTtlSeconds * 1000, processCaches: storage.processCaches }),
     signingKeys: new SigningKeys(storage.db, storage.envelope),
     audit: new AuditLog(storage.db),
     throttle: new LoginThrottle(storage.kv, config.security.lockout),

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { ProcessCaches } from '../store/process-caches.ts';
 import type { RecordCache, RemovedRecord } from '../store/record-cache.ts';
 import { deletedRows, type Database } from '../store/db.ts';
 import type { SecretEnvelope } from '../store/envelope.ts';
@@ -91,18 +92,41 @@ function toSummary(row: ClientRow): ClientSummary {
   };
 }
 
+export interface ClientsOptions {
+  /** ms this process keeps the metadata it read; default 0 (no cache) */
+  cacheTtlMs?: number | undefined;
+  /** the shared cache of grants, marked when a deletion removes them */
+  records?: RecordCache | undefined;
+  /** keeps the metadata cache coherent with every other process's changes */
+  processCaches?: ProcessCaches | undefined;
+}
+
+/** The name the metadata cache is announced under (ProcessCaches). */
+const METADATA_CACHE = 'clients';
+
 export class Clients {
   readonly #db: Database;
   readonly #envelope: SecretEnvelope;
 
   readonly #metadataCache: TtlCache<ClientMetadata | undefined>;
   readonly #records: RecordCache | undefined;
+  readonly #processCaches: ProcessCaches | undefined;
 
-  constructor(db: Database, envelope: SecretEnvelope, cacheTtlMs = 0, records?: RecordCache) {
+  constructor(db: Database, envelope: SecretEnvelope, options: ClientsOptions = {}) {
     this.#db = db;
     this.#envelope = envelope;
-    this.#metadataCache = new TtlCache(cacheTtlMs);
-    this.#records = records;
+    this.#metadataCache = new TtlCache(options.cacheTtlMs ?? 0);
+    this.#records = options.records;
+    this.#processCaches = options.processCaches;
+    this.#processCaches?.register(METADATA_CACHE, this.#metadataCache);
+  }
+
+  /** Runs a write of these clients; every process's cached metadata of them is dropped. */
+  async #changing<T>(clientIds: string[], write: () => Promise<T>): Promise<T> {
+    if (this.#processCaches) return this.#processCaches.changing(METADATA_CACHE, clientIds, write);
+    const result = await write();
+    for (const clientId of clientIds) this.#metadataCache.delete(clientId);
+    return result;
   }
 
   /** Registers a client. The secret of a confidential client is returned here once and stored sealed. */
@@ -143,16 +167,18 @@ export class Clients {
       ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
     };
     try {
-      const [row] = await this.#db('clients')
-        .insert({
-          client_id: clientId,
-          name,
-          client_secret_sealed: clientSecret ? this.#envelope.seal(clientSecret, CLIENT_SECRET_SEALED, clientId) : null,
-          first_party: input.firstParty ?? false,
-          metadata: JSON.stringify(metadata),
-        })
-        .returning('*');
-      this.#metadataCache.delete(clientId);
+      // announced too: a process may have cached that the id is unknown
+      const [row] = await this.#changing([clientId], () =>
+        this.#db('clients')
+          .insert({
+            client_id: clientId,
+            name,
+            client_secret_sealed: clientSecret ? this.#envelope.seal(clientSecret, CLIENT_SECRET_SEALED, clientId) : null,
+            first_party: input.firstParty ?? false,
+            metadata: JSON.stringify(metadata),
+          })
+          .returning('*'),
+      );
       return { client: toSummary(row as ClientRow), clientSecret };
     } catch (error) {
       if ((error as { code?: unknown }).code === '23505') throw new Conflict(`client ${clientId} already exists`, { cause: error });
@@ -172,16 +198,17 @@ export class Clients {
   }
 
   async delete(clientId: string): Promise<void> {
-    const removed = await this.#db.transaction(async (trx) => {
-      const deleted = deletedRows(await trx('clients').where({ client_id: clientId }).delete());
-      if (deleted === 0) throw new NotFound(`no client ${clientId}`);
-      return trx('oidc_payloads')
-        .whereIn('model', ['Grant', 'RefreshToken'])
-        .whereRaw("payload->>'clientId' = ?", [clientId])
-        .delete()
-        .returning<RemovedRecord[]>(['model', 'id', 'uid']);
-    });
-    this.#metadataCache.delete(clientId);
+    const removed = await this.#changing([clientId], () =>
+      this.#db.transaction(async (trx) => {
+        const deleted = deletedRows(await trx('clients').where({ client_id: clientId }).delete());
+        if (deleted === 0) throw new NotFound(`no client ${clientId}`);
+        return trx('oidc_payloads')
+          .whereIn('model', ['Grant', 'RefreshToken'])
+          .whereRaw("payload->>'clientId' = ?", [clientId])
+          .delete()
+          .returning<RemovedRecord[]>(['model', 'id', 'uid']);
+      }),
+    );
     await this.#records?.forget(removed);
   }
 

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { deletedRows, type Database } from '../store/db.ts';
+import type { ProcessCaches } from '../store/process-caches.ts';
 import { Conflict, InvalidRequest, NotFound } from './errors.ts';
 import { TtlCache } from './ttl-cache.ts';
 
@@ -41,15 +42,39 @@ interface ScopeRow {
   description: string | null;
 }
 
+export interface ResourceServersOptions {
+  /** ms this process keeps the registrations it read; default 0 (no cache) */
+  cacheTtlMs?: number | undefined;
+  /** keeps the cache coherent with every other process's changes */
+  processCaches?: ProcessCaches | undefined;
+}
+
+/** The name the cache is announced under (ProcessCaches). */
+const CACHE = 'resource-servers';
+
 /** APIs that accept Postern's JWT access tokens (RFC 8707 resource indicators), and their scopes. */
 export class ResourceServers {
   readonly #db: Database;
 
   readonly #cache: TtlCache<ResourceServer | undefined>;
+  readonly #processCaches: ProcessCaches | undefined;
 
-  constructor(db: Database, cacheTtlMs = 0) {
+  constructor(db: Database, options: ResourceServersOptions = {}) {
     this.#db = db;
-    this.#cache = new TtlCache(cacheTtlMs, 1000);
+    this.#cache = new TtlCache(options.cacheTtlMs ?? 0, 1000);
+    this.#processCaches = options.processCaches;
+    this.#processCaches?.register(CACHE, this.#cache);
+  }
+
+  /**
+   * Runs a write of the registrations; every process drops all it cached of them (a change may
+   * move the default, and there are few).
+   */
+  async #changing<T>(write: () => Promise<T>): Promise<T> {
+    if (this.#processCaches) return this.#processCaches.changing(CACHE, 'all', write);
+    const result = await write();
+    this.#cache.clear();
+    return result;
   }
 
   async create(input: NewResourceServer): Promise<ResourceServer> {
@@ -67,24 +92,25 @@ export class ResourceServers {
       if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new InvalidRequest(`"${scope}" is not a valid scope token`);
     }
     try {
-      await this.#db.transaction(async (trx) => {
-        if (input.isDefault) await trx('resource_servers').where({ is_default: true }).update({ is_default: false });
-        await trx('resource_servers').insert({
-          identifier: input.identifier,
-          name: input.name,
-          is_default: input.isDefault ?? false,
-          access_token_ttl: input.accessTokenTtl ?? null,
-        });
-        await trx('resource_server_scopes').insert(
-          input.scopes.map(({ scope, description }) => ({ resource_server: input.identifier, scope, description: description ?? null })),
-        );
-        await ResourceServers.#writeIntrospectors(trx, input.identifier, input.introspectors ?? []);
-      });
+      await this.#changing(() =>
+        this.#db.transaction(async (trx) => {
+          if (input.isDefault) await trx('resource_servers').where({ is_default: true }).update({ is_default: false });
+          await trx('resource_servers').insert({
+            identifier: input.identifier,
+            name: input.name,
+            is_default: input.isDefault ?? false,
+            access_token_ttl: input.accessTokenTtl ?? null,
+          });
+          await trx('resource_server_scopes').insert(
+            input.scopes.map(({ scope, description }) => ({ resource_server: input.identifier, scope, description: description ?? null })),
+          );
+          await ResourceServers.#writeIntrospectors(trx, input.identifier, input.introspectors ?? []);
+        }),
+      );
     } catch (error) {
       if ((error as { code?: unknown }).code === '23505') throw new Conflict(`resource server ${input.identifier} already exists`, { cause: error });
       throw error;
     }
-    this.#cache.clear();
     return (await this.find(input.identifier))!;
   }
 
@@ -93,13 +119,14 @@ export class ResourceServers {
    * (none: only each token's own client may). Each must be a registered confidential client.
    */
   async setIntrospectors(identifier: string, clientIds: string[]): Promise<ResourceServer> {
-    await this.#db.transaction(async (trx) => {
-      const found = await trx('resource_servers').where({ identifier }).forUpdate().first('identifier');
-      if (!found) throw new NotFound(`no resource server ${identifier}`);
-      await trx('resource_server_introspectors').where({ resource_server: identifier }).delete();
-      await ResourceServers.#writeIntrospectors(trx, identifier, clientIds);
-    });
-    this.#cache.clear();
+    await this.#changing(() =>
+      this.#db.transaction(async (trx) => {
+        const found = await trx('resource_servers').where({ identifier }).forUpdate().first('identifier');
+        if (!found) throw new NotFound(`no resource server ${identifier}`);
+        await trx('resource_server_introspectors').where({ resource_server: identifier }).delete();
+        await ResourceServers.#writeIntrospectors(trx, identifier, clientIds);
+      }),
+    );
     return (await this.find(identifier))!;
   }
 
@@ -155,8 +182,7 @@ export class ResourceServers {
   }
 
   async delete(identifier: string): Promise<void> {
-    const deleted = deletedRows(await this.#db('resource_servers').where({ identifier }).delete());
-    this.#cache.clear();
+    const deleted = await this.#changing(async () => deletedRows(await this.#db('resource_servers').where({ identifier }).delete()));
     if (deleted === 0) throw new NotFound(`no resource server ${identifier}`);
   }
 }

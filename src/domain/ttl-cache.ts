@@ -1,13 +1,17 @@
+import type { LocalCache } from '../store/process-caches.ts';
+
 /**
- * A small read-through cache for rows the hot paths read on every request (client metadata,
- * resource servers). Loads are shared while in flight; failed loads are not kept; the oldest
- * entry goes first when full. Writers in this process invalidate at once; another process's
- * change (the CLI) is seen within `ttlMs`. A ttl of 0 turns caching off.
+ * A small read-through cache, in process memory, for rows the hot paths read on every request
+ * (client metadata, resource servers). Loads are shared while in flight; failed loads are not
+ * kept; the oldest entry goes first when full. Registered with ProcessCaches, it drops entries
+ * as soon as any process announces a change; `ttlMs` bounds what no announcement reaches. A ttl
+ * of 0 turns caching off.
  */
-export class TtlCache<V> {
+export class TtlCache<V> implements LocalCache {
   readonly #ttlMs: number;
   readonly #maxEntries: number;
   readonly #entries = new Map<string, { value: Promise<V>; expiresAt: number }>();
+  #suspended = false;
 
   constructor(ttlMs: number, maxEntries = 10_000) {
     this.#ttlMs = ttlMs;
@@ -15,7 +19,7 @@ export class TtlCache<V> {
   }
 
   get(key: string, load: () => Promise<V>): Promise<V> {
-    if (this.#ttlMs <= 0) return load();
+    if (this.#ttlMs <= 0 || this.#suspended) return load();
     const now = Date.now();
     const hit = this.#entries.get(key);
     if (hit && hit.expiresAt > now) return hit.value;
@@ -39,5 +43,15 @@ export class TtlCache<V> {
 
   clear(): void {
     this.#entries.clear();
+  }
+
+  suspend(): void {
+    this.#suspended = true;
+    this.#entries.clear();
+  }
+
+  resume(): void {
+    this.#entries.clear();
+    this.#suspended = false;
   }
 }

@@ -9,7 +9,7 @@ describe.each(SQL_BACKENDS.filter((backend) => backend.enabled))('the account pa
   let sql: OpenSql;
   const envelope = createEnvelope(randomBytes(32));
   // one Clients per "instance": each has its own cache, as separate processes would
-  const instance = () => new Clients(sql.db, envelope, 30_000);
+  const instance = () => new Clients(sql.db, envelope, { cacheTtlMs: 30_000 });
 
   beforeAll(async () => {
     sql = await backend.open();

@@ -50,4 +50,15 @@ describe('TtlCache', () => {
     expect(await cache.get('a', async () => 10)).toBe(10);
     expect(await cache.get('c', async () => 30)).toBe(3);
   });
+
+  it('serves nothing while suspended, and starts empty when resumed', async () => {
+    const cache = new TtlCache<number>(1000);
+    await cache.get('a', async () => 1);
+    cache.suspend();
+    expect(await cache.get('a', async () => 2)).toBe(2);
+    expect(await cache.get('a', async () => 3)).toBe(3);
+    cache.resume();
+    expect(await cache.get('a', async () => 4)).toBe(4);
+    expect(await cache.get('a', async () => 5)).toBe(4);
+  });
 });

@@ -1,6 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import type { KvStore } from '../../src/store/kv/index.ts';
+import type { KvStore, SubscriptionListener } from '../../src/store/kv/index.ts';
 import { sleep, uniqueId } from '../support/adapter-backends.ts';
+
+/** A listener that records what it is told. */
+export function recorder(): SubscriptionListener & { messages: string[]; events: string[] } {
+  const messages: string[] = [];
+  const events: string[] = [];
+  return {
+    messages,
+    events,
+    message: (message) => void messages.push(message),
+    interrupted: () => void events.push('interrupted'),
+    resumed: () => void events.push('resumed'),
+  };
+}
+
+/** Waits until `done` holds (pub/sub delivery is asynchronous on Redis), at most `ms`. */
+export async function eventually(done: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await sleep(10);
+  }
+}
 
 /**
  * The KvStore contract, written once and run over MemoryKv and RedisKv by kv-store.test.ts.
@@ -141,6 +163,49 @@ export function kvContract(kv: () => KvStore): void {
       expect((await kv().setMembers(extended)).sort()).toEqual(['a', 'b']);
       expect((await kv().setMembers(kept)).sort()).toEqual(['a', 'b']);
       expect(await kv().setMembers(lapsed)).toEqual([]);
+    });
+  });
+
+  describe('publish and subscribe', () => {
+    it('delivers what is published on a channel, in order, to every subscriber of it and to no other', async () => {
+      const [channel, other] = [key('channel'), key('other')];
+      const [first, second, elsewhere] = [recorder(), recorder(), recorder()];
+      const stops = await Promise.all([kv().subscribe(channel, first), kv().subscribe(channel, second), kv().subscribe(other, elsewhere)]);
+      await kv().publish(channel, 'one');
+      await kv().publish(channel, 'twö 🙂');
+      await eventually(() => first.messages.length === 2 && second.messages.length === 2);
+      expect(first.messages).toEqual(['one', 'twö 🙂']);
+      expect(second.messages).toEqual(['one', 'twö 🙂']);
+      expect(elsewhere.messages).toEqual([]);
+      await Promise.all(stops.map((stop) => stop()));
+    });
+
+    it('stops delivering to a listener once it unsubscribes, and goes on for the others', async () => {
+      const channel = key('channel');
+      const [leaving, staying] = [recorder(), recorder()];
+      const stopLeaving = await kv().subscribe(channel, leaving);
+      const stopStaying = await kv().subscribe(channel, staying);
+      await stopLeaving();
+      await kv().publish(channel, 'after');
+      await eventually(() => staying.messages.length === 1);
+      await kv().publish(channel, 'last');
+      await eventually(() => staying.messages.length === 2);
+      expect(leaving.messages).toEqual([]);
+      await stopStaying();
+      await kv().publish(channel, 'to nobody');
+    });
+
+    it('a listener that throws harms neither the publisher nor the other listeners', async () => {
+      const channel = key('channel');
+      const healthy = recorder();
+      const stops = await Promise.all([
+        kv().subscribe(channel, { message: () => { throw new Error('listener failure'); }, interrupted: () => {}, resumed: () => {} }),
+        kv().subscribe(channel, healthy),
+      ]);
+      await kv().publish(channel, 'x');
+      await kv().publish(channel, 'y');
+      await eventually(() => healthy.messages.length === 2);
+      await Promise.all(stops.map((stop) => stop()));
     });
   });
 }

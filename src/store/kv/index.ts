@@ -3,7 +3,7 @@ import type { KvStore } from './kv-store.ts';
 import { MemoryKv } from './memory-kv.ts';
 import { RedisKv } from './redis-kv.ts';
 
-export type { KvStore, ClaimOutcome } from './kv-store.ts';
+export type { KvStore, ClaimOutcome, SubscriptionListener } from './kv-store.ts';
 
 export interface KvTarget {
   redisUrl: string | undefined;

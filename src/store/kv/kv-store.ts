@@ -4,6 +4,16 @@
  */
 export type ClaimOutcome = 'won' | 'lost' | 'missing';
 
+/** What a subscription reports to its listener. What a listener throws is dropped. */
+export interface SubscriptionListener {
+  /** a message published on the channel by any process sharing the tier, this one included */
+  message(message: string): void;
+  /** the subscription is lost: what is published from now on is not delivered until `resumed` */
+  interrupted(): void;
+  /** subscribed again after `interrupted`; what was published in between was missed */
+  resumed(): void;
+}
+
 export interface KvStore {
   readonly kind: 'redis' | 'memory';
   get(key: string): Promise<string | undefined>;
@@ -21,6 +31,14 @@ export interface KvStore {
   setMembers(key: string): Promise<string[]>;
   /** Increments a counter, starting its window of `ttlSeconds` on the first hit. */
   increment(key: string, ttlSeconds: number): Promise<{ count: number; ttlSeconds: number }>;
+  /** Sends `message` to the subscribers of `channel` in every process sharing the tier. Nothing is kept. */
+  publish(channel: string, message: string): Promise<void>;
+  /**
+   * Delivers what is published on `channel` to `listener`, from the moment this resolves until the
+   * returned function is called or the store is closed. A lost connection is reported and the
+   * channel subscribed again once it is back.
+   */
+  subscribe(channel: string, listener: SubscriptionListener): Promise<() => Promise<void>>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { ClaimOutcome, KvStore } from './kv-store.ts';
+import type { ClaimOutcome, KvStore, SubscriptionListener } from './kv-store.ts';
 
 interface Entry<T> {
   value: T;
@@ -10,6 +10,7 @@ export class MemoryKv implements KvStore {
   readonly kind = 'memory' as const;
   readonly #values = new Map<string, Entry<string>>();
   readonly #sets = new Map<string, Entry<Set<string>>>();
+  readonly #channels = new Map<string, Set<SubscriptionListener>>();
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(sweepIntervalMs = 60_000) {
@@ -99,11 +100,35 @@ export class MemoryKv implements KvStore {
     return { count: Number(entry.value), ttlSeconds: remaining };
   }
 
+  /** Delivered before this returns: the tier is this process, and so are all its subscribers. */
+  async publish(channel: string, message: string) {
+    for (const listener of [...(this.#channels.get(channel) ?? [])]) {
+      try {
+        listener.message(message);
+      } catch {
+        // a listener's failure is its own; the publisher and the other listeners go on
+      }
+    }
+  }
+
+  async subscribe(channel: string, listener: SubscriptionListener) {
+    // a listener object of its own, so that one listener subscribed twice is removed once per call
+    const subscription: SubscriptionListener = { message: (m) => listener.message(m), interrupted: () => {}, resumed: () => {} };
+    const listeners = this.#channels.get(channel) ?? new Set();
+    listeners.add(subscription);
+    this.#channels.set(channel, listeners);
+    return async () => {
+      listeners.delete(subscription);
+      if (listeners.size === 0 && this.#channels.get(channel) === listeners) this.#channels.delete(channel);
+    };
+  }
+
   async ping() {}
 
   async close() {
     clearInterval(this.#sweeper);
     this.#values.clear();
     this.#sets.clear();
+    this.#channels.clear();
   }
 }

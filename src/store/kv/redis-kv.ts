@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { CircuitBreaker } from '../circuit-breaker.ts';
 import { StorageUnavailable } from '../unavailable.ts';
-import type { ClaimOutcome, KvStore } from './kv-store.ts';
+import type { ClaimOutcome, KvStore, SubscriptionListener } from './kv-store.ts';
+import { RedisSubscriber } from './redis-subscriber.ts';
 
 // KEYS[1] the claimed key, KEYS[2] the claim marker; the marker expires with the key.
 const CLAIM = `
@@ -36,6 +37,8 @@ const UNAVAILABLE_REPLY = /^(OOM|LOADING|READONLY|MASTERDOWN|BUSY|CLUSTERDOWN|TR
 export interface RedisKvOptions {
   /** ms a command, or connecting, may take before it fails; default 750 */
   timeoutMs?: number;
+  /** ms between the subscriber connection's heartbeats; default 5000 */
+  heartbeatMs?: number;
 }
 
 /**
@@ -43,15 +46,21 @@ export interface RedisKvOptions {
  * at once), a timeout on every command, and a circuit breaker that answers at once while Redis is
  * known to be unreachable. ioredis keeps reconnecting in the background, at most a second apart,
  * so Postern uses Redis again within seconds of its return. Every failure surfaces as
- * StorageUnavailable.
+ * StorageUnavailable. The prefix applies to pub/sub channels too (ioredis prefixes keys only);
+ * subscriptions get a connection of their own, opened on the first.
  */
 export class RedisKv implements KvStore {
   readonly kind = 'redis' as const;
   readonly #redis: Redis;
   readonly #breaker = new CircuitBreaker(1000);
+  readonly #prefix: string;
+  readonly #newSubscriber: () => RedisSubscriber;
+  #subscriber: RedisSubscriber | undefined;
 
   constructor(url: string, prefix: string, options: RedisKvOptions = {}) {
     const timeoutMs = options.timeoutMs ?? 750;
+    this.#prefix = prefix;
+    this.#newSubscriber = () => new RedisSubscriber(url, { timeoutMs, heartbeatMs: options.heartbeatMs, connectionName: `${prefix}subscriber` });
     this.#redis = new Redis(url, {
       keyPrefix: prefix,
       lazyConnect: true,
@@ -128,11 +137,21 @@ export class RedisKv implements KvStore {
     return { count, ttlSeconds: ttl };
   }
 
+  async publish(channel: string, message: string) {
+    await this.#call((redis) => redis.publish(this.#prefix + channel, message));
+  }
+
+  async subscribe(channel: string, listener: SubscriptionListener) {
+    this.#subscriber ??= this.#newSubscriber();
+    return this.#subscriber.subscribe(this.#prefix + channel, listener);
+  }
+
   async ping() {
     await this.#call((redis) => redis.ping());
   }
 
   async close() {
+    await this.#subscriber?.close();
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 }

@@ -38,6 +38,11 @@ function spawnNode(argv: string[], env: Record<string, string>, input: string | 
   });
 }
 
+/** Runs `postern …` in `env` (plus PATH), as an operator would beside running servers. */
+export function runCli(args: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
+  return spawnNode([BIN, ...args], { PATH: process.env.PATH ?? '', ...env }, input);
+}
+
 /**
  * A fresh database for one suite: a temporary PGlite data directory (embedded) or a new
  * PostgreSQL database (when the suite runs on postgres+redis), plus a temporary keys directory.
