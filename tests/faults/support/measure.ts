@@ -1,0 +1,103 @@
+import type { LoadDriver, RequestKind, RequestRecord } from './load-driver.ts';
+import type { ProxyEvent } from './proxy.ts';
+
+/** The figures each fault case asserts on, computed from the driver's records. */
+
+export interface FaultWindow {
+  /** when the fault began (ms, shared clock) */
+  from: number;
+  /** when it was undone: the service is back (Redis answering, PostgreSQL accepting) */
+  to: number;
+}
+
+export interface CaseReport {
+  name: string;
+  requests: { total: number; ok: number; byKind: Record<RequestKind, { total: number; ok: number }> };
+  chains: { total: number; rotations: number; broken: number; gaveUp: number; details: string[] };
+  /** requests overlapping the fault window */
+  during: { windowMs: number; requests: number; failed: number; slowestMs: number; slowest: string; answers: Record<string, number> };
+  /** after the fault was undone: when the last failure ended, and successes since */
+  recovery: { ms: number; lastFailure: string; okAfter: Record<RequestKind, number> };
+  /** requests the driver saw cut: connection reset or hang-up */
+  cut: number;
+  proxy: Record<ProxyEvent['kind'], number>;
+}
+
+const KINDS: RequestKind[] = ['refresh', 'client_credentials', 'introspection'];
+const end = (record: RequestRecord) => record.start + record.duration;
+const ok = (record: RequestRecord) => record.status === 200;
+
+function describe(record: RequestRecord | undefined, origin: number): string {
+  if (!record) return '-';
+  const answer = record.status === 0 ? record.error : `${record.status}${record.error ? ` ${record.error}` : ''}`;
+  return `${record.kind}${record.chain >= 0 ? `#${record.chain}` : ''} at +${Math.round(record.start - origin)} ms took ${Math.round(record.duration)} ms: ${answer}${record.detail ? ` (${record.detail.slice(0, 120)})` : ''}`;
+}
+
+export function measure(name: string, driver: LoadDriver, window: FaultWindow, proxyEvents: ProxyEvent[]): CaseReport {
+  const load = driver.records.filter((record) => record.phase === 'load');
+  const byKind = Object.fromEntries(
+    KINDS.map((kind) => {
+      const of = driver.records.filter((record) => record.kind === kind);
+      return [kind, { total: of.length, ok: of.filter(ok).length }];
+    }),
+  ) as CaseReport['requests']['byKind'];
+
+  const during = load.filter((record) => record.start <= window.to && end(record) >= window.from);
+  const slowest = during.reduce<RequestRecord | undefined>((worst, record) => (!worst || record.duration > worst.duration ? record : worst), undefined);
+  const answers: Record<string, number> = {};
+  for (const record of during) {
+    const key = record.status === 0 ? String(record.error) : `${record.status}${record.error ? ` ${record.error}` : ''}`;
+    answers[key] = (answers[key] ?? 0) + 1;
+  }
+
+  const after = load.filter((record) => end(record) >= window.to);
+  const lastFailure = after.filter((record) => !ok(record)).reduce<RequestRecord | undefined>((last, record) => (!last || end(record) > end(last) ? record : last), undefined);
+  const recoveredAt = lastFailure ? end(lastFailure) : window.to;
+  const okAfter = Object.fromEntries(KINDS.map((kind) => [kind, after.filter((record) => record.kind === kind && ok(record) && record.start >= recoveredAt).length])) as Record<RequestKind, number>;
+
+  const proxy = { refused: 0, cut: 0, truncated: 0, 'no-backend': 0, 'client-aborted': 0 };
+  for (const event of proxyEvents) proxy[event.kind] += 1;
+
+  return {
+    name,
+    requests: { total: driver.records.length, ok: driver.records.filter(ok).length, byKind },
+    chains: {
+      total: driver.chains.length,
+      rotations: driver.chains.reduce((sum, chain) => sum + chain.rotations, 0),
+      broken: driver.broken().length,
+      gaveUp: driver.gaveUp().length,
+      details: [
+        ...driver.broken().map((chain) => `chain #${chain.index} broken at +${Math.round(chain.broken!.at - window.from)} ms after ${chain.rotations} rotations: ${chain.broken!.description}`),
+        ...driver.gaveUp().map((chain) => `chain #${chain.index} gave up at +${Math.round(chain.gaveUp!.at - window.from)} ms: ${chain.gaveUp!.lastError}`),
+      ],
+    },
+    during: {
+      windowMs: Math.round(window.to - window.from),
+      requests: during.length,
+      failed: during.filter((record) => !ok(record)).length,
+      slowestMs: Math.round(slowest?.duration ?? 0),
+      slowest: describe(slowest, window.from),
+      answers,
+    },
+    recovery: { ms: Math.round(Math.max(0, recoveredAt - window.to)), lastFailure: describe(lastFailure, window.from), okAfter },
+    cut: load.filter((record) => record.error === 'reset').length,
+    proxy,
+  };
+}
+
+/** A few readable lines for the test output: the numbers are the point of the suite. */
+export function format(report: CaseReport, extra: Record<string, unknown> = {}): string {
+  const kinds = KINDS.map((kind) => `${kind} ${report.requests.byKind[kind].ok}/${report.requests.byKind[kind].total}`).join(', ');
+  return [
+    `── ${report.name}`,
+    `   requests ${report.requests.ok}/${report.requests.total} ok (${kinds})`,
+    `   chains: ${report.chains.broken} broken, ${report.chains.gaveUp} gave up, of ${report.chains.total} (${report.chains.rotations} rotations)`,
+    ...report.chains.details.slice(0, 5).map((line) => `     ${line}`),
+    `   during the fault (${report.during.windowMs} ms): ${report.during.requests} requests, ${report.during.failed} failed, slowest ${report.during.slowestMs} ms — ${report.during.slowest}`,
+    `     answers: ${JSON.stringify(report.during.answers)}`,
+    `   recovery: ${report.recovery.ms} ms after the fault ended; last failure: ${report.recovery.lastFailure}`,
+    `     ok since: ${JSON.stringify(report.recovery.okAfter)}`,
+    `   cut requests seen by the driver: ${report.cut}; proxy: ${JSON.stringify(report.proxy)}`,
+    ...Object.entries(extra).map(([key, value]) => `   ${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`),
+  ].join('\n');
+}
