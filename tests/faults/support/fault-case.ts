@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, it } from 'vitest';
+import type { Fixture } from '../../support/relying-party.ts';
+import { LoadDriver, type DriverOptions } from './load-driver.ts';
+import { format, measure, type CaseReport, type FaultWindow } from './measure.ts';
+import { postgresUnavailable, startOwnPostgres, type OwnPostgres } from './own-postgres.ts';
+import { redisUnavailable, startOwnRedis, type OwnRedis } from './own-redis.ts';
+import { startCluster, type PosternCluster, type PosternInstance } from './postern-cluster.ts';
+import { now, sleep } from './processes.ts';
+import { provision, signInChains } from './provision.ts';
+
+/**
+ * What every fault case shares: its own PostgreSQL per file, and per case its own Redis, a fresh
+ * database, a cluster of Postern instances behind the proxy, K signed-in refresh-token chains and
+ * a load driver. Everything is ended (and its directories removed) after each case and file,
+ * failed or not.
+ */
+
+/** Why the suite cannot run here (it is then skipped with this reason), or undefined. */
+export function faultsUnavailable(): string | undefined {
+  const reasons = [postgresUnavailable(), redisUnavailable()].filter(Boolean);
+  return reasons.length > 0 ? reasons.join('; ') : undefined;
+}
+
+/**
+ * `POSTERN_FAULTS=all` (npm run test:faults) runs every case; otherwise only the bounded subset
+ * marked `subset`, which is what `npm test` runs.
+ */
+const RUN_ALL = process.env.POSTERN_FAULTS === 'all';
+
+export function faultCase(name: string, options: { subset: boolean; timeoutMs?: number }, body: () => Promise<void>) {
+  it.runIf(RUN_ALL || options.subset)(name, body, options.timeoutMs ?? 240_000);
+}
+
+export function announceSkip(suite: string): string | undefined {
+  const reason = faultsUnavailable();
+  if (reason) process.stderr.write(`[faults] ${suite}: skipped — ${reason}\n`);
+  return reason;
+}
+
+export interface Stage {
+  postgres: OwnPostgres;
+}
+
+/** This file's own PostgreSQL server. */
+export function useOwnPostgres(): Stage {
+  const stage = {} as Stage;
+  beforeAll(async () => {
+    stage.postgres = await startOwnPostgres();
+  });
+  afterAll(async () => {
+    await stage.postgres?.close();
+  });
+  return stage;
+}
+
+export interface FaultCase {
+  postgres: OwnPostgres;
+  redis: OwnRedis;
+  cluster: PosternCluster;
+  fixture: Fixture;
+  driver: LoadDriver;
+  logDir: string;
+}
+
+export interface CaseOptions {
+  instances?: number;
+  chains?: number;
+  driver?: Partial<DriverOptions>;
+}
+
+/** A fresh case (Redis, database, cluster, chains, driver) before each test, ended after it. */
+export function useFaultCase(stage: Stage, options: CaseOptions = {}): { current: FaultCase } {
+  const holder = {} as { current: FaultCase };
+  let cleanups: (() => Promise<unknown>)[] = [];
+  beforeEach(async () => {
+    cleanups = [];
+    const logDir = await mkdtemp(join(tmpdir(), 'postern-faults-logs-'));
+    cleanups.push(() => (process.env.POSTERN_FAULTS_KEEP_LOGS ? Promise.resolve(process.stderr.write(`[faults] logs kept in ${logDir}\n`)) : rm(logDir, { recursive: true, force: true })));
+    const redis = await startOwnRedis();
+    cleanups.push(() => redis.close());
+    const databaseUrl = await stage.postgres.createDatabase(`faults_${randomBytes(6).toString('hex')}`);
+    const masterKey = randomBytes(32).toString('base64');
+    const fixture = await provision({ databaseUrl, redisUrl: redis.url, masterKey });
+    const cluster = await startCluster({ instances: options.instances ?? 3, databaseUrl, redisUrl: redis.url, masterKey, logDir });
+    cleanups.push(() => cluster.close());
+    const chains = await signInChains(cluster.issuer, fixture, options.chains ?? 20);
+    const driver = new LoadDriver({ issuer: cluster.issuer, clientId: fixture.clientId, clientSecret: fixture.clientSecret, chains, ...options.driver });
+    cleanups.push(() => driver.stop());
+    holder.current = { postgres: stage.postgres, redis, cluster, fixture, driver, logDir };
+  });
+  afterEach(async () => {
+    // reverse order: the driver first, the storage last; every step runs even if one fails
+    const errors: unknown[] = [];
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => errors.push(error));
+    cleanups = [];
+    if (errors.length > 0) throw new AggregateError(errors, 'fault case teardown failed');
+  });
+  return holder;
+}
+
+export interface RunOptions {
+  /** load before the fault; default 4 s */
+  warmupMs?: number;
+  /** load after the fault was undone; default 8 s */
+  observeMs?: number;
+}
+
+/** Runs the load, injects the fault, keeps the load on a while, stops, verifies every chain, measures. */
+export async function runFault(c: FaultCase, name: string, fault: () => Promise<FaultWindow>, options: RunOptions = {}): Promise<CaseReport> {
+  c.driver.start();
+  await sleep(options.warmupMs ?? 4_000);
+  const window = await fault();
+  await sleep(options.observeMs ?? 8_000);
+  await c.driver.stop();
+  await c.driver.verify();
+  return measure(name, c.driver, window, c.cluster.proxy.events);
+}
+
+export interface Signalled {
+  at: number;
+  /** requests in flight on the instance when it was signalled */
+  inflight: number;
+  /** how long the refresh it was signalled in the middle of had been in flight, ms */
+  refreshAgeMs: number;
+}
+
+/**
+ * Signals `instance` while it is in the middle of a refresh: once a refresh passed to it has
+ * been in flight for `fraction` of the median refresh time measured so far, and is still
+ * unanswered. Late in a refresh is where an instance may have rotated the token in the database
+ * and not yet answered: the case that breaks a chain whose retry is refused.
+ */
+export function signalMidRefresh(c: FaultCase, instance: PosternInstance, signal: NodeJS.Signals, fraction = 0.7, timeoutMs = 10_000): Promise<Signalled> {
+  const durations = c.driver.records.filter((record) => record.kind === 'refresh' && record.status === 200).map((record) => record.duration).sort((a, b) => a - b);
+  const delay = (durations[Math.floor(durations.length / 2)] ?? 20) * fraction;
+  const proxy = c.cluster.proxy;
+  return new Promise((resolve) => {
+    let done = false;
+    const fire = (refreshSince: number) => {
+      done = true;
+      stop();
+      clearTimeout(fallback);
+      const at = now();
+      const inflight = proxy.inflight(instance.index).length;
+      instance.signal(signal);
+      resolve({ at, inflight, refreshAgeMs: refreshSince ? Math.round(at - refreshSince) : 0 });
+    };
+    const fallback = setTimeout(() => !done && fire(0), timeoutMs);
+    const stop = proxy.onForward((request) => {
+      if (request.backend !== instance.index || request.grantType !== 'refresh_token') return;
+      setTimeout(() => {
+        if (!done && proxy.inflight(instance.index).includes(request)) fire(request.since);
+      }, delay);
+    });
+  });
+}
+
+/** Error lines in an instance's log grouped by message, and the count of warnings: to see why a case failed. */
+export function logSummary(instance: PosternInstance): { errors: number; warnings: number; top: string[] } {
+  const counts = new Map<string, number>();
+  let errors = 0;
+  let warnings = 0;
+  for (const line of instance.log().split('\n')) {
+    if (!line.startsWith('{')) {
+      // not pino: a crash or an uncaught error printed by Node
+      if (/error/i.test(line) && !line.includes('WARNING')) counts.set(`(raw) ${line.slice(0, 160)}`, (counts.get(`(raw) ${line.slice(0, 160)}`) ?? 0) + 1);
+      continue;
+    }
+    let entry: { level?: number; msg?: string; err?: { message?: string } };
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if ((entry.level ?? 0) < 40) continue;
+    if ((entry.level ?? 0) < 50) {
+      warnings += 1;
+      continue;
+    }
+    errors += 1;
+    const key = `${entry.msg ?? ''}${entry.err?.message ? `: ${entry.err.message.split('\n')[0]!.slice(0, 140)}` : ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([message, count]) => `${count}× ${message}`);
+  return { errors, warnings, top };
+}
+
+/** Prints the report (and each instance's error summary) so the figures show whether the case passes or not. */
+export function print(report: CaseReport, c: FaultCase, extra: Record<string, unknown> = {}): void {
+  const logs = Object.fromEntries(
+    c.cluster.instances.map((instance) => {
+      const summary = logSummary(instance);
+      return [`instance ${instance.index} log`, `${summary.errors} errors, ${summary.warnings} warnings${summary.top.length ? ` — ${summary.top.join(' | ')}` : ''}`];
+    }),
+  );
+  process.stdout.write(`${format(report, { ...extra, ...logs })}\n`);
+}
+
+export { now };
+
+/** Instances that exited (crashed or stopped) during the case: none should, when only storage misbehaves. */
+export function exitedInstances(c: FaultCase): string[] {
+  return c.cluster.instances.filter((instance) => instance.exit).map((instance) => `instance ${instance.index} exited (code ${instance.exit!.code}, signal ${instance.exit!.signal})`);
+}
