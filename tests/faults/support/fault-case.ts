@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, it } from 'vitest';
 import type { Fixture } from '../../support/relying-party.ts';
@@ -38,6 +39,7 @@ export function faultCase(name: string, options: { subset: boolean; timeoutMs?: 
 export function announceSkip(suite: string): string | undefined {
   const reason = faultsUnavailable();
   if (reason) process.stderr.write(`[faults] ${suite}: skipped — ${reason}\n`);
+  else if (!RUN_ALL) process.stderr.write(`[faults] ${suite}: the bounded subset only; POSTERN_FAULTS=all (npm run test:faults) runs every case\n`);
   return reason;
 }
 
@@ -64,6 +66,8 @@ export interface FaultCase {
   fixture: Fixture;
   driver: LoadDriver;
   logDir: string;
+  /** how long starting the case took (storage, provisioning, instances, sign-ins), ms */
+  setupMs: number;
 }
 
 export interface CaseOptions {
@@ -77,6 +81,7 @@ export function useFaultCase(stage: Stage, options: CaseOptions = {}): { current
   const holder = {} as { current: FaultCase };
   let cleanups: (() => Promise<unknown>)[] = [];
   beforeEach(async () => {
+    const started = now();
     cleanups = [];
     const logDir = await mkdtemp(join(tmpdir(), 'postern-faults-logs-'));
     cleanups.push(() => (process.env.POSTERN_FAULTS_KEEP_LOGS ? Promise.resolve(process.stderr.write(`[faults] logs kept in ${logDir}\n`)) : rm(logDir, { recursive: true, force: true })));
@@ -90,7 +95,7 @@ export function useFaultCase(stage: Stage, options: CaseOptions = {}): { current
     const chains = await signInChains(cluster.issuer, fixture, options.chains ?? 20);
     const driver = new LoadDriver({ issuer: cluster.issuer, clientId: fixture.clientId, clientSecret: fixture.clientSecret, chains, ...options.driver });
     cleanups.push(() => driver.stop());
-    holder.current = { postgres: stage.postgres, redis, cluster, fixture, driver, logDir };
+    holder.current = { postgres: stage.postgres, redis, cluster, fixture, driver, logDir, setupMs: Math.round(now() - started) };
   });
   afterEach(async () => {
     // reverse order: the driver first, the storage last; every step runs even if one fails
@@ -111,51 +116,57 @@ export interface RunOptions {
 
 /** Runs the load, injects the fault, keeps the load on a while, stops, verifies every chain, measures. */
 export async function runFault(c: FaultCase, name: string, fault: () => Promise<FaultWindow>, options: RunOptions = {}): Promise<CaseReport> {
+  // the driver and the proxy share this process: if its event loop stalls, their timings grow
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   c.driver.start();
   await sleep(options.warmupMs ?? 4_000);
   const window = await fault();
+  const loadAverage = Math.round(loadavg()[0]! * 10) / 10;
   await sleep(options.observeMs ?? 8_000);
   await c.driver.stop();
   await c.driver.verify();
-  return measure(name, c.driver, window, c.cluster.proxy.events);
+  loopDelay.disable();
+  const harness = { loopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e6), loopDelayMaxMs: Math.round(loopDelay.max / 1e6), loadAverage };
+  return measure(name, c.driver, window, c.cluster.proxy.events, harness);
 }
 
 export interface Signalled {
   at: number;
   /** requests in flight on the instance when it was signalled */
   inflight: number;
-  /** how long the refresh it was signalled in the middle of had been in flight, ms */
-  refreshAgeMs: number;
+  /** of which refreshes, with how long each had been in flight (ms) */
+  refreshAges: number[];
 }
 
 /**
- * Signals `instance` while it is in the middle of a refresh: once a refresh passed to it has
- * been in flight for `fraction` of the median refresh time measured so far, and is still
- * unanswered. Late in a refresh is where an instance may have rotated the token in the database
- * and not yet answered: the case that breaks a chain whose retry is refused.
+ * Signals `instance` in the middle of refreshes: all chains refresh at once (a burst), and the
+ * instance is signalled the moment it has answered one refresh while others are still in
+ * flight on it. Those are at the same stage or close behind, where an instance may have rotated
+ * the token in the database and not yet answered: the case that breaks a chain if the server
+ * then refuses the client's retry.
  */
-export function signalMidRefresh(c: FaultCase, instance: PosternInstance, signal: NodeJS.Signals, fraction = 0.7, timeoutMs = 10_000): Promise<Signalled> {
-  const durations = c.driver.records.filter((record) => record.kind === 'refresh' && record.status === 200).map((record) => record.duration).sort((a, b) => a - b);
-  const delay = (durations[Math.floor(durations.length / 2)] ?? 20) * fraction;
+export function signalMidRefresh(c: FaultCase, instance: PosternInstance, signal: NodeJS.Signals, timeoutMs = 10_000): Promise<Signalled> {
   const proxy = c.cluster.proxy;
+  const refreshesOn = () => proxy.inflight(instance.index).filter((request) => request.grantType === 'refresh_token');
   return new Promise((resolve) => {
     let done = false;
-    const fire = (refreshSince: number) => {
+    const fire = () => {
+      if (done) return;
       done = true;
       stop();
       clearTimeout(fallback);
       const at = now();
       const inflight = proxy.inflight(instance.index).length;
+      const refreshAges = refreshesOn().map((request) => Math.round(at - request.since));
       instance.signal(signal);
-      resolve({ at, inflight, refreshAgeMs: refreshSince ? Math.round(at - refreshSince) : 0 });
+      resolve({ at, inflight, refreshAges });
     };
-    const fallback = setTimeout(() => !done && fire(0), timeoutMs);
-    const stop = proxy.onForward((request) => {
-      if (request.backend !== instance.index || request.grantType !== 'refresh_token') return;
-      setTimeout(() => {
-        if (!done && proxy.inflight(instance.index).includes(request)) fire(request.since);
-      }, delay);
+    const fallback = setTimeout(fire, timeoutMs);
+    const stop = proxy.onSettled((request) => {
+      if (request.backend === instance.index && request.grantType === 'refresh_token' && refreshesOn().length > 0) fire();
     });
+    c.driver.burst();
   });
 }
 
@@ -197,7 +208,7 @@ export function print(report: CaseReport, c: FaultCase, extra: Record<string, un
       return [`instance ${instance.index} log`, `${summary.errors} errors, ${summary.warnings} warnings${summary.top.length ? ` — ${summary.top.join(' | ')}` : ''}`];
     }),
   );
-  process.stdout.write(`${format(report, { ...extra, ...logs })}\n`);
+  process.stdout.write(`${format(report, { ...extra, setup: `${c.setupMs} ms (${c.cluster.instances.length} instances, ${c.driver.chains.length} chains)`, ...logs })}\n`);
 }
 
 export { now };

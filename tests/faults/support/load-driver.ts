@@ -83,6 +83,8 @@ export class LoadDriver {
   readonly #authorization: string;
   #stopping = false;
   #loops: Promise<void>[] = [];
+  /** chains waiting between refreshes, to wake for a burst */
+  readonly #sleepers = new Set<() => void>();
 
   constructor(options: DriverOptions) {
     this.#options = {
@@ -120,6 +122,11 @@ export class LoadDriver {
     await Promise.all(this.chains.filter((chain) => !chain.broken && !chain.gaveUp).map((chain) => this.#refresh(chain, 'verify')));
   }
 
+  /** Every chain that is waiting between refreshes refreshes now: a burst, as when many apps wake at once. */
+  burst(): void {
+    for (const wake of [...this.#sleepers]) wake();
+  }
+
   /** Chains whose holder can no longer refresh. */
   broken(): ChainState[] {
     return this.chains.filter((chain) => chain.broken);
@@ -134,8 +141,20 @@ export class LoadDriver {
     await sleep(Math.random() * this.#options.refreshIntervalMs);
     while (!this.#stopping && !chain.broken && !chain.gaveUp) {
       await this.#refresh(chain, 'load');
-      await sleep(jitter(this.#options.refreshIntervalMs));
+      await this.#pause(jitter(this.#options.refreshIntervalMs));
     }
+  }
+
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#sleepers.add(wake);
+    });
   }
 
   async #loop(intervalMs: number, step: () => Promise<void>): Promise<void> {

@@ -17,9 +17,13 @@ export interface CaseReport {
   /** requests overlapping the fault window */
   during: { windowMs: number; requests: number; failed: number; slowestMs: number; slowest: string; answers: Record<string, number> };
   /** after the fault was undone: when the last failure ended, and successes since */
-  recovery: { ms: number; lastFailure: string; okAfter: Record<RequestKind, number> };
+  recovery: { ms: number; lastFailure: string; okAfter: Record<RequestKind, number>; slowestNext5sMs: number; slowestNext5s: string };
   /** requests the driver saw cut: connection reset or hang-up */
   cut: number;
+  /** introspections since the fault began that answered `active: false` (a token the server forgot) */
+  inactive: number;
+  /** how far the test process itself (driver and proxy) lagged: its event-loop delay, and the machine's load */
+  harness: { loopDelayP99Ms: number; loopDelayMaxMs: number; loadAverage: number };
   proxy: Record<ProxyEvent['kind'], number>;
 }
 
@@ -33,7 +37,7 @@ function describe(record: RequestRecord | undefined, origin: number): string {
   return `${record.kind}${record.chain >= 0 ? `#${record.chain}` : ''} at +${Math.round(record.start - origin)} ms took ${Math.round(record.duration)} ms: ${answer}${record.detail ? ` (${record.detail.slice(0, 120)})` : ''}`;
 }
 
-export function measure(name: string, driver: LoadDriver, window: FaultWindow, proxyEvents: ProxyEvent[]): CaseReport {
+export function measure(name: string, driver: LoadDriver, window: FaultWindow, proxyEvents: ProxyEvent[], harness: CaseReport['harness']): CaseReport {
   const load = driver.records.filter((record) => record.phase === 'load');
   const byKind = Object.fromEntries(
     KINDS.map((kind) => {
@@ -53,6 +57,8 @@ export function measure(name: string, driver: LoadDriver, window: FaultWindow, p
   const after = load.filter((record) => end(record) >= window.to);
   const lastFailure = after.filter((record) => !ok(record)).reduce<RequestRecord | undefined>((last, record) => (!last || end(record) > end(last) ? record : last), undefined);
   const recoveredAt = lastFailure ? end(lastFailure) : window.to;
+  const next5s = load.filter((record) => record.start >= window.to && record.start <= window.to + 5_000);
+  const slowestNext = next5s.reduce<RequestRecord | undefined>((worst, record) => (!worst || record.duration > worst.duration ? record : worst), undefined);
   const okAfter = Object.fromEntries(KINDS.map((kind) => [kind, after.filter((record) => record.kind === kind && ok(record) && record.start >= recoveredAt).length])) as Record<RequestKind, number>;
 
   const proxy = { refused: 0, cut: 0, truncated: 0, 'no-backend': 0, 'client-aborted': 0 };
@@ -79,9 +85,17 @@ export function measure(name: string, driver: LoadDriver, window: FaultWindow, p
       slowest: describe(slowest, window.from),
       answers,
     },
-    recovery: { ms: Math.round(Math.max(0, recoveredAt - window.to)), lastFailure: describe(lastFailure, window.from), okAfter },
+    recovery: {
+      ms: Math.round(Math.max(0, recoveredAt - window.to)),
+      lastFailure: describe(lastFailure, window.from),
+      okAfter,
+      slowestNext5sMs: Math.round(slowestNext?.duration ?? 0),
+      slowestNext5s: describe(slowestNext, window.from),
+    },
     cut: load.filter((record) => record.error === 'reset').length,
+    inactive: load.filter((record) => record.kind === 'introspection' && record.active === false && record.start >= window.from).length,
     proxy,
+    harness,
   };
 }
 
@@ -96,8 +110,10 @@ export function format(report: CaseReport, extra: Record<string, unknown> = {}):
     `   during the fault (${report.during.windowMs} ms): ${report.during.requests} requests, ${report.during.failed} failed, slowest ${report.during.slowestMs} ms — ${report.during.slowest}`,
     `     answers: ${JSON.stringify(report.during.answers)}`,
     `   recovery: ${report.recovery.ms} ms after the fault ended; last failure: ${report.recovery.lastFailure}`,
-    `     ok since: ${JSON.stringify(report.recovery.okAfter)}`,
+    `     ok since: ${JSON.stringify(report.recovery.okAfter)}; slowest answer in the 5 s after: ${report.recovery.slowestNext5sMs} ms — ${report.recovery.slowestNext5s}`,
     `   cut requests seen by the driver: ${report.cut}; proxy: ${JSON.stringify(report.proxy)}`,
+    `   introspections answered inactive since the fault: ${report.inactive}`,
+    `   harness: event-loop delay p99 ${report.harness.loopDelayP99Ms} ms, max ${report.harness.loopDelayMaxMs} ms; machine load average ${report.harness.loadAverage}`,
     ...Object.entries(extra).map(([key, value]) => `   ${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`),
   ].join('\n');
 }

@@ -47,6 +47,8 @@ export interface RoundRobinProxy {
   inflight(index: number): InFlight[];
   /** called each time a request is passed to a backend, right after it was written */
   onForward(listener: (request: InFlight) => void): () => void;
+  /** called each time a request passed to a backend is over: answered in full, cut or abandoned */
+  onSettled(listener: (request: InFlight) => void): () => void;
   setBackends(urls: string[]): void;
   /** requests passed to each backend (by index), answered or not */
   sent: number[];
@@ -76,6 +78,7 @@ export async function startRoundRobinProxy(options: { healthPath?: string; healt
   const events: ProxyEvent[] = [];
   const inflight = new Set<InFlight>();
   const listeners = new Set<(request: InFlight) => void>();
+  const settledListeners = new Set<(request: InFlight) => void>();
   let next = 0;
 
   const order = (): number[] => {
@@ -93,6 +96,7 @@ export async function startRoundRobinProxy(options: { healthPath?: string; healt
       const settle = (outcome: 'refused' | 'done') => {
         settled = true;
         inflight.delete(tracked);
+        if (outcome === 'done') for (const listener of settledListeners) listener(tracked);
         resolveOutcome(outcome);
       };
       let connected = false;
@@ -191,6 +195,10 @@ export async function startRoundRobinProxy(options: { healthPath?: string; healt
     onForward(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onSettled(listener) {
+      settledListeners.add(listener);
+      return () => settledListeners.delete(listener);
     },
     setBackends(urls) {
       backends = urls.map((url) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) }));
