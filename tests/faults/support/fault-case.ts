@@ -12,6 +12,7 @@ import { redisUnavailable, startOwnRedis, type OwnRedis } from './own-redis.ts';
 import { startCluster, type PosternCluster, type PosternInstance } from './postern-cluster.ts';
 import { now, sleep } from './processes.ts';
 import { provision, signInChains } from './provision.ts';
+import { reapIfAbandoned } from './reaper.ts';
 
 /**
  * What every fault case shares: its own PostgreSQL per file, and per case its own Redis, a fresh
@@ -84,7 +85,12 @@ export function useFaultCase(stage: Stage, options: CaseOptions = {}): { current
     const started = now();
     cleanups = [];
     const logDir = await mkdtemp(join(tmpdir(), 'postern-faults-logs-'));
-    cleanups.push(() => (process.env.POSTERN_FAULTS_KEEP_LOGS ? Promise.resolve(process.stderr.write(`[faults] logs kept in ${logDir}\n`)) : rm(logDir, { recursive: true, force: true })));
+    const releaseLogs = reapIfAbandoned({ dir: logDir });
+    cleanups.push(async () => {
+      if (process.env.POSTERN_FAULTS_KEEP_LOGS) process.stderr.write(`[faults] logs kept in ${logDir}\n`);
+      else await rm(logDir, { recursive: true, force: true });
+      releaseLogs();
+    });
     const redis = await startOwnRedis();
     cleanups.push(() => redis.close());
     const databaseUrl = await stage.postgres.createDatabase(`faults_${randomBytes(6).toString('hex')}`);

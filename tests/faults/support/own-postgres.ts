@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knex from 'knex';
-import { freePort, isAlive, onProcessExit, run, systemUser, waitForPidGone } from './processes.ts';
+import { freePort, isAlive, run, systemUser, waitForPidGone } from './processes.ts';
+import { reapIfAbandoned } from './reaper.ts';
 
 /**
  * A PostgreSQL server of the suite's own: initdb into a temporary directory, loopback only, a
@@ -64,11 +65,12 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
     }
   };
 
-  const unregister = onProcessExit(() => {
-    const running = pid();
-    if (running) process.kill(running, 'SIGQUIT'); // immediate shutdown, backends included
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const releaseServer = reapIfAbandoned({ postgresData: dataDir });
+  const releaseDir = reapIfAbandoned({ dir });
+  const unregister = () => {
+    releaseServer();
+    releaseDir();
+  };
 
   let port = 0;
   let options = '';

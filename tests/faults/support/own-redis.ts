@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, now, onProcessExit, sleep, waitForExit } from './processes.ts';
+import { freePort, now, sleep, waitForExit } from './processes.ts';
+import { reapIfAbandoned } from './reaper.ts';
 
 /**
  * A redis-server of the suite's own on a random loopback port, no persistence. Never the shared
@@ -49,6 +49,8 @@ export async function startOwnRedis(): Promise<OwnRedis> {
       { stdio: 'ignore' },
     );
     child = server;
+    const release = reapIfAbandoned({ pid: server.pid! });
+    server.once('exit', release);
     const deadline = now() + 10_000;
     while (now() < deadline) {
       if (server.exitCode !== null) throw new Error(`redis-server exited at start (code ${server.exitCode}) on port ${port}`);
@@ -59,10 +61,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
     throw new Error(`redis-server did not answer on port ${port} within 10 s`);
   };
 
-  const unregister = onProcessExit(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const unregister = reapIfAbandoned({ dir });
 
   for (let attempt = 1; ; attempt += 1) {
     port = await freePort();

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { freePort, now, onProcessExit, sleep, waitForExit } from './processes.ts';
+import { freePort, now, sleep, waitForExit } from './processes.ts';
+import { reapIfAbandoned } from './reaper.ts';
 import { startRoundRobinProxy, type RoundRobinProxy } from './proxy.ts';
 
 /**
@@ -79,10 +80,6 @@ export async function startCluster(options: ClusterOptions): Promise<PosternClus
   };
 
   const children: ChildProcess[] = [];
-  const unregister = onProcessExit(() => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-
   // a port probed free can be taken before the instance binds it: start again on another
   const launch = async (index: number): Promise<PosternInstance> => {
     for (let attempt = 1; ; attempt += 1) {
@@ -101,6 +98,7 @@ export async function startCluster(options: ClusterOptions): Promise<PosternClus
     const child = spawn(process.execPath, [MAIN], { cwd: options.logDir, env: { ...env, PORT: String(port) }, stdio: ['ignore', log, log] });
     closeSync(log);
     children.push(child);
+    const release = reapIfAbandoned({ pid: child.pid! });
     const instance: PosternInstance = {
       index,
       port,
@@ -110,6 +108,7 @@ export async function startCluster(options: ClusterOptions): Promise<PosternClus
       exit: undefined,
       exited: new Promise((settle) =>
         child.once('exit', (code, signal) => {
+          release();
           instance.exit = { code, signal, at: now() };
           settle(instance.exit);
         }),
@@ -146,7 +145,6 @@ export async function startCluster(options: ClusterOptions): Promise<PosternClus
       }),
     );
     await proxy.close();
-    unregister();
   };
 
   try {

@@ -66,31 +66,6 @@ export function run(command: string, args: string[], options: { timeoutMs?: numb
   });
 }
 
-/**
- * Last-resort cleanup when the test process ends without reaching afterAll (a crashed worker,
- * an interrupted run): each helper registers a synchronous function that kills what it started.
- * afterAll unregisters it after a clean teardown.
- */
-const exitHooks = new Set<() => void>();
-let installed = false;
-
-export function onProcessExit(hook: () => void): () => void {
-  if (!installed) {
-    installed = true;
-    process.once('exit', () => {
-      for (const run of exitHooks) {
-        try {
-          run();
-        } catch {
-          // best effort: the process is ending
-        }
-      }
-    });
-  }
-  exitHooks.add(hook);
-  return () => exitHooks.delete(hook);
-}
-
 /** uid and gid of a system user, or undefined when it does not exist. */
 export function systemUser(name: string): { uid: number; gid: number } | undefined {
   try {
