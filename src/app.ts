@@ -54,6 +54,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     signingKeys,
     cookieKeys,
     jwtShadow,
+    refreshTokenSuccessorKey: storage.envelope.derive('refresh-token-successor'),
   });
   subscribeProviderEvents(provider, logger);
   const accountSessions = new AccountSessions(storage.db, () => provider, services.accounts);

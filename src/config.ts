@@ -90,6 +90,22 @@ export interface MailSettings {
   outboxDir: string | undefined;
 }
 
+/** How the process meets slow clients, outages of its storage and deploys. */
+export interface Resilience {
+  /** seconds a rotated refresh token may be presented again by its client for the same successor; 0 = never; default 30 */
+  refreshReuseIntervalSeconds: number;
+  /** ms a storage call (Redis command, PostgreSQL connect or pool wait) may take before it fails as unavailable; default 750 */
+  storageTimeoutMs: number;
+  /** seconds an in-flight request may take to finish after SIGTERM before the process exits anyway; default 25 */
+  shutdownTimeoutSeconds: number;
+  /** seconds a client has to send its request headers; default 10 */
+  headersTimeoutSeconds: number;
+  /** seconds a client has to send its whole request, body included; default 30 */
+  requestTimeoutSeconds: number;
+  /** seconds an idle keep-alive connection stays open; default 65 (longer than common load balancers' 60) */
+  keepAliveTimeoutSeconds: number;
+}
+
 export interface Config {
   mode: RunMode;
   issuer: string;
@@ -120,6 +136,7 @@ export interface Config {
   recordCacheTtlSeconds: number;
   security: SignInSecurity;
   mail: MailSettings;
+  resilience: Resilience;
 }
 
 /** A configuration mistake: reported as one line at startup, never as a stack trace. */
@@ -287,6 +304,17 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       from: env.POSTERN_MAIL_FROM || `Postern <no-reply@${new URL(issuer).hostname}>`,
       outboxDir: env.POSTERN_MAIL_OUTBOX ? resolve(cwd, env.POSTERN_MAIL_OUTBOX) : undefined,
     },
+    resilience: {
+      refreshReuseIntervalSeconds: integer(env, 'POSTERN_REFRESH_REUSE_INTERVAL', 30, 0, 300),
+      storageTimeoutMs: integer(env, 'POSTERN_STORAGE_TIMEOUT', 750, 50, 60_000),
+      shutdownTimeoutSeconds: integer(env, 'POSTERN_SHUTDOWN_TIMEOUT', 25, 0, 3600),
+      headersTimeoutSeconds: integer(env, 'POSTERN_HEADERS_TIMEOUT', 10, 1, 600),
+      requestTimeoutSeconds: integer(env, 'POSTERN_REQUEST_TIMEOUT', 30, 1, 3600),
+      keepAliveTimeoutSeconds: integer(env, 'POSTERN_KEEP_ALIVE_TIMEOUT', 65, 1, 3600),
+    },
   };
+  if (config.resilience.headersTimeoutSeconds > config.resilience.requestTimeoutSeconds) {
+    throw new ConfigError('POSTERN_HEADERS_TIMEOUT must not be longer than POSTERN_REQUEST_TIMEOUT');
+  }
   return Object.freeze(config);
 }

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Provider } from 'oidc-provider';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -13,6 +14,7 @@ export interface RunningServer {
   port: number;
   storage: Storage;
   services: Services;
+  provider: Provider;
   close(): Promise<void>;
 }
 
@@ -21,9 +23,12 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   const storage = await openStorage(config);
   let server: Server | undefined;
   let services: Services;
+  let provider: Provider;
   try {
     services = await createServices(config, storage);
-    const { app } = await createApp(config, storage, services, logger);
+    const built = await createApp(config, storage, services, logger);
+    const { app } = built;
+    provider = built.provider;
     server = createServer(app.callback());
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
@@ -53,6 +58,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     port,
     storage,
     services,
+    provider,
     async close() {
       clearInterval(purge);
       listening.closeAllConnections();

@@ -41,7 +41,7 @@ export interface Services {
 export async function openStorage(config: Readonly<Config>, options: { kv?: boolean } = {}): Promise<Storage> {
   const masterKey = await loadMasterKey(config);
   const target = databaseTarget(config);
-  const db = createDatabase(target);
+  const db = createDatabase(target, { timeoutMs: config.resilience.storageTimeoutMs });
   try {
     await assertReachable(db, target);
     await migrateToLatest(db);
@@ -51,7 +51,11 @@ export async function openStorage(config: Readonly<Config>, options: { kv?: bool
   }
   let kv: KvStore;
   try {
-    kv = await createKv(options.kv === false ? { redisUrl: undefined, redisPrefix: config.redisPrefix } : config);
+    kv = await createKv({
+      redisUrl: options.kv === false ? undefined : config.redisUrl,
+      redisPrefix: config.redisPrefix,
+      storageTimeoutMs: config.resilience.storageTimeoutMs,
+    });
   } catch (error) {
     await closeDatabase(db);
     throw error;

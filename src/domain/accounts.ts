@@ -125,9 +125,17 @@ export class Accounts {
     this.#policy = policy;
   }
 
-  async #changed(id: string, removed: RemovedRecord[] = []): Promise<void> {
-    await this.#cache?.accounts<CachedAccountRow>().invalidate([id]);
-    await this.#cache?.forget(removed);
+  /**
+   * Runs a write of account `id`: the shared cache entry is marked before (so a cache that cannot
+   * be reached stops the write) and after it, with the records the write removed.
+   */
+  async #change<T>(id: string, write: () => Promise<T>, removedBy?: (result: T) => RemovedRecord[]): Promise<T> {
+    const account = this.#cache?.accounts<CachedAccountRow>();
+    await account?.invalidate([id]);
+    const result = await write();
+    await account?.invalidate([id]);
+    if (removedBy) await this.#cache?.forget(removedBy(result));
+    return result;
   }
 
   async create(input: NewAccount, password?: string): Promise<Account> {
@@ -222,14 +230,12 @@ export class Accounts {
 
   /** The address the account's verification link was sent to is confirmed. */
   async markEmailVerified(id: string): Promise<void> {
-    await this.#db('accounts').where({ id }).update({ email_verified: true, updated_at: this.#db.fn.now() });
-    await this.#changed(id);
+    await this.#change(id, () => this.#db('accounts').where({ id }).update({ email_verified: true, updated_at: this.#db.fn.now() }));
   }
 
   /** Sessions started and tokens issued before now are no longer honoured ("sign out everywhere"). */
   async endSessionsBefore(id: string, at: Date): Promise<void> {
-    await this.#db('accounts').where({ id }).update({ sessions_valid_after: at });
-    await this.#changed(id);
+    await this.#change(id, () => this.#db('accounts').where({ id }).update({ sessions_valid_after: at }));
   }
 
   async setPassword(id: string, password: string): Promise<void> {
@@ -237,9 +243,8 @@ export class Accounts {
     if (!owner) throw new NotFound(`no account ${id}`);
     this.#policy.check(password, owner);
     const hash = await this.#passwords.hash(password);
-    const changed = await this.#db('accounts').where({ id }).update({ password_hash: hash, updated_at: this.#db.fn.now() });
+    const changed = await this.#change(id, () => this.#db('accounts').where({ id }).update({ password_hash: hash, updated_at: this.#db.fn.now() }));
     if (changed === 0) throw new NotFound(`no account ${id}`);
-    await this.#changed(id);
   }
 
   async list(): Promise<Account[]> {
@@ -249,15 +254,19 @@ export class Accounts {
 
   /** Deletes the account and everything issued to it in the durable tier. */
   async delete(id: string): Promise<void> {
-    const removed = await this.#db.transaction(async (trx) => {
-      const deleted = deletedRows(await trx('accounts').where({ id }).delete());
-      if (deleted === 0) throw new NotFound(`no account ${id}`);
-      return trx('oidc_payloads')
-        .whereIn('model', ['Grant', 'RefreshToken', 'Session'])
-        .whereRaw("payload->>'accountId' = ?", [id])
-        .delete()
-        .returning<RemovedRecord[]>(['model', 'id', 'uid']);
-    });
-    await this.#changed(id, removed);
+    await this.#change(
+      id,
+      () =>
+        this.#db.transaction(async (trx) => {
+          const deleted = deletedRows(await trx('accounts').where({ id }).delete());
+          if (deleted === 0) throw new NotFound(`no account ${id}`);
+          return trx('oidc_payloads')
+            .whereIn('model', ['Grant', 'RefreshToken', 'Session'])
+            .whereRaw("payload->>'accountId' = ?", [id])
+            .delete()
+            .returning<RemovedRecord[]>(['model', 'id', 'uid']);
+        }),
+      (removed) => removed,
+    );
   }
 }

@@ -1,6 +1,8 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { DomainError } from '../domain/errors.ts';
 import type { Views } from '../interactions/views.ts';
+import { asDatabaseUnavailable } from '../store/database-guard.ts';
+import { StorageUnavailable } from '../store/unavailable.ts';
 
 /**
  * Renders errors raised by our own routes (the engine renders its own). HTML for browsers, RFC 6749
@@ -10,7 +12,12 @@ export function errorHandler(views: Views): Middleware {
   return async (ctx, next) => {
     try {
       await next();
-    } catch (caught) {
+    } catch (thrown) {
+      const caught = asDatabaseUnavailable(thrown);
+      if (caught instanceof StorageUnavailable) {
+        renderUnavailable(ctx, views, caught);
+        return;
+      }
       const known = caught instanceof DomainError;
       const status = known ? caught.status : Number((caught as { status?: unknown }).status) || 500;
       const expose = known ? caught.expose : status < 500 && (caught as { expose?: unknown }).expose === true;
@@ -30,4 +37,22 @@ export function errorHandler(views: Views): Middleware {
       }
     }
   };
+}
+
+/** 503 with `temporarily_unavailable`, logged once (with its code) at warn: an outage, not a bug. */
+function renderUnavailable(ctx: Context, views: Views, error: StorageUnavailable): void {
+  ctx.state.log?.warn({ err: error.cause ?? error, tier: error.tier, code: error.code }, 'storage unavailable');
+  ctx.status = 503;
+  ctx.set('Retry-After', '5');
+  if (ctx.accepts('html', 'json') === 'html') {
+    ctx.type = 'html';
+    ctx.body = views.render('error', {
+      title: 'Temporarily unavailable',
+      error: error.error,
+      description: 'Postern cannot complete this right now. Nothing was changed; try again in a few seconds.',
+      requestId: ctx.state.requestId,
+    });
+  } else {
+    ctx.body = { error: error.error, error_description: error.error_description };
+  }
 }

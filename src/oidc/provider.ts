@@ -18,6 +18,10 @@ import { ttlConfiguration } from './configuration/ttl.ts';
 import { ACR_VALUES, interactionsPolicy } from './configuration/authentication-context.ts';
 import { createFindAccount } from './find-account.ts';
 import type { JwtShadow } from './jwt-access-tokens.ts';
+import { SqlModelStore } from './adapter/sql-model-store.ts';
+import { grantHelpersFor } from './engine-internals.ts';
+import { parameters as refreshTokenParameters, refreshTokenHandler } from './grants/refresh-token.ts';
+import { createRefreshTokenRotation } from './grants/refresh-token-rotation.ts';
 
 export interface ProviderDependencies {
   config: Readonly<Config>;
@@ -31,6 +35,8 @@ export interface ProviderDependencies {
   signingKeys: JWK[];
   cookieKeys: string[];
   jwtShadow: JwtShadow;
+  /** derives each refresh token's successor (see refresh-token-rotation.ts) */
+  refreshTokenSuccessorKey: Buffer;
 }
 
 export const INTERACTION_PATH = '/interaction';
@@ -98,5 +104,12 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
 export function createProvider(deps: ProviderDependencies): Provider {
   const provider = new Provider(deps.config.issuer, buildConfiguration(deps));
   provider.proxy = deps.config.trustProxy;
+  const rotation = createRefreshTokenRotation({
+    store: new SqlModelStore(deps.db, 'RefreshToken'),
+    key: deps.refreshTokenSuccessorKey,
+    reuseIntervalSeconds: deps.config.resilience.refreshReuseIntervalSeconds,
+  });
+  // replaces the engine's own handler; `resource` is a parameter (and may repeat) as the engine registers it
+  provider.registerGrantType('refresh_token', refreshTokenHandler(provider, grantHelpersFor(provider), rotation), [...refreshTokenParameters, 'resource'], ['resource']);
   return provider;
 }

@@ -1,6 +1,7 @@
 import knex, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import { mkdirSync } from 'node:fs';
+import { guardDatabase } from './database-guard.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { ConfigError, type Config } from '../config.ts';
 
@@ -35,14 +36,32 @@ export async function closeDatabase(db: Database): Promise<void> {
 // knex would print pool errors (with stacks) to stdout, the JSON log stream; callers get them as rejections
 const quiet = { warn() {}, error() {}, deprecate() {}, debug() {} };
 
-export function createDatabase(target: DatabaseTarget, poolMax = 10): Database {
+export interface DatabaseOptions {
+  poolMax?: number;
+  /** ms to connect, or to wait for a pooled connection, before failing as unavailable; default 750 */
+  timeoutMs?: number;
+}
+
+export function createDatabase(target: DatabaseTarget, options: DatabaseOptions = {}): Database {
   if (target.databaseUrl) {
-    return knex({
+    const timeoutMs = options.timeoutMs ?? 750;
+    const db = knex({
       client: 'pg',
-      connection: { connectionString: target.databaseUrl, application_name: 'postern' },
-      pool: { min: 0, max: poolMax },
+      connection: {
+        connectionString: target.databaseUrl,
+        application_name: 'postern',
+        connectionTimeoutMillis: timeoutMs,
+        // a connection whose server went silent (no reset, no answer) fails its statement instead of hanging
+        query_timeout: Math.max(5000, timeoutMs * 10),
+      },
+      pool: { min: 0, max: options.poolMax ?? 10 },
+      acquireConnectionTimeout: timeoutMs,
+      // error messages carry the statement but never its bindings (token ids, hashes, emails)
+      compileSqlOnError: false,
       log: quiet,
     });
+    guardDatabase(db);
+    return db;
   }
   if (target.dataDir === ':memory:') return knex({ client: ClientPgLite, dialect: 'postgres', connection: {}, log: quiet });
   mkdirSync(target.dataDir, { recursive: true });
@@ -57,7 +76,8 @@ export async function assertReachable(db: Database, target: DatabaseTarget): Pro
   try {
     await db.raw('select 1');
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
     throw new ConfigError(`cannot reach the database (${describeDatabase(target)}): ${reason}`);
   }
 }

@@ -1,4 +1,5 @@
 import type { KvStore } from './kv/index.ts';
+import { isStorageUnavailable } from './unavailable.ts';
 
 /** What a writer leaves in place of an entry: readers go to the database and do not fill it. */
 const HELD = '-';
@@ -44,7 +45,14 @@ export class ReadThroughCache<T> {
   async get(id: string, load: () => Promise<T | undefined>, expiresAtOf?: (value: T) => number | undefined): Promise<T | undefined> {
     if (this.#ttlSeconds === 0) return load();
     const key = this.#key(id);
-    const cached = await this.#kv.get(key);
+    let cached: string | undefined;
+    try {
+      cached = await this.#kv.get(key);
+    } catch (error) {
+      // the database is the truth: without the cache, read it there (and fill nothing)
+      if (isStorageUnavailable(error)) return load();
+      throw error;
+    }
     if (cached !== undefined && cached !== HELD) {
       const entry = JSON.parse(cached) as Entry<T>;
       return entry.x === undefined || entry.x > Date.now() ? entry.v : undefined;

@@ -52,6 +52,19 @@ export class RecordCache {
     return this.#cache<T>(`${model}:uid`);
   }
 
+  /**
+   * Runs a database write of these records between two marks. The first is made before anything
+   * is written, so when the cache cannot be reached (or refuses writes) the write does not happen
+   * and no instance can go on serving the record it would have changed; the second follows the
+   * write, as `invalidate`.
+   */
+  async writing<T>(records: readonly RemovedRecord[], write: () => Promise<T>): Promise<T> {
+    await this.invalidate(records);
+    const result = await write();
+    await this.invalidate(records);
+    return result;
+  }
+
   /** After a write or delete of these records: every instance reads them from the database next. */
   async invalidate(records: readonly RemovedRecord[]): Promise<void> {
     await Promise.all(

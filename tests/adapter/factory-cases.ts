@@ -6,6 +6,7 @@ import { createAdapterFactory } from '../../src/oidc/adapter/index.ts';
 import { KvModelStore } from '../../src/oidc/adapter/kv-model-store.ts';
 import { CachedSqlModelStore } from '../../src/oidc/adapter/cached-sql-model-store.ts';
 import { SqlModelStore } from '../../src/oidc/adapter/sql-model-store.ts';
+import { UnavailableGuard } from '../../src/oidc/adapter/unavailable-guard.ts';
 import { RecordCache } from '../../src/store/record-cache.ts';
 import type { Database } from '../../src/store/db.ts';
 import { createEnvelope } from '../../src/store/envelope.ts';
@@ -38,8 +39,9 @@ export function factoryCases(tiers: () => { db: Database; kv: KvStore }): void {
   it.each(DURABLE)('%s goes to the durable tier (SQL)', async (model) => {
     const { db, kv, adapterFor } = setup();
     const adapter = adapterFor(model);
-    // the records read on most token requests sit behind the shared cache
-    expect(adapter).toBeInstanceOf(['Grant', 'Session'].includes(model) ? CachedSqlModelStore : SqlModelStore);
+    // the records read on most token requests sit behind the shared cache; every store behind the guard that answers 503 for an outage
+    expect(adapter).toBeInstanceOf(UnavailableGuard);
+    expect((adapter as UnavailableGuard).store).toBeInstanceOf(['Grant', 'Session'].includes(model) ? CachedSqlModelStore : SqlModelStore);
     const id = uniqueId();
     await adapter.upsert(id, { accountId: 'a', grantId: uniqueId('grant') }, 60);
     expect(await new SqlModelStore(db, model).find(id)).toBeDefined();
@@ -49,7 +51,7 @@ export function factoryCases(tiers: () => { db: Database; kv: KvStore }): void {
   it.each(EPHEMERAL)('%s goes to the ephemeral tier (KV)', async (model) => {
     const { db, kv, adapterFor } = setup();
     const adapter = adapterFor(model);
-    expect(adapter).toBeInstanceOf(KvModelStore);
+    expect((adapter as UnavailableGuard).store).toBeInstanceOf(KvModelStore);
     const id = uniqueId();
     await adapter.upsert(id, { accountId: 'a', grantId: uniqueId('grant') }, 60);
     expect(await new KvModelStore(kv, model).find(id)).toBeDefined();
@@ -59,7 +61,7 @@ export function factoryCases(tiers: () => { db: Database; kv: KvStore }): void {
   it('Client reads the registered clients and refuses writes', async () => {
     const { clients, adapterFor } = setup();
     const adapter = adapterFor('Client');
-    expect(adapter).toBeInstanceOf(ClientStore);
+    expect((adapter as UnavailableGuard).store).toBeInstanceOf(ClientStore);
     const { client } = await clients.create({ name: 'Factory test', type: 'public', redirectUris: ['https://app.example/cb'] });
     expect(await adapter.find(client.clientId)).toMatchObject({ client_id: client.clientId, redirect_uris: ['https://app.example/cb'] });
     expect(await adapter.find(uniqueId('client'))).toBeUndefined();

@@ -69,8 +69,23 @@ describe('loadConfig', () => {
         totpIssuer: 'localhost:3000',
       },
       mail: { smtpUrl: undefined, from: 'Postern <no-reply@localhost>', outboxDir: undefined },
+      resilience: {
+        refreshReuseIntervalSeconds: 30,
+        storageTimeoutMs: 750,
+        shutdownTimeoutSeconds: 25,
+        headersTimeoutSeconds: 10,
+        requestTimeoutSeconds: 30,
+        keepAliveTimeoutSeconds: 65,
+      },
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads the resilience settings; 0 turns the refresh reuse interval off; headers cannot outlast the request', () => {
+    const config = load({ POSTERN_REFRESH_REUSE_INTERVAL: '0', POSTERN_STORAGE_TIMEOUT: '200', POSTERN_SHUTDOWN_TIMEOUT: '5' });
+    expect(config.resilience).toMatchObject({ refreshReuseIntervalSeconds: 0, storageTimeoutMs: 200, shutdownTimeoutSeconds: 5 });
+    expect(configError({ POSTERN_REFRESH_REUSE_INTERVAL: '301' }).message).toContain('POSTERN_REFRESH_REUSE_INTERVAL must be at most 300');
+    expect(configError({ POSTERN_HEADERS_TIMEOUT: '40' }).message).toContain('POSTERN_HEADERS_TIMEOUT must not be longer than POSTERN_REQUEST_TIMEOUT');
   });
 
   it('reads rate limits as "N/window" per endpoint, "off" lifts one, and refuses anything else', () => {

@@ -20,8 +20,7 @@ export class CachedSqlModelStore implements Adapter {
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number) {
-    await this.#store.upsert(id, payload, expiresIn);
-    await this.#cache.invalidate([{ model: this.#model, id, uid: payload.uid ?? null }]);
+    await this.#cache.writing([{ model: this.#model, id, uid: payload.uid ?? null }], () => this.#store.upsert(id, payload, expiresIn));
   }
 
   async find(id: string) {
@@ -37,18 +36,25 @@ export class CachedSqlModelStore implements Adapter {
   }
 
   async consume(id: string) {
+    const record = [{ model: this.#model, id, uid: null }];
+    await this.#cache.invalidate(record);
     try {
       await this.#store.consume(id);
     } finally {
-      await this.#cache.invalidate([{ model: this.#model, id, uid: null }]);
+      await this.#cache.invalidate(record);
     }
   }
 
   async destroy(id: string) {
-    await this.#cache.invalidate(await this.#store.destroyReturning(id));
+    // the uid is known only once the row is gone; the id's mark comes first
+    const removed = await this.#cache.writing([{ model: this.#model, id, uid: null }], () => this.#store.destroyReturning(id));
+    await this.#cache.invalidate(removed);
   }
 
   async revokeByGrantId(grantId: string) {
-    await this.#cache.invalidate(await this.#store.revokeByGrantIdReturning(grantId));
+    // a grant's own id is its grant id; other cached models are marked once their rows are known
+    const known = this.#model === 'Grant' ? [{ model: this.#model, id: grantId, uid: null }] : [];
+    const removed = await this.#cache.writing(known, () => this.#store.revokeByGrantIdReturning(grantId));
+    await this.#cache.invalidate(removed);
   }
 }

@@ -8,6 +8,7 @@ import { ClientStore } from './client-store.ts';
 import { KvModelStore } from './kv-model-store.ts';
 import { tierOf } from './model-tiers.ts';
 import { SqlModelStore } from './sql-model-store.ts';
+import { UnavailableGuard } from './unavailable-guard.ts';
 
 export interface AdapterStorage {
   db: Database;
@@ -18,10 +19,12 @@ export interface AdapterStorage {
 
 /** The engine asks for one adapter per model name; each goes to its tier (DESIGN.md). */
 export function createAdapterFactory(storage: AdapterStorage): (model: string) => Adapter {
-  return (model) => {
-    if (model === 'Client') return new ClientStore(storage.clients);
-    if (tierOf(model) === 'ephemeral') return new KvModelStore(storage.kv, model);
-    const store = new SqlModelStore(storage.db, model);
-    return CACHED_MODELS.has(model) ? new CachedSqlModelStore(store, storage.recordCache, model) : store;
-  };
+  return (model) => new UnavailableGuard(storeFor(model, storage));
+}
+
+function storeFor(model: string, storage: AdapterStorage): Adapter {
+  if (model === 'Client') return new ClientStore(storage.clients);
+  if (tierOf(model) === 'ephemeral') return new KvModelStore(storage.kv, model);
+  const store = new SqlModelStore(storage.db, model);
+  return CACHED_MODELS.has(model) ? new CachedSqlModelStore(store, storage.recordCache, model) : store;
 }

@@ -28,6 +28,16 @@ const UPSERT = `insert into oidc_payloads (model, id, payload, grant_id, uid, us
   on conflict (model, id) do update set payload = excluded.payload, grant_id = excluded.grant_id, uid = excluded.uid,
   user_code = excluded.user_code, expires_at = excluded.expires_at`;
 
+// One statement, so atomic: the presented row is consumed and its successor inserted, or neither.
+const ROTATE = `with consumed as (
+    update oidc_payloads set consumed_at = now()
+    where model = $1 and id = $2 and consumed_at is null and (expires_at is null or expires_at > now())
+    returning id
+  )
+  insert into oidc_payloads (model, id, payload, grant_id, expires_at)
+  select $1, $3::text, $4::jsonb, $5::text, $6::timestamptz from consumed
+  returning id`;
+
 function epochSeconds(value: Date | string): number {
   return Math.floor(new Date(value).getTime() / 1000);
 }
@@ -101,6 +111,22 @@ export class SqlModelStore implements Adapter {
     // The conditional UPDATE is the atomic step: of concurrent callers exactly one changes the row.
     const { affected: changed } = await runPrepared(this.#db, 'oidc_payloads_consume', CONSUME, [this.#model, id]);
     if (changed === 0 && CONTESTED_MODELS.has(this.#model)) throw new AlreadyConsumed(this.#model);
+  }
+
+  /**
+   * Consumes `consumedId` and inserts `successorId` in its place, atomically: true when this call
+   * did it; false when the row was consumed already (another request won) or is gone.
+   */
+  async rotate(consumedId: string, successorId: string, payload: AdapterPayload, expiresIn: number): Promise<boolean> {
+    const { rows } = await runPrepared(this.#db, 'oidc_payloads_rotate', ROTATE, [
+      this.#model,
+      consumedId,
+      successorId,
+      toJsonb(payload),
+      payload.grantId ?? null,
+      new Date(Date.now() + expiresIn * 1000),
+    ]);
+    return rows.length === 1;
   }
 
   async destroy(id: string) {

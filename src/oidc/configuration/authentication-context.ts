@@ -1,5 +1,6 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { predatesSignOut, type Accounts } from '../../domain/accounts.ts';
+import { failingAsUnavailable } from '../adapter/unavailable-guard.ts';
 
 /** Authentication context classes: a password alone, or a password and a second factor. */
 export const ACR = {
@@ -39,13 +40,14 @@ export function requestsSecondFactor(acrValues: unknown): boolean {
  */
 export function interactionsPolicy(accounts: Accounts) {
   const { base, Check } = interactionPolicy;
+  const findAccount = failingAsUnavailable((id: string) => accounts.findById(id));
   const policy = base();
   const login = policy.get('login')!;
   login.checks.add(
     new Check('stale_session', 'the session began before the user signed out everywhere', 'login_required', async (ctx) => {
       const { session } = ctx.oidc;
       if (!session?.accountId || ctx.oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
-      const account = await accounts.findById(session.accountId);
+      const account = await findAccount(session.accountId);
       return account && predatesSignOut(account, session.loginTs) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
     }),
   );

@@ -1,5 +1,6 @@
 import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { ResourceServers } from '../../domain/resource-servers.ts';
+import { failingAsUnavailable } from '../adapter/unavailable-guard.ts';
 
 type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
 
@@ -17,13 +18,13 @@ export function resourceIndicatorsConfiguration(resourceServers: ResourceServers
   return {
     enabled: true,
     async defaultResource(ctx) {
-      const fallback = await resourceServers.findDefault();
+      const fallback = await failingAsUnavailable(() => resourceServers.findDefault())();
       if (!fallback) return undefined;
       const apiScopes = new Set(fallback.scopes.map(({ scope }) => scope));
       return requestedScopes(ctx).some((scope) => apiScopes.has(scope)) ? fallback.identifier : undefined;
     },
     async getResourceServerInfo(_ctx, resourceIndicator, client) {
-      const server = await resourceServers.find(resourceIndicator);
+      const server = await failingAsUnavailable(() => resourceServers.find(resourceIndicator))();
       if (!server) throw new errors.InvalidTarget(`unknown resource server ${resourceIndicator}`);
       const allowed = client.scope ? new Set(client.scope.split(' ')) : undefined;
       const scope = server.scopes.map(({ scope: name }) => name).filter((name) => !allowed || allowed.has(name));

@@ -1,4 +1,6 @@
 import { Redis } from 'ioredis';
+import { CircuitBreaker } from '../circuit-breaker.ts';
+import { StorageUnavailable } from '../unavailable.ts';
 import type { ClaimOutcome, KvStore } from './kv-store.ts';
 
 // KEYS[1] the claimed key, KEYS[2] the claim marker; the marker expires with the key.
@@ -28,19 +30,57 @@ if ttl < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 1
 `;
 
+/** Replies with which a reachable Redis refuses work for a while (memory full, loading, a replica). */
+const UNAVAILABLE_REPLY = /^(OOM|LOADING|READONLY|MASTERDOWN|BUSY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/;
+
+export interface RedisKvOptions {
+  /** ms a command, or connecting, may take before it fails; default 750 */
+  timeoutMs?: number;
+}
+
+/**
+ * The ephemeral tier on Redis. It fails fast: no offline queue (a command while disconnected fails
+ * at once), a timeout on every command, and a circuit breaker that answers at once while Redis is
+ * known to be unreachable. ioredis keeps reconnecting in the background, at most a second apart,
+ * so Postern uses Redis again within seconds of its return. Every failure surfaces as
+ * StorageUnavailable.
+ */
 export class RedisKv implements KvStore {
   readonly kind = 'redis' as const;
   readonly #redis: Redis;
+  readonly #breaker = new CircuitBreaker(1000);
 
-  constructor(url: string, prefix: string) {
+  constructor(url: string, prefix: string, options: RedisKvOptions = {}) {
+    const timeoutMs = options.timeoutMs ?? 750;
     this.#redis = new Redis(url, {
       keyPrefix: prefix,
       lazyConnect: true,
-      maxRetriesPerRequest: 2,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: timeoutMs,
+      connectTimeout: timeoutMs,
+      retryStrategy: (attempt) => Math.min(100 * attempt, 1000),
       enableAutoPipelining: true,
     });
     // Connection errors surface as rejected commands; without a listener ioredis would also print them.
     this.#redis.on('error', () => {});
+  }
+
+  async #call<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
+    if (!this.#breaker.allow()) throw new StorageUnavailable('kv');
+    try {
+      const result = await command(this.#redis);
+      this.#breaker.succeeded();
+      return result;
+    } catch (error) {
+      if ((error as Error).name === 'ReplyError') {
+        this.#breaker.succeeded();
+        if (UNAVAILABLE_REPLY.test((error as Error).message)) throw new StorageUnavailable('kv', error);
+        throw error;
+      }
+      this.#breaker.failed();
+      throw new StorageUnavailable('kv', error);
+    }
   }
 
   async connect(): Promise<void> {
@@ -48,48 +88,48 @@ export class RedisKv implements KvStore {
   }
 
   async get(key: string) {
-    return (await this.#redis.get(key)) ?? undefined;
+    return (await this.#call((redis) => redis.get(key))) ?? undefined;
   }
 
   async getMany(keys: string[]) {
     if (keys.length === 0) return [];
-    return (await this.#redis.mget(...keys)).map((value) => value ?? undefined);
+    return (await this.#call((redis) => redis.mget(...keys))).map((value) => value ?? undefined);
   }
 
   async set(key: string, value: string, ttlSeconds?: number) {
-    if (ttlSeconds === undefined) await this.#redis.set(key, value);
-    else await this.#redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)));
+    if (ttlSeconds === undefined) await this.#call((redis) => redis.set(key, value));
+    else await this.#call((redis) => redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds))));
   }
 
   async setIfAbsent(key: string, value: string, ttlSeconds: number) {
-    return (await this.#redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX')) === 'OK';
+    return (await this.#call((redis) => redis.set(key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX'))) === 'OK';
   }
 
   async del(keys: string[]) {
-    if (keys.length > 0) await this.#redis.del(...keys);
+    if (keys.length > 0) await this.#call((redis) => redis.del(...keys));
   }
 
   async claim(key: string, claimKey: string, value: string): Promise<ClaimOutcome> {
-    const result = Number(await this.#redis.eval(CLAIM, 2, key, claimKey, value));
+    const result = Number(await this.#call((redis) => redis.eval(CLAIM, 2, key, claimKey, value)));
     if (result === -1) return 'missing';
     return result === 1 ? 'won' : 'lost';
   }
 
   async addToSet(key: string, member: string, ttlSeconds: number) {
-    await this.#redis.eval(EXTEND_SET, 1, key, member, String(Math.max(1, Math.ceil(ttlSeconds))));
+    await this.#call((redis) => redis.eval(EXTEND_SET, 1, key, member, String(Math.max(1, Math.ceil(ttlSeconds)))));
   }
 
   async setMembers(key: string) {
-    return this.#redis.smembers(key);
+    return this.#call((redis) => redis.smembers(key));
   }
 
   async increment(key: string, ttlSeconds: number) {
-    const [count, ttl] = (await this.#redis.eval(INCREMENT, 1, key, String(ttlSeconds))) as [number, number];
+    const [count, ttl] = (await this.#call((redis) => redis.eval(INCREMENT, 1, key, String(ttlSeconds)))) as [number, number];
     return { count, ttlSeconds: ttl };
   }
 
   async ping() {
-    await this.#redis.ping();
+    await this.#call((redis) => redis.ping());
   }
 
   async close() {

@@ -1,0 +1,42 @@
+/**
+ * The single module allowed to import oidc-provider's internals (files under its lib/ that the
+ * package does not document). Checked against oidc-provider 9.13.3; an upgrade re-reads
+ * lib/actions/grants/refresh_token.js and these helpers (see src/oidc/grants/refresh-token.ts).
+ */
+import type { Provider } from 'oidc-provider';
+import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
+
+export {
+  checkAccountMismatch,
+  createAccessToken,
+  issueIdToken,
+  validateAccount,
+} from 'oidc-provider/lib/helpers/grant_common.js';
+export { default as revokeGrant } from 'oidc-provider/lib/helpers/revoke.js';
+export type { DPoPProof } from 'oidc-provider/lib/helpers/grants.js';
+
+type Helpers = typeof grantHelpers;
+type WithoutProvider<F> = F extends (provider: Provider, ...rest: infer Rest) => infer Result ? (...rest: Rest) => Result : never;
+
+/** The grant helpers the engine hands its own grant handlers, bound to one provider. */
+export interface GrantHelpers {
+  validateDpop: WithoutProvider<Helpers['validateDpop']>;
+  checkDpopRequired: WithoutProvider<Helpers['checkDpopRequired']>;
+  checkDpopReplay: WithoutProvider<Helpers['checkDpopReplay']>;
+  validateGrant: WithoutProvider<Helpers['validateGrant']>;
+  resolveAndApplyResource: WithoutProvider<Helpers['resolveAndApplyResource']>;
+  applyAuthorizationDetails: WithoutProvider<Helpers['applyAuthorizationDetails']>;
+  buildTokenResponse: WithoutProvider<Helpers['buildTokenResponse']>;
+}
+
+export function grantHelpersFor(provider: Provider): GrantHelpers {
+  return {
+    validateDpop: (...args) => grantHelpers.validateDpop(provider, ...args),
+    checkDpopRequired: (...args) => grantHelpers.checkDpopRequired(provider, ...args),
+    checkDpopReplay: (...args) => grantHelpers.checkDpopReplay(provider, ...args),
+    validateGrant: (...args) => grantHelpers.validateGrant(provider, ...args),
+    resolveAndApplyResource: (...args) => grantHelpers.resolveAndApplyResource(provider, ...args),
+    applyAuthorizationDetails: (...args) => grantHelpers.applyAuthorizationDetails(provider, ...args),
+    buildTokenResponse: (...args) => grantHelpers.buildTokenResponse(provider, ...args),
+  };
+}
