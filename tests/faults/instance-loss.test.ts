@@ -18,7 +18,7 @@ describe.skipIf(skipped)('an instance lost under load', () => {
     const victim = c.cluster.instances[0]!;
     let killed: Signalled | undefined;
     const report = await runFault(c, 'SIGKILL one of three instances', async () => {
-      killed = await signalMidRefresh(c, victim, 'SIGKILL');
+      killed = await signalMidRefresh(c, victim, 'SIGKILL', 'answered');
       await victim.exited;
       return { from: killed.at, to: now() };
     });
@@ -35,7 +35,7 @@ describe.skipIf(skipped)('an instance lost under load', () => {
     const victim = c.cluster.instances[0]!;
     let signalled: Signalled | undefined;
     const report = await runFault(c, 'SIGTERM one of three instances', async () => {
-      signalled = await signalMidRefresh(c, victim, 'SIGTERM');
+      signalled = await signalMidRefresh(c, victim, 'SIGTERM', 'forwarded');
       // a graceful drain may take a while; 30 s is the bound of a typical orchestrator
       await Promise.race([victim.exited, new Promise((resolve) => setTimeout(resolve, 30_000))]);
       return { from: signalled.at, to: now() };

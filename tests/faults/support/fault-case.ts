@@ -10,6 +10,7 @@ import { format, measure, type CaseReport, type FaultWindow } from './measure.ts
 import { postgresUnavailable, startOwnPostgres, type OwnPostgres } from './own-postgres.ts';
 import { redisUnavailable, startOwnRedis, type OwnRedis } from './own-redis.ts';
 import { startCluster, type PosternCluster, type PosternInstance } from './postern-cluster.ts';
+import type { InFlight } from './proxy.ts';
 import { now, sleep } from './processes.ts';
 import { provision, signInChains } from './provision.ts';
 import { reapIfAbandoned } from './reaper.ts';
@@ -146,21 +147,27 @@ export interface Signalled {
 }
 
 /**
- * Signals `instance` in the middle of refreshes: all chains refresh at once (a burst), and the
- * instance is signalled the moment it has answered one refresh while others are still in
- * flight on it. Those are at the same stage or close behind, where an instance may have rotated
- * the token in the database and not yet answered: the case that breaks a chain if the server
- * then refuses the client's retry.
+ * Signals `instance` in the middle of refreshes. All chains refresh at once (a burst), and:
+ *
+ * - `answered`: the instance is signalled the moment it has answered one refresh while others
+ *   are still in flight on it. Those are at the same stage or close behind, where an instance
+ *   may have rotated the token in the database and not yet answered: the case that breaks a
+ *   chain if the server then refuses the client's retry (for SIGKILL);
+ * - `forwarded`: the instance is signalled the moment the third refresh of the burst has been
+ *   written to it, so that it certainly holds requests it has not answered yet, whatever the
+ *   lag between its view and the proxy's (for SIGTERM: a graceful stop must finish them).
  */
-export function signalMidRefresh(c: FaultCase, instance: PosternInstance, signal: NodeJS.Signals, timeoutMs = 10_000): Promise<Signalled> {
+export function signalMidRefresh(c: FaultCase, instance: PosternInstance, signal: NodeJS.Signals, when: 'answered' | 'forwarded', timeoutMs = 10_000): Promise<Signalled> {
   const proxy = c.cluster.proxy;
   const refreshesOn = () => proxy.inflight(instance.index).filter((request) => request.grantType === 'refresh_token');
+  const isRefreshOn = (request: InFlight) => request.backend === instance.index && request.grantType === 'refresh_token';
   return new Promise((resolve) => {
     let done = false;
+    const stops: (() => void)[] = [];
     const fire = () => {
       if (done) return;
       done = true;
-      stop();
+      for (const stop of stops) stop();
       clearTimeout(fallback);
       const at = now();
       const inflight = proxy.inflight(instance.index).length;
@@ -169,9 +176,12 @@ export function signalMidRefresh(c: FaultCase, instance: PosternInstance, signal
       resolve({ at, inflight, refreshAges });
     };
     const fallback = setTimeout(fire, timeoutMs);
-    const stop = proxy.onSettled((request) => {
-      if (request.backend === instance.index && request.grantType === 'refresh_token' && refreshesOn().length > 0) fire();
-    });
+    if (when === 'answered') {
+      stops.push(proxy.onSettled((request) => isRefreshOn(request) && refreshesOn().length > 0 && fire()));
+    } else {
+      let forwarded = 0;
+      stops.push(proxy.onForward((request) => isRefreshOn(request) && (forwarded += 1) >= 3 && fire()));
+    }
     c.driver.burst();
   });
 }

@@ -15,7 +15,7 @@ export interface CaseReport {
   requests: { total: number; ok: number; byKind: Record<RequestKind, { total: number; ok: number }> };
   chains: { total: number; rotations: number; broken: number; gaveUp: number; details: string[] };
   /** requests overlapping the fault window */
-  during: { windowMs: number; requests: number; failed: number; slowestMs: number; slowest: string; answers: Record<string, number> };
+  during: { windowMs: number; requests: number; failed: number; slowestMs: number; slowest: string; overOneSecond: number; answers: Record<string, number> };
   /** after the fault was undone: when the last failure ended, and successes since */
   recovery: { ms: number; lastFailure: string; okAfter: Record<RequestKind, number>; slowestNext5sMs: number; slowestNext5s: string };
   /** requests the driver saw cut: connection reset or hang-up */
@@ -83,6 +83,7 @@ export function measure(name: string, driver: LoadDriver, window: FaultWindow, p
       failed: during.filter((record) => !ok(record)).length,
       slowestMs: Math.round(slowest?.duration ?? 0),
       slowest: describe(slowest, window.from),
+      overOneSecond: during.filter((record) => record.duration > 1_000).length,
       answers,
     },
     recovery: {
@@ -107,7 +108,7 @@ export function format(report: CaseReport, extra: Record<string, unknown> = {}):
     `   requests ${report.requests.ok}/${report.requests.total} ok (${kinds})`,
     `   chains: ${report.chains.broken} broken, ${report.chains.gaveUp} gave up, of ${report.chains.total} (${report.chains.rotations} rotations)`,
     ...report.chains.details.slice(0, 5).map((line) => `     ${line}`),
-    `   during the fault (${report.during.windowMs} ms): ${report.during.requests} requests, ${report.during.failed} failed, slowest ${report.during.slowestMs} ms — ${report.during.slowest}`,
+    `   during the fault (${report.during.windowMs} ms): ${report.during.requests} requests, ${report.during.failed} failed, ${report.during.overOneSecond} took over 1 s, slowest ${report.during.slowestMs} ms — ${report.during.slowest}`,
     `     answers: ${JSON.stringify(report.during.answers)}`,
     `   recovery: ${report.recovery.ms} ms after the fault ended; last failure: ${report.recovery.lastFailure}`,
     `     ok since: ${JSON.stringify(report.recovery.okAfter)}; slowest answer in the 5 s after: ${report.recovery.slowestNext5sMs} ms — ${report.recovery.slowestNext5s}`,
