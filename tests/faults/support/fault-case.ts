@@ -82,7 +82,23 @@ export interface CaseOptions {
 export function useFaultCase(stage: Stage, options: CaseOptions = {}): { current: FaultCase } {
   const holder = {} as { current: FaultCase };
   let cleanups: (() => Promise<unknown>)[] = [];
+  // reverse order: the driver first, the storage last; every step runs even if one fails
+  const teardown = async () => {
+    const errors: unknown[] = [];
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => errors.push(error));
+    cleanups = [];
+    if (errors.length > 0) throw new AggregateError(errors, 'fault case teardown failed');
+  };
   beforeEach(async () => {
+    try {
+      await setUp();
+    } catch (error) {
+      await teardown().catch(() => undefined);
+      throw error;
+    }
+  });
+  afterEach(teardown);
+  const setUp = async () => {
     const started = now();
     cleanups = [];
     const logDir = await mkdtemp(join(tmpdir(), 'postern-faults-logs-'));
@@ -103,14 +119,7 @@ export function useFaultCase(stage: Stage, options: CaseOptions = {}): { current
     const driver = new LoadDriver({ issuer: cluster.issuer, clientId: fixture.clientId, clientSecret: fixture.clientSecret, chains, ...options.driver });
     cleanups.push(() => driver.stop());
     holder.current = { postgres: stage.postgres, redis, cluster, fixture, driver, logDir, setupMs: Math.round(now() - started) };
-  });
-  afterEach(async () => {
-    // reverse order: the driver first, the storage last; every step runs even if one fails
-    const errors: unknown[] = [];
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => errors.push(error));
-    cleanups = [];
-    if (errors.length > 0) throw new AggregateError(errors, 'fault case teardown failed');
-  });
+  };
   return holder;
 }
 
