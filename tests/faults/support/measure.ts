@@ -15,7 +15,18 @@ export interface CaseReport {
   requests: { total: number; ok: number; byKind: Record<RequestKind, { total: number; ok: number }> };
   chains: { total: number; rotations: number; broken: number; gaveUp: number; details: string[] };
   /** requests overlapping the fault window */
-  during: { windowMs: number; requests: number; failed: number; slowestMs: number; slowest: string; overOneSecond: number; answers: Record<string, number> };
+  during: {
+    windowMs: number;
+    requests: number;
+    failed: number;
+    slowestMs: number;
+    slowest: string;
+    overOneSecond: number;
+    answers: Record<string, number>;
+    /** answers during the fault and the 5 s after that are neither a success nor 503 (the one failure a client is told to retry) */
+    unexpected: number;
+    firstUnexpected: string;
+  };
   /** after the fault was undone: when the last failure ended, and successes since */
   recovery: { ms: number; lastFailure: string; okAfter: Record<RequestKind, number>; slowestNext5sMs: number; slowestNext5s: string };
   /** requests the driver saw cut: connection reset or hang-up */
@@ -48,6 +59,7 @@ export function measure(name: string, driver: LoadDriver, window: FaultWindow, p
 
   const during = load.filter((record) => record.start <= window.to && end(record) >= window.from);
   const slowest = during.reduce<RequestRecord | undefined>((worst, record) => (!worst || record.duration > worst.duration ? record : worst), undefined);
+  const unexpected = load.filter((record) => record.start <= window.to + 5_000 && end(record) >= window.from && !ok(record) && record.status !== 503);
   const answers: Record<string, number> = {};
   for (const record of during) {
     const key = record.status === 0 ? String(record.error) : `${record.status}${record.error ? ` ${record.error}` : ''}`;
@@ -85,6 +97,8 @@ export function measure(name: string, driver: LoadDriver, window: FaultWindow, p
       slowest: describe(slowest, window.from),
       overOneSecond: during.filter((record) => record.duration > 1_000).length,
       answers,
+      unexpected: unexpected.length,
+      firstUnexpected: describe(unexpected[0], window.from),
     },
     recovery: {
       ms: Math.round(Math.max(0, recoveredAt - window.to)),
@@ -109,7 +123,7 @@ export function format(report: CaseReport, extra: Record<string, unknown> = {}):
     `   chains: ${report.chains.broken} broken, ${report.chains.gaveUp} gave up, of ${report.chains.total} (${report.chains.rotations} rotations)`,
     ...report.chains.details.slice(0, 5).map((line) => `     ${line}`),
     `   during the fault (${report.during.windowMs} ms): ${report.during.requests} requests, ${report.during.failed} failed, ${report.during.overOneSecond} took over 1 s, slowest ${report.during.slowestMs} ms — ${report.during.slowest}`,
-    `     answers: ${JSON.stringify(report.during.answers)}`,
+    `     answers: ${JSON.stringify(report.during.answers)}; neither 200 nor 503 (till 5 s after): ${report.during.unexpected}${report.during.unexpected ? ` — first: ${report.during.firstUnexpected}` : ''}`,
     `   recovery: ${report.recovery.ms} ms after the fault ended; last failure: ${report.recovery.lastFailure}`,
     `     ok since: ${JSON.stringify(report.recovery.okAfter)}; slowest answer in the 5 s after: ${report.recovery.slowestNext5sMs} ms — ${report.recovery.slowestNext5s}`,
     `   cut requests seen by the driver: ${report.cut}; proxy: ${JSON.stringify(report.proxy)}`,
