@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -234,6 +235,10 @@ export function print(report: CaseReport, c: FaultCase, extra: Record<string, un
     }),
   );
   process.stdout.write(`${format(report, { ...extra, setup: `${c.setupMs} ms (${c.cluster.instances.length} instances, ${c.driver.chains.length} chains)`, ...logs })}\n`);
+  // with the logs kept, every request too, for a closer look
+  if (process.env.POSTERN_FAULTS_KEEP_LOGS) {
+    writeFileSync(join(c.logDir, 'report.json'), JSON.stringify({ report, extra, records: c.driver.records, proxyEvents: c.cluster.proxy.events }, null, 1));
+  }
 }
 
 export { now };
