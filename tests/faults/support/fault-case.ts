@@ -173,12 +173,14 @@ export function signalMidRefresh(c: FaultCase, instance: PosternInstance, signal
   const isRefreshOn = (request: InFlight) => request.backend === instance.index && request.grantType === 'refresh_token';
   return new Promise((resolve) => {
     let done = false;
+    let again: NodeJS.Timeout | undefined;
     const stops: (() => void)[] = [];
     const fire = () => {
       if (done) return;
       done = true;
       for (const stop of stops) stop();
       clearTimeout(fallback);
+      clearInterval(again);
       const at = now();
       const inflight = proxy.inflight(instance.index).length;
       const refreshAges = refreshesOn().map((request) => Math.round(at - request.since));
@@ -193,6 +195,8 @@ export function signalMidRefresh(c: FaultCase, instance: PosternInstance, signal
       stops.push(proxy.onForward((request) => isRefreshOn(request) && (forwarded += 1) >= 3 && fire()));
     }
     c.driver.burst();
+    // should the moment not come (the burst met chains busy retrying), burst again
+    again = setInterval(() => c.driver.burst(), 2_000);
   });
 }
 
