@@ -29,7 +29,7 @@ databaseUrl.pathname = `/${database}`;
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
 const env = {
-  NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', POSTERN_ISSUER: url,
+  NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', POSTERN_ISSUER: url, POSTERN_ALLOW_HTTP_ISSUER: 'true',
   DATABASE_URL: databaseUrl.toString(), REDIS_URL, POSTERN_REDIS_PREFIX: prefix,
   POSTERN_MASTER_KEY: randomBytes(32).toString('base64'), POSTERN_COOKIE_KEYS: randomBytes(32).toString('base64url'), LOG_LEVEL: 'silent',
 };

@@ -339,6 +339,8 @@ async function main(): Promise<number> {
         PORT: String(port),
         HOST: '127.0.0.1',
         POSTERN_ISSUER: url,
+        // loopback only: the harness has no TLS, and production otherwise refuses an http issuer
+        POSTERN_ALLOW_HTTP_ISSUER: 'true',
         DATABASE_URL: databaseUrl,
         REDIS_URL,
         POSTERN_REDIS_PREFIX: redisPrefix,

@@ -2,7 +2,11 @@ import Koa from 'koa';
 import mount from 'koa-mount';
 import type { Provider } from 'oidc-provider';
 import type { Config } from './config.ts';
+import { allowedMethods } from './http/allowed-methods.ts';
+import { identityRequestEncoding } from './http/request-encoding.ts';
 import { errorHandler } from './http/error-handler.ts';
+import { closeConnectionsWhileDraining, healthEndpoints, type Readiness } from './http/health.ts';
+import { issuerHost } from './http/issuer-host.ts';
 import { rateLimit } from './http/rate-limit.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -15,6 +19,8 @@ import type { Logger } from './logger.ts';
 import { createJwtShadow } from './oidc/jwt-access-tokens.ts';
 import { introspectionAccountCheck } from './oidc/introspection-account-check.ts';
 import { createProvider } from './oidc/provider.ts';
+import { engineBodyLimit } from './oidc/engine-body-limit.ts';
+import { engineRouteFallback } from './oidc/route-fallback.ts';
 import { subscribeProviderEvents } from './oidc/events.ts';
 import { AccountSessions } from './oidc/account-sessions.ts';
 import { trackSessionDevices } from './oidc/session-devices.ts';
@@ -27,6 +33,18 @@ import { join } from 'node:path';
 export interface PosternApp {
   app: Koa;
   provider: Provider;
+  readiness: Readiness;
+}
+
+function storageReadiness(storage: Storage): Readiness {
+  const reachable = (probe: Promise<unknown>) => probe.then(() => true, () => false);
+  return {
+    draining: false,
+    async check() {
+      const [database, kv] = await Promise.all([reachable(storage.db.raw('select 1')), reachable(storage.kv.ping())]);
+      return { database, kv };
+    },
+  };
 }
 
 /** Builds the HTTP application: our edge middleware and pages in front of the protocol engine. */
@@ -62,14 +80,20 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   auditProviderEvents(provider, services.audit, logger);
   const mailer = createMailer(config.mail, config.mode, logger);
 
+  const readiness = storageReadiness(storage);
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   app.silent = true;
   // behind a proxy, the client address is the one entry the proxy appended, not one a client wrote
   if (config.trustProxy) app.maxIpsCount = 1;
+  app.use(healthEndpoints(readiness));
+  app.use(issuerHost(config.issuer));
   app.use(requestContext(logger));
+  app.use(closeConnectionsWhileDraining(readiness));
   app.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
   app.use(rateLimit({ kv: storage.kv, limits: config.security.rateLimits, views }));
   app.use(errorHandler(views));
+  app.use(allowedMethods());
+  app.use(identityRequestEncoding());
   app.use(staticAssets(join(VIEWS_DIR, 'static'), ['style.css']));
   const interactions = interactionRouter({
     provider: () => provider,
@@ -78,6 +102,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     audit: services.audit,
     views,
     throttle: services.throttle,
+    devices: services.trustedDevices,
     totp: services.totp,
     recoveryCodes: services.recoveryCodes,
     kv: storage.kv,
@@ -107,8 +132,10 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   });
   app.use(recovery.routes());
   app.use(recovery.allowedMethods());
+  app.use(engineBodyLimit());
   app.use(introspectionAccountCheck(services.accounts));
   app.use(jwtShadow.middleware(['/token/introspection', '/token/revocation']));
   app.use(mount(provider));
-  return { app, provider };
+  app.use(engineRouteFallback(provider));
+  return { app, provider, readiness };
 }

@@ -88,6 +88,8 @@ export interface MailSettings {
   from: string;
   /** directory where every outgoing message is also written as a JSON file; undefined: none */
   outboxDir: string | undefined;
+  /** write every message's text, one-time links included, to the log; default false in every mode */
+  logLinks: boolean;
 }
 
 /** How the process meets slow clients, outages of its storage and deploys. */
@@ -238,6 +240,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const masterKey = masterKeyFrom(env);
   const masterKeyFile = env.POSTERN_MASTER_KEY_FILE || undefined;
   const cookieKeys = cookieKeysFrom(env);
+  const allowHttpIssuer = flag(env, 'POSTERN_ALLOW_HTTP_ISSUER', false);
   const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
@@ -249,6 +252,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     }
     if (cookieKeys.length === 0) {
       throw new ConfigError('production needs cookie signing keys: set POSTERN_COOKIE_KEYS (comma-separated, newest first, 32+ characters each)');
+    }
+    if (!env.POSTERN_ISSUER) {
+      throw new ConfigError('production needs POSTERN_ISSUER: the public https URL of this server, e.g. https://id.example.com');
+    }
+    if (!issuer.startsWith('https:') && !allowHttpIssuer) {
+      throw new ConfigError(
+        `production needs an https issuer, got ${issuer}: set POSTERN_ISSUER=https://…, or POSTERN_ALLOW_HTTP_ISSUER=true on a closed network only (sign-ins and tokens then cross it unencrypted)`,
+      );
     }
   }
 
@@ -303,6 +314,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       smtpUrl: url(env, 'POSTERN_SMTP_URL', ['smtp:', 'smtps:']),
       from: env.POSTERN_MAIL_FROM || `Postern <no-reply@${new URL(issuer).hostname}>`,
       outboxDir: env.POSTERN_MAIL_OUTBOX ? resolve(cwd, env.POSTERN_MAIL_OUTBOX) : undefined,
+      logLinks: flag(env, 'POSTERN_MAIL_LOG_LINKS', false),
     },
     resilience: {
       refreshReuseIntervalSeconds: integer(env, 'POSTERN_REFRESH_REUSE_INTERVAL', 30, 0, 300),

@@ -9,11 +9,19 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // a second signal: the operator does not want to wait for the drain
+      logger.warn({ signal }, 'stopping at once');
+      process.exit(1);
+    }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal, timeoutSeconds: config.resilience.shutdownTimeoutSeconds }, 'draining: finishing in-flight requests');
     server.close().then(
-      () => process.exit(0),
+      ({ cut }) => {
+        if (cut > 0) logger.warn({ cut }, 'shutdown timeout reached: requests still running were cut');
+        logger.info('stopped');
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);

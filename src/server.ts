@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Provider } from 'oidc-provider';
 import { createApp } from './app.ts';
+import type { Readiness } from './http/health.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { purgeExpiredPayloads } from './oidc/adapter/sql-model-store.ts';
@@ -15,7 +16,32 @@ export interface RunningServer {
   storage: Storage;
   services: Services;
   provider: Provider;
-  close(): Promise<void>;
+  /**
+   * Drains and stops: reports not ready, accepts no new connections, lets every in-flight request
+   * finish (at most POSTERN_SHUTDOWN_TIMEOUT; what is still running then is cut and counted),
+   * closes idle keep-alive connections, then the storage pools.
+   */
+  close(): Promise<{ cut: number }>;
+}
+
+/** Counts requests between their arrival and the end of their response. */
+function trackInFlight(server: Server): { count(): number; idle(): Promise<void> } {
+  let inFlight = 0;
+  let waiters: Array<() => void> = [];
+  server.on('request', (_request, response) => {
+    inFlight += 1;
+    response.once('close', () => {
+      inFlight -= 1;
+      if (inFlight === 0) {
+        for (const wake of waiters) wake();
+        waiters = [];
+      }
+    });
+  });
+  return {
+    count: () => inFlight,
+    idle: () => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
+  };
 }
 
 /** Opens storage, builds the app and listens. Used by `main.ts` and by the tests. */
@@ -24,13 +50,19 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   let server: Server | undefined;
   let services: Services;
   let provider: Provider;
+  let readiness: Readiness;
   try {
     services = await createServices(config, storage);
     const built = await createApp(config, storage, services, logger);
     const { app } = built;
-    provider = built.provider;
-    server = createServer(app.callback());
-    server.keepAliveTimeout = 65_000;
+    ({ provider, readiness } = built);
+    const { headersTimeoutSeconds, requestTimeoutSeconds, keepAliveTimeoutSeconds } = config.resilience;
+    server = createServer({ headersTimeout: headersTimeoutSeconds * 1000, requestTimeout: requestTimeoutSeconds * 1000 }, app.callback());
+    server.keepAliveTimeout = keepAliveTimeoutSeconds * 1000;
+    // no endpoint tunnels: CONNECT gets an answer instead of a dropped connection
+    server.on('connect', (_request, socket) => {
+      socket.end('HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, OPTIONS\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    });
     await new Promise<void>((resolve, reject) => {
       server!.once('error', reject);
       server!.listen(config.port, config.host, () => resolve());
@@ -53,6 +85,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     'postern listening',
   );
   const listening = server;
+  const inFlight = trackInFlight(listening);
   return {
     url: `http://127.0.0.1:${port}`,
     port,
@@ -60,10 +93,22 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     services,
     provider,
     async close() {
+      readiness.draining = true;
       clearInterval(purge);
-      listening.closeAllConnections();
-      await new Promise<void>((resolve) => listening.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
+      listening.closeIdleConnections();
+      let cut = 0;
+      const deadline = setTimeout(() => {
+        cut = inFlight.count();
+        listening.closeAllConnections();
+      }, config.resilience.shutdownTimeoutSeconds * 1000);
+      await inFlight.idle();
+      clearTimeout(deadline);
+      // a keep-alive connection whose last response just ended is idle now
+      listening.closeIdleConnections();
+      await closed;
       await storage.close();
+      return { cut };
     },
   };
 }

@@ -4,6 +4,7 @@ import { AuditLog } from './domain/audit.ts';
 import { LoginThrottle } from './domain/login-throttle.ts';
 import { RecoveryCodes } from './domain/recovery-codes.ts';
 import { Totp } from './domain/totp.ts';
+import { TrustedDevices } from './domain/trusted-devices.ts';
 import { Clients } from './domain/clients.ts';
 import { PasswordPolicy } from './domain/password-policy.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
@@ -33,6 +34,7 @@ export interface Services {
   signingKeys: SigningKeys;
   audit: AuditLog;
   throttle: LoginThrottle;
+  trustedDevices: TrustedDevices;
   totp: Totp;
   recoveryCodes: RecoveryCodes;
 }
@@ -82,6 +84,7 @@ export async function createServices(config: Readonly<Config>, storage: Storage)
     signingKeys: new SigningKeys(storage.db, storage.envelope),
     audit: new AuditLog(storage.db),
     throttle: new LoginThrottle(storage.kv, config.security.lockout),
+    trustedDevices: new TrustedDevices(storage.db),
     totp: new Totp({ db: storage.db, kv: storage.kv, envelope: storage.envelope, issuer: config.security.totpIssuer }),
     recoveryCodes: new RecoveryCodes({ db: storage.db, hashKey: storage.envelope.derive('recovery-codes') }),
   };

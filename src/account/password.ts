@@ -2,12 +2,21 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { WeakPassword } from '../domain/errors.ts';
 import { csrfToken } from '../http/csrf.ts';
+import { rememberDevice } from '../http/device-cookie.ts';
 import type { AccountPageDependencies, AccountPages } from './pages.ts';
 import { ACCOUNT_PAGES, route } from './paths.ts';
 import type { Reauthentication } from './reauthentication.ts';
 import type { SignedInUser } from './signed-in.ts';
 
-/** Changing the password: the current one first; afterwards every other session of the user ends. */
+/** The checkbox's value: an unchecked box sends nothing. */
+const SIGN_OUT_EVERYWHERE = 'yes';
+
+/**
+ * Changing the password: the current one first. Afterwards every other session of the user ends
+ * and every other browser loses the trust that let it through the lockout; with "Also sign out of
+ * every application" (checked by default) the user is signed out everywhere instead, so that tokens
+ * held by applications, perhaps taken with the old password, stop working.
+ */
 export function passwordRoutes(router: Router, deps: AccountPageDependencies, pages: AccountPages, reauth: Reauthentication): void {
   function render(ctx: Context, user: SignedInUser, status: number, error?: string) {
     pages.html(
@@ -20,6 +29,7 @@ export function passwordRoutes(router: Router, deps: AccountPageDependencies, pa
         csrfToken: csrfToken(ctx),
         username: user.account.username,
         minLength: deps.passwordMinLength,
+        signOutEverywhere: SIGN_OUT_EVERYWHERE,
         error,
       }),
     );
@@ -36,12 +46,20 @@ export function passwordRoutes(router: Router, deps: AccountPageDependencies, pa
       if (!verdict.ok) return render(ctx, user, 401, verdict.message);
       const next = typeof body.new_password === 'string' ? body.new_password : '';
       if (next !== body.confirm_password) return render(ctx, user, 400, 'The two new passwords are not the same.');
+      let generation: number;
       try {
-        await deps.services.accounts.setPassword(user.account.id, next);
+        generation = await deps.services.accounts.setPassword(user.account.id, next);
       } catch (error) {
         if (error instanceof WeakPassword) return render(ctx, user, 400, error.message);
         throw error;
       }
+      if (body.sign_out_everywhere === SIGN_OUT_EVERYWHERE) {
+        const ended = await deps.sessions.endAll(user.account.id);
+        await pages.audit(ctx, user, { type: 'password.changed', details: { via: 'account', signedOutEverywhere: true, ...ended } });
+        return pages.redirect(ctx, `${ACCOUNT_PAGES.signedOut}?everywhere=1&after=password`);
+      }
+      // every device trusted with the old password is ended; this browser proved it and chose the new one
+      await rememberDevice(ctx, user.account.id, generation, deps.services.trustedDevices);
       // Only the other sessions end: "sign out everywhere" (sessions_valid_after) would end this one too.
       const others = (await deps.sessions.list(user.account.id)).filter((session) => session.uid !== user.sessionUid);
       let ended = 0;

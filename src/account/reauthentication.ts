@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { SignInAttempt } from '../domain/login-throttle.ts';
-import { deviceIdFor } from '../http/device-cookie.ts';
+import { trustedDeviceId } from '../http/device-cookie.ts';
 import type { AccountPageDependencies, AccountPages } from './pages.ts';
 import type { SignedInUser } from './signed-in.ts';
 
@@ -18,10 +18,10 @@ const WRONG_CODE_OR_RECOVERY = 'That code is not right, or that recovery code wa
  * session cannot be used to guess them.
  */
 export function reauthentication(deps: AccountPageDependencies, pages: AccountPages) {
-  const { accounts, throttle, totp, recoveryCodes } = deps.services;
+  const { accounts, throttle, totp, recoveryCodes, trustedDevices } = deps.services;
 
-  function attemptOf(ctx: Context, user: SignedInUser): SignInAttempt {
-    return { accountId: user.account.id, deviceId: deviceIdFor(ctx, user.account.id), ip: ctx.ip };
+  async function attemptOf(ctx: Context, user: SignedInUser): Promise<SignInAttempt> {
+    return { accountId: user.account.id, deviceId: await trustedDeviceId(ctx, user.account.id, trustedDevices), ip: ctx.ip };
   }
 
   async function lockedMessage(attempt: SignInAttempt): Promise<string | undefined> {
@@ -40,7 +40,7 @@ export function reauthentication(deps: AccountPageDependencies, pages: AccountPa
 
   return {
     async password(ctx: Context, user: SignedInUser, password: unknown, action: ReauthAction): Promise<Verdict> {
-      const attempt = attemptOf(ctx, user);
+      const attempt = await attemptOf(ctx, user);
       const locked = await lockedMessage(attempt);
       if (locked) return { ok: false, message: locked };
       const given = typeof password === 'string' ? password.slice(0, 4096) : '';
@@ -53,7 +53,7 @@ export function reauthentication(deps: AccountPageDependencies, pages: AccountPa
 
     /** A current code from the authenticator app; with `allowRecoveryCode`, an unused recovery code too. */
     async secondFactor(ctx: Context, user: SignedInUser, code: unknown, action: ReauthAction, allowRecoveryCode: boolean): Promise<Verdict> {
-      const attempt = attemptOf(ctx, user);
+      const attempt = await attemptOf(ctx, user);
       const locked = await lockedMessage(attempt);
       if (locked) return { ok: false, message: locked };
       const given = typeof code === 'string' ? code.slice(0, 64) : '';

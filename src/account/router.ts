@@ -116,6 +116,7 @@ export async function accountRouter(options: AccountRouterDependencies): Promise
 
   router.get(route(ACCOUNT_PAGES.signedOut), async (ctx) => {
     const everywhere = ctx.query.everywhere === '1';
+    const afterPassword = ctx.query.after === 'password';
     pages.html(
       ctx,
       200,
@@ -123,7 +124,7 @@ export async function accountRouter(options: AccountRouterDependencies): Promise
         title: 'You are signed out',
         heading: 'You are signed out',
         lead: everywhere
-          ? 'Your account was signed out on every device, this one included, and applications lost the access they got through your sign-in.'
+          ? `${afterPassword ? 'Your password was changed. ' : ''}Your account was signed out on every device, this one included, and applications lost the access they got through your sign-in.`
           : 'This device was signed out of your account.',
         link: { href: ACCOUNT_PAGES.overview, label: 'Sign in again' },
       }),

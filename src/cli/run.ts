@@ -3,6 +3,7 @@ import type { Command, CommandContext, CommandGroup } from './command.ts';
 import { apiCommands } from './commands/apis.ts';
 import { clientCommands } from './commands/clients.ts';
 import { migrate } from './commands/migrate.ts';
+import { reseal } from './commands/reseal.ts';
 import { userCommands } from './commands/users.ts';
 import { UsageError } from './errors.ts';
 import { describeFailure } from './failure.ts';
@@ -10,6 +11,7 @@ import { formatRows } from './output.ts';
 
 const TOP_LEVEL: Readonly<Record<string, Command | CommandGroup>> = {
   migrate,
+  reseal,
   client: clientCommands,
   user: userCommands,
   api: apiCommands,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { deletedRows, type Database } from '../store/db.ts';
 import type { RecordCache, RemovedRecord } from '../store/record-cache.ts';
-import { Conflict, InvalidRequest, NotFound } from './errors.ts';
+import { IdentifierTaken, InvalidRequest, NotFound } from './errors.ts';
 import { PasswordPolicy } from './password-policy.ts';
 import type { PasswordHasher } from './passwords.ts';
 
@@ -17,6 +17,8 @@ export interface Account {
   hasPassword: boolean;
   /** sessions and tokens from before this moment are not honoured; null: all are */
   sessionsValidAfter: Date | null;
+  /** trusted devices of an earlier generation no longer count (TrustedDevices) */
+  deviceGeneration: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -48,6 +50,7 @@ interface AccountRow {
   password_hash: string | null;
   disabled: boolean;
   sessions_valid_after: Date | string | null;
+  device_generation: number;
   created_at: Date | string;
   updated_at: Date | string;
 }
@@ -56,7 +59,7 @@ const USERNAME = /^[\p{L}\p{N}._@+-]{1,64}$/u;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** The columns an account is read with when no secret is needed (no hash, no sealed TOTP secret). */
-const PUBLIC_COLUMNS = ['id', 'username', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'password_hash', 'disabled', 'sessions_valid_after', 'created_at', 'updated_at'] as const;
+const PUBLIC_COLUMNS = ['id', 'username', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'password_hash', 'disabled', 'sessions_valid_after', 'device_generation', 'created_at', 'updated_at'] as const;
 
 /** What the shared cache holds: never the password hash. */
 type CachedAccountRow = Omit<AccountRow, 'password_hash'> & { has_password: boolean };
@@ -77,6 +80,8 @@ function toAccount(row: AccountRow | CachedAccountRow): Account {
     disabled: row.disabled,
     hasPassword: 'has_password' in row ? row.has_password : row.password_hash !== null,
     sessionsValidAfter: row.sessions_valid_after ? new Date(row.sessions_valid_after) : null,
+    // entries cached before the column existed lack it
+    deviceGeneration: row.device_generation ?? 0,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   };
@@ -138,6 +143,7 @@ export class Accounts {
     return result;
   }
 
+  /** Throws IdentifierTaken when the username or the email address is another account's. */
   async create(input: NewAccount, password?: string): Promise<Account> {
     const username = input.username.normalize('NFKC').trim();
     if (!USERNAME.test(username)) {
@@ -160,8 +166,10 @@ export class Accounts {
       const [inserted] = await this.#db('accounts').insert(row).returning('*');
       return toAccount(inserted as AccountRow);
     } catch (error) {
-      if (isUniqueViolation(error)) throw new Conflict('an account with this username or email already exists', { cause: error });
-      throw error;
+      if (!isUniqueViolation(error)) throw error;
+      // both may be taken: the username is the one a caller may name
+      const sameUsername = await this.#db('accounts').whereRaw('lower(username) = lower(?)', [username]).first('id');
+      throw new IdentifierTaken(sameUsername ? 'username' : 'email', { cause: error });
     }
   }
 
@@ -182,6 +190,12 @@ export class Accounts {
     // a username may itself contain '@'
     if (!row && column === 'email') return this.#db<AccountRow>('accounts').whereRaw('lower(username) = ?', [normalised]).first();
     return row;
+  }
+
+  /** The account whose email address this is, compared as the unique index does (case-insensitively). */
+  async findByEmail(email: string): Promise<Account | undefined> {
+    const row = await this.#db<AccountRow>('accounts').whereRaw('lower(email) = lower(?)', [email.trim()]).first();
+    return row ? toAccount(row) : undefined;
   }
 
   async findByLogin(login: string): Promise<Account | undefined> {
@@ -233,18 +247,31 @@ export class Accounts {
     await this.#change(id, () => this.#db('accounts').where({ id }).update({ email_verified: true, updated_at: this.#db.fn.now() }));
   }
 
-  /** Sessions started and tokens issued before now are no longer honoured ("sign out everywhere"). */
+  /**
+   * Sessions started and tokens issued before now are no longer honoured ("sign out everywhere"),
+   * and no browser is trusted through the lockout any more.
+   */
   async endSessionsBefore(id: string, at: Date): Promise<void> {
-    await this.#change(id, () => this.#db('accounts').where({ id }).update({ sessions_valid_after: at }));
+    await this.#change(id, () => this.#db('accounts').where({ id }).update({ sessions_valid_after: at, device_generation: this.#db.raw('device_generation + 1') }));
   }
 
-  async setPassword(id: string, password: string): Promise<void> {
+  /**
+   * Sets a new password. Browsers trusted through the lockout with the old one are trusted no
+   * more; the account's new device generation is returned, for the browser that made the change.
+   */
+  async setPassword(id: string, password: string): Promise<number> {
     const owner = await this.#db<AccountRow>('accounts').where({ id }).first('username', 'email');
     if (!owner) throw new NotFound(`no account ${id}`);
     this.#policy.check(password, owner);
     const hash = await this.#passwords.hash(password);
-    const changed = await this.#change(id, () => this.#db('accounts').where({ id }).update({ password_hash: hash, updated_at: this.#db.fn.now() }));
-    if (changed === 0) throw new NotFound(`no account ${id}`);
+    const [changed] = await this.#change(id, () =>
+      this.#db('accounts')
+        .where({ id })
+        .update({ password_hash: hash, updated_at: this.#db.fn.now(), device_generation: this.#db.raw('device_generation + 1') })
+        .returning<Array<{ device_generation: number }>>('device_generation'),
+    );
+    if (!changed) throw new NotFound(`no account ${id}`);
+    return changed.device_generation;
   }
 
   async list(): Promise<Account[]> {

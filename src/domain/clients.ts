@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { RecordCache, RemovedRecord } from '../store/record-cache.ts';
 import { deletedRows, type Database } from '../store/db.ts';
 import type { SecretEnvelope } from '../store/envelope.ts';
+import { CLIENT_SECRET_SEALED } from '../store/sealed-columns.ts';
 import { Conflict, InvalidClientMetadata, NotFound } from './errors.ts';
 import { TtlCache } from './ttl-cache.ts';
 
@@ -56,7 +57,6 @@ interface ClientRow {
   created_at: Date | string;
 }
 
-const SECRET_PURPOSE = 'client_secret';
 const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$/;
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -147,7 +147,7 @@ export class Clients {
         .insert({
           client_id: clientId,
           name,
-          client_secret_sealed: clientSecret ? this.#envelope.seal(clientSecret, SECRET_PURPOSE) : null,
+          client_secret_sealed: clientSecret ? this.#envelope.seal(clientSecret, CLIENT_SECRET_SEALED, clientId) : null,
           first_party: input.firstParty ?? false,
           metadata: JSON.stringify(metadata),
         })
@@ -198,7 +198,7 @@ export class Clients {
       client_id: row.client_id,
       client_name: row.name,
       first_party: row.first_party,
-      ...(row.client_secret_sealed ? { client_secret: this.#envelope.open(row.client_secret_sealed, SECRET_PURPOSE) } : {}),
+      ...(row.client_secret_sealed ? { client_secret: this.#envelope.open(row.client_secret_sealed, CLIENT_SECRET_SEALED, row.client_id) } : {}),
     };
   }
 }

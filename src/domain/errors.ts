@@ -43,6 +43,23 @@ export const Conflict = makeError('conflict', 409, 'Conflict');
 export const InvalidClientMetadata = makeError('invalid_client_metadata', 400, 'InvalidClientMetadata');
 export const InvalidCsrfToken = makeError('invalid_csrf_token', 403, 'InvalidCsrfToken');
 export const TooManyRequests = makeError('too_many_requests', 429, 'TooManyRequests');
+/** A request body over the endpoint's limit (RFC 9110 §15.5.14). */
+export const MethodNotAllowed = makeError('invalid_request', 405, 'MethodNotAllowed');
+export const UnsupportedMediaType = makeError('invalid_request', 415, 'UnsupportedMediaType');
+export const PayloadTooLarge = makeError('invalid_request', 413, 'PayloadTooLarge');
+
+export type AccountIdentifier = 'username' | 'email';
+
+/** A new account's username or email address is another account's already. */
+export class IdentifierTaken extends Conflict {
+  override name = 'IdentifierTaken';
+  readonly identifier: AccountIdentifier;
+
+  constructor(identifier: AccountIdentifier, options?: { cause?: unknown }) {
+    super(`an account with this ${identifier === 'email' ? 'email address' : 'username'} already exists`, options);
+    this.identifier = identifier;
+  }
+}
 
 /** The mail server refused a message or could not be reached. The message is fixed, so the caller may see it. */
 export class MailDeliveryFailed extends DomainError {

@@ -4,7 +4,7 @@ import type { KvStore } from '../store/kv/index.ts';
 /** Who is trying: the account (when the login names one), the browser's device id for it, the client IP. */
 export interface SignInAttempt {
   accountId: string | undefined;
-  /** set when the browser presents a valid device cookie for this account */
+  /** set when the browser presents a device cookie for a device the account still trusts (TrustedDevices) */
   deviceId: string | undefined;
   ip: string;
 }
@@ -28,9 +28,9 @@ type Bucket = { scope: 'account' | 'device' | 'ip'; key: string; threshold: numb
  * Counts failed passwords and second-factor codes in the ephemeral tier and imposes growing waits
  * past a threshold: each failure past it adds `stepSeconds` to the wait, up to `maxSeconds`.
  *
- * A browser that has signed in to an account before holds a device cookie for it; its failures
- * are counted in a bucket of their own, and neither the account-wide bucket nor the IP bucket
- * holds it back. An attacker spraying guesses from many addresses can therefore lock the
+ * A browser that has signed in to an account before holds a device cookie for it; while the
+ * account still trusts that device, its failures are counted in a bucket of their own, and neither
+ * the account-wide bucket nor the IP bucket holds it back. An attacker spraying guesses from many addresses can therefore lock the
  * account-wide bucket, but not the real user's browser.
  */
 export class LoginThrottle {

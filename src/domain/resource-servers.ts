@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { deletedRows, type Database } from '../store/db.ts';
 import { Conflict, InvalidRequest, NotFound } from './errors.ts';
 import { TtlCache } from './ttl-cache.ts';
@@ -9,6 +10,8 @@ export interface ResourceServer {
   /** seconds; undefined means the configured access token lifetime */
   accessTokenTtl: number | undefined;
   scopes: Array<{ scope: string; description: string | null }>;
+  /** clients, besides a token's own, that may introspect this API's access tokens (RFC 7662 §4) */
+  introspectors: string[];
 }
 
 export interface NewResourceServer {
@@ -17,6 +20,7 @@ export interface NewResourceServer {
   isDefault?: boolean | undefined;
   accessTokenTtl?: number | undefined;
   scopes: Array<{ scope: string; description?: string | undefined }>;
+  introspectors?: string[] | undefined;
 }
 
 interface ServerRow {
@@ -24,6 +28,11 @@ interface ServerRow {
   name: string;
   is_default: boolean;
   access_token_ttl: number | null;
+}
+
+interface IntrospectorRow {
+  resource_server: string;
+  client_id: string;
 }
 
 interface ScopeRow {
@@ -69,6 +78,7 @@ export class ResourceServers {
         await trx('resource_server_scopes').insert(
           input.scopes.map(({ scope, description }) => ({ resource_server: input.identifier, scope, description: description ?? null })),
         );
+        await ResourceServers.#writeIntrospectors(trx, input.identifier, input.introspectors ?? []);
       });
     } catch (error) {
       if ((error as { code?: unknown }).code === '23505') throw new Conflict(`resource server ${input.identifier} already exists`, { cause: error });
@@ -78,22 +88,55 @@ export class ResourceServers {
     return (await this.find(input.identifier))!;
   }
 
+  /**
+   * Names the clients that may introspect the API's access tokens, replacing the previous ones
+   * (none: only each token's own client may). Each must be a registered confidential client.
+   */
+  async setIntrospectors(identifier: string, clientIds: string[]): Promise<ResourceServer> {
+    await this.#db.transaction(async (trx) => {
+      const found = await trx('resource_servers').where({ identifier }).forUpdate().first('identifier');
+      if (!found) throw new NotFound(`no resource server ${identifier}`);
+      await trx('resource_server_introspectors').where({ resource_server: identifier }).delete();
+      await ResourceServers.#writeIntrospectors(trx, identifier, clientIds);
+    });
+    this.#cache.clear();
+    return (await this.find(identifier))!;
+  }
+
+  static async #writeIntrospectors(trx: Knex.Transaction, identifier: string, clientIds: string[]): Promise<void> {
+    const wanted = [...new Set(clientIds)];
+    if (wanted.length === 0) return;
+    const clients = await trx('clients').whereIn('client_id', wanted).select<Array<{ client_id: string; client_secret_sealed: string | null }>>('client_id', 'client_secret_sealed');
+    for (const clientId of wanted) {
+      const client = clients.find((candidate) => candidate.client_id === clientId);
+      if (!client) throw new NotFound(`no client ${clientId}`);
+      // introspection needs client authentication, which a public client cannot give
+      if (client.client_secret_sealed === null) throw new InvalidRequest(`client ${clientId} is public and cannot introspect tokens`);
+    }
+    await trx('resource_server_introspectors').insert(wanted.map((clientId) => ({ resource_server: identifier, client_id: clientId })));
+  }
+
   async #withScopes(rows: ServerRow[]): Promise<ResourceServer[]> {
     if (rows.length === 0) return [];
-    const scopes = await this.#db<ScopeRow>('resource_server_scopes')
-      .whereIn('resource_server', rows.map((row) => row.identifier))
-      .orderBy('scope');
+    const identifiers = rows.map((row) => row.identifier);
+    const [scopes, introspectors] = await Promise.all([
+      this.#db<ScopeRow>('resource_server_scopes').whereIn('resource_server', identifiers).orderBy('scope'),
+      this.#db<IntrospectorRow>('resource_server_introspectors').whereIn('resource_server', identifiers).orderBy('client_id'),
+    ]);
     return rows.map((row) => ({
       identifier: row.identifier,
       name: row.name,
       isDefault: row.is_default,
       accessTokenTtl: row.access_token_ttl ?? undefined,
       scopes: scopes.filter((s) => s.resource_server === row.identifier).map(({ scope, description }) => ({ scope, description })),
+      introspectors: introspectors.filter((i) => i.resource_server === row.identifier).map(({ client_id }) => client_id),
     }));
   }
 
   /** Read through the cache: the token endpoint asks for these on every request. */
   find(identifier: string): Promise<ResourceServer | undefined> {
+    // an identifier is a URI: one with a NUL character is none of ours (and could not be looked up)
+    if (identifier.includes('\0')) return Promise.resolve(undefined);
     return this.#cache.get(`id:${identifier}`, async () => {
       const rows = await this.#db<ServerRow>('resource_servers').where({ identifier });
       return (await this.#withScopes(rows))[0];

@@ -1,6 +1,7 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Database } from '../store/db.ts';
 import type { SecretEnvelope } from '../store/envelope.ts';
+import { SIGNING_KEY_SEALED } from '../store/sealed-columns.ts';
 
 export type KeyStatus = 'next' | 'current' | 'previous' | 'retired';
 
@@ -11,7 +12,6 @@ interface KeyRow {
   private_jwk_sealed: string;
 }
 
-const PURPOSE = 'signing_key';
 const ALG = 'RS256';
 // JWKS order: the engine signs with the first key of an algorithm, so `current` leads.
 const ORDER: Record<KeyStatus, number> = { current: 0, next: 1, previous: 2, retired: 3 };
@@ -37,7 +37,7 @@ export class SigningKeys {
         alg: ALG,
         status,
         public_jwk: JSON.stringify({ kty, n, e, kid, alg: ALG, use: 'sig' }),
-        private_jwk_sealed: this.#envelope.seal(JSON.stringify(privateJwk), PURPOSE),
+        private_jwk_sealed: this.#envelope.seal(JSON.stringify(privateJwk), SIGNING_KEY_SEALED, kid),
         activated_at: status === 'current' ? this.#db.fn.now() : null,
       })
       // another instance starting at the same moment may have made the current key first
@@ -56,6 +56,6 @@ export class SigningKeys {
     const rows = await this.#db<KeyRow>('signing_keys').whereIn('status', ['current', 'next', 'previous']);
     return rows
       .sort((a, b) => ORDER[a.status] - ORDER[b.status])
-      .map((row) => JSON.parse(this.#envelope.open(row.private_jwk_sealed, PURPOSE)) as JWK);
+      .map((row) => JSON.parse(this.#envelope.open(row.private_jwk_sealed, SIGNING_KEY_SEALED, row.kid)) as JWK);
   }
 }

@@ -2,6 +2,7 @@ import { generateSecret, verify as verifyCode } from 'otplib';
 import type { Database } from '../store/db.ts';
 import type { SecretEnvelope } from '../store/envelope.ts';
 import type { KvStore } from '../store/kv/index.ts';
+import { TOTP_SECRET_SEALED } from '../store/sealed-columns.ts';
 import { Conflict, NotFound } from './errors.ts';
 import { renderQrSvg } from './qr-code.ts';
 
@@ -51,7 +52,6 @@ function normaliseCode(input: string): string | undefined {
   return /^[0-9]{6}$/.test(code) ? code : undefined;
 }
 
-const sealPurpose = (accountId: string) => `totp-secret:${accountId}`;
 const stepKey = (accountId: string, step: number) => `totp:step:${accountId}:${step}`;
 
 /**
@@ -86,7 +86,7 @@ export class Totp {
     const updated = await this.#db('accounts')
       .where({ id: accountId })
       .whereNull('totp_enabled_at')
-      .update({ totp_secret_sealed: this.#envelope.seal(secret, sealPurpose(accountId)) })
+      .update({ totp_secret_sealed: this.#envelope.seal(secret, TOTP_SECRET_SEALED, accountId) })
       .returning('id');
     if (updated.length === 0) {
       const exists = await this.#db('accounts').where({ id: accountId }).first('id');
@@ -165,7 +165,7 @@ export class Totp {
   }
 
   #open(accountId: string, sealed: string): string {
-    return this.#envelope.open(sealed, sealPurpose(accountId));
+    return this.#envelope.open(sealed, TOTP_SECRET_SEALED, accountId);
   }
 
   #currentStep(): number {

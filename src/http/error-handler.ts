@@ -1,19 +1,45 @@
 import type { Context, Middleware } from 'koa';
-import { DomainError } from '../domain/errors.ts';
+import { DomainError, InvalidRequest, MethodNotAllowed } from '../domain/errors.ts';
 import type { Views } from '../interactions/views.ts';
-import { asDatabaseUnavailable } from '../store/database-guard.ts';
+import { isJsonEndpoint } from '../oidc/engine-path.ts';
+import { asDatabaseUnavailable, isUnstorableText } from '../store/database-guard.ts';
 import { StorageUnavailable } from '../store/unavailable.ts';
 
+const ABORT_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/** The client went away while its request was read or answered: nothing to answer, nothing wrong here. */
+function clientAborted(ctx: Context, error: unknown): boolean {
+  const { code, type } = (error ?? {}) as { code?: unknown; type?: unknown };
+  return ctx.req.socket.destroyed || type === 'request.aborted' || (typeof code === 'string' && ABORT_CODES.has(code));
+}
+
+/** HTML for people, JSON for machines: the JSON endpoints answer JSON unless HTML is all the caller takes. */
+export function wantsHtml(ctx: Context): boolean {
+  return isJsonEndpoint(ctx.path) ? ctx.accepts('json', 'html') === 'html' : ctx.accepts('html', 'json') === 'html';
+}
+
 /**
- * Renders errors raised by our own routes (the engine renders its own). HTML for browsers, RFC 6749
- * style JSON otherwise. An error that is not exposed becomes `server_error` and is logged with its cause.
+ * Renders errors raised by our own routes and edge middleware (the engine renders its own), in
+ * the endpoint's format. An error that is not exposed becomes `server_error` and is logged once
+ * with its cause; a storage outage is 503 `temporarily_unavailable`; a client that went away is
+ * logged at info as an abort.
  */
 export function errorHandler(views: Views): Middleware {
   return async (ctx, next) => {
     try {
       await next();
+      // a router's own 405 (method not among its routes' methods) comes without a body
+      if (ctx.status === 405 && ctx.body == null) throw new MethodNotAllowed(`${ctx.method} is not supported here; use one of ${ctx.response.get('Allow')}`);
     } catch (thrown) {
-      const caught = asDatabaseUnavailable(thrown);
+      if (clientAborted(ctx, thrown)) {
+        ctx.state.clientAborted = true;
+        ctx.state.log?.info({ code: (thrown as { code?: unknown }).code }, 'client closed the request');
+        ctx.status = 400;
+        return;
+      }
+      const caught = isUnstorableText(thrown)
+        ? new InvalidRequest('The request contains characters that are not allowed (such as NUL).', { cause: thrown })
+        : asDatabaseUnavailable(thrown);
       if (caught instanceof StorageUnavailable) {
         renderUnavailable(ctx, views, caught);
         return;
@@ -29,7 +55,7 @@ export function errorHandler(views: Views): Middleware {
         : typeof engine.error_description === 'string' ? engine.error_description : (caught as Error).message;
       if (!expose) ctx.state.log?.error({ err: caught }, 'unhandled error');
       ctx.status = expose ? status : 500;
-      if (ctx.accepts('html', 'json') === 'html') {
+      if (wantsHtml(ctx)) {
         ctx.type = 'html';
         ctx.body = views.render('error', { title: 'Something went wrong', error, description, requestId: ctx.state.requestId });
       } else {
@@ -44,7 +70,7 @@ function renderUnavailable(ctx: Context, views: Views, error: StorageUnavailable
   ctx.state.log?.warn({ err: error.cause ?? error, tier: error.tier, code: error.code }, 'storage unavailable');
   ctx.status = 503;
   ctx.set('Retry-After', '5');
-  if (ctx.accepts('html', 'json') === 'html') {
+  if (wantsHtml(ctx)) {
     ctx.type = 'html';
     ctx.body = views.render('error', {
       title: 'Temporarily unavailable',

@@ -6,8 +6,9 @@ import { InvalidRequest } from '../domain/errors.ts';
 import type { LoginThrottle, SignInAttempt } from '../domain/login-throttle.ts';
 import type { RecoveryCodes } from '../domain/recovery-codes.ts';
 import type { Totp } from '../domain/totp.ts';
+import type { TrustedDevices } from '../domain/trusted-devices.ts';
 import { csrfToken } from '../http/csrf.ts';
-import { deviceIdFor, rememberDevice } from '../http/device-cookie.ts';
+import { rememberDevice, trustedDeviceId } from '../http/device-cookie.ts';
 import { ACR, AMR, requestsSecondFactor } from '../oidc/configuration/authentication-context.ts';
 import { INTERACTION_PATH } from '../oidc/provider.ts';
 import type { KvStore } from '../store/kv/index.ts';
@@ -17,6 +18,7 @@ import type { Views } from './views.ts';
 export interface SignInDependencies {
   accounts: Accounts;
   throttle: LoginThrottle;
+  devices: TrustedDevices;
   totp: Totp;
   recoveryCodes: RecoveryCodes;
   audit: AuditLog;
@@ -36,7 +38,8 @@ export interface InteractionHelpers {
 /** A password accepted, a second factor still to come: kept beside the interaction. */
 interface PendingSecondFactor {
   accountId: string;
-  deviceId?: string | undefined;
+  /** the account's device generation when its password was checked (or the step-up began) */
+  generation: number;
   /** 'step_up': the session is already signed in and only the second factor is asked for */
   purpose: 'login' | 'step_up';
   /** set once enrolment succeeded and the recovery codes were shown */
@@ -59,8 +62,17 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
 
   async function pending(ctx: Context, uid: string): Promise<PendingSecondFactor> {
     const raw = await deps.kv.get(pendingKey(uid));
-    if (!raw) throw new InvalidRequest('This sign-in step has expired. Start again from the application.');
-    return JSON.parse(raw) as PendingSecondFactor;
+    const state = raw ? (JSON.parse(raw) as Partial<PendingSecondFactor>) : undefined;
+    // a step saved before device generations were kept has none: it starts again, like an expired one
+    if (typeof state?.accountId !== 'string' || typeof state.generation !== 'number') {
+      throw new InvalidRequest('This sign-in step has expired. Start again from the application.');
+    }
+    return state as PendingSecondFactor;
+  }
+
+  /** A device cookie counts only while the account still trusts that device. */
+  async function attemptOf(ctx: Context, accountId: string): Promise<SignInAttempt> {
+    return { accountId, deviceId: await trustedDeviceId(ctx, accountId, deps.devices), ip: ctx.ip };
   }
 
   const savePending = (uid: string, state: PendingSecondFactor) => deps.kv.set(pendingKey(uid), JSON.stringify(state), PENDING_TTL_SECONDS);
@@ -126,10 +138,9 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
   }
 
   /** Ends sign-in for the account with the methods used. */
-  async function complete(ctx: Context, state: PendingSecondFactor | { accountId: string; deviceId?: string | undefined }, clientId: string, secondFactor: boolean) {
-    const attempt = { accountId: state.accountId, deviceId: deviceIdFor(ctx, state.accountId), ip: ctx.ip };
-    await deps.throttle.recordSuccess(attempt);
-    rememberDevice(ctx, state.accountId);
+  async function complete(ctx: Context, state: Pick<PendingSecondFactor, 'accountId' | 'generation'>, clientId: string, secondFactor: boolean) {
+    await deps.throttle.recordSuccess(await attemptOf(ctx, state.accountId));
+    await rememberDevice(ctx, state.accountId, state.generation, deps.devices);
     const amr = secondFactor ? AMR.secondFactor : AMR.password;
     await audit(ctx, { type: 'login.succeeded', accountId: state.accountId, clientId, details: { amr } });
     await helpers.finish(ctx, { login: { accountId: state.accountId, amr: [...amr], acr: secondFactor ? ACR.secondFactor : ACR.password } }, false);
@@ -144,7 +155,9 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
       const reasons = interaction.prompt.reasons;
       const signedIn = interaction.session?.accountId;
       if (signedIn && reasons.length > 0 && reasons.every((reason) => reason === 'acr_unmet')) {
-        await savePending(interaction.uid, { accountId: signedIn, deviceId: deviceIdFor(ctx, signedIn), purpose: 'step_up' });
+        const account = await deps.accounts.findById(signedIn);
+        if (!account) throw new InvalidRequest('This sign-in step has expired. Start again from the application.');
+        await savePending(interaction.uid, { accountId: signedIn, generation: account.deviceGeneration, purpose: 'step_up' });
         ctx.status = 303;
         ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/${(await deps.totp.isEnabled(signedIn)) ? 'totp' : 'enrol'}`);
         return;
@@ -163,7 +176,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
         const verdict =
           login && password
             ? await deps.accounts.verifyLogin(login, password, async (account) => {
-                attempt = { accountId: account.id, deviceId: deviceIdFor(ctx, account.id), ip: ctx.ip };
+                attempt = await attemptOf(ctx, account.id);
                 return (await deps.throttle.check(attempt)).locked;
               })
             : { account: undefined, reason: 'unknown_user' as const };
@@ -181,12 +194,12 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
         const account = verdict.account;
         const hasTotp = await deps.totp.isEnabled(account.id);
         if (hasTotp || requestsSecondFactor(interaction.params.acr_values)) {
-          await savePending(interaction.uid, { accountId: account.id, deviceId: attempt.deviceId, purpose: 'login' });
+          await savePending(interaction.uid, { accountId: account.id, generation: account.deviceGeneration, purpose: 'login' });
           ctx.status = 303;
           ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/${hasTotp ? 'totp' : 'enrol'}`);
           return;
         }
-        await complete(ctx, { accountId: account.id }, clientId, false);
+        await complete(ctx, { accountId: account.id, generation: account.deviceGeneration }, clientId, false);
       });
 
       router.get('/:uid/totp', async (ctx) => {
@@ -202,7 +215,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
         const clientId = String(interaction.params.client_id);
         const body = ctx.request.body as Record<string, unknown>;
         const recovery = typeof body.recovery_code === 'string';
-        const attempt: SignInAttempt = { accountId: state.accountId, deviceId: deviceIdFor(ctx, state.accountId), ip: ctx.ip };
+        const attempt = await attemptOf(ctx, state.accountId);
         const locked = (await deps.throttle.check(attempt)).locked;
         let accepted = false;
         if (!locked) {
@@ -245,7 +258,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
         const account = await deps.accounts.findById(state.accountId);
         if (!account) throw new InvalidRequest('This sign-in step has expired. Start again from the application.');
         const code = (ctx.request.body as Record<string, unknown>).code;
-        const attempt: SignInAttempt = { accountId: state.accountId, deviceId: deviceIdFor(ctx, state.accountId), ip: ctx.ip };
+        const attempt = await attemptOf(ctx, state.accountId);
         const locked = (await deps.throttle.check(attempt)).locked;
         if (locked || typeof code !== 'string' || !(await deps.totp.confirmEnrolment(state.accountId, code.slice(0, 16)))) {
           if (!locked) await recordFailure(ctx, attempt, clientId, 'wrong_code');

@@ -145,6 +145,8 @@ export interface AccountPasswordPage extends PageFrame {
   /** for password managers: the account the new password belongs to */
   username: string;
   minLength: number;
+  /** what the "Also sign out of every application" checkbox sends when checked */
+  signOutEverywhere: string;
   error?: string | undefined;
 }
 

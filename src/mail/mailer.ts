@@ -9,14 +9,17 @@ export type { Mailer, MailMessage } from './message.ts';
 /**
  * Mail for password-reset and verification links. With SMTP configured, messages go there; with an
  * outbox directory, every message is also written there, whatever SMTP does. Without SMTP, a message
- * is not delivered: development logs it, body included, and production and test log only that it
- * was dropped (the body carries a one-time link).
+ * is not delivered and the log says only that (the body carries a one-time link), in every mode,
+ * unless `logLinks` (POSTERN_MAIL_LOG_LINKS) asks for the text in the log.
  */
 export function createMailer(settings: MailSettings, mode: RunMode, logger: Logger): Mailer {
   const log = logger.child({ component: 'mail' });
   const sendSmtp = settings.smtpUrl ? createSmtpSender(settings.smtpUrl, settings.from, log) : undefined;
   if (!sendSmtp && !settings.outboxDir && mode === 'production') {
     log.warn('no SMTP configured (POSTERN_SMTP_URL): password reset and email verification mail will not be delivered');
+  }
+  if (settings.logLinks && mode === 'production') {
+    log.warn('POSTERN_MAIL_LOG_LINKS is on: every message, one-time links included, is written to the log');
   }
 
   return {
@@ -32,14 +35,13 @@ export function createMailer(settings: MailSettings, mode: RunMode, logger: Logg
         }
       }
 
-      if (sendSmtp) {
-        await sendSmtp(message);
-      } else if (mode === 'development') {
-        // A developer without SMTP needs the link to continue; `mail.text` is deliberately outside
-        // the logger's redaction paths. Only development does this: elsewhere the link is a secret.
-        log.info({ mail: { to: message.to, subject: message.subject, text: message.text } }, 'mail not sent: no SMTP configured; message follows');
-      } else {
-        log.warn({ toDomain: recipientDomain(message.to) }, 'mail not sent: no SMTP configured');
+      if (sendSmtp) await sendSmtp(message);
+      if (settings.logLinks) {
+        // asked for by the operator; `mail.text` is deliberately outside the logger's redaction paths
+        const mail = { to: message.to, subject: message.subject, text: message.text };
+        log.info({ mail }, sendSmtp ? 'mail sent; message follows' : 'mail not sent: no SMTP configured; message follows');
+      } else if (!sendSmtp) {
+        log.warn({ toDomain: recipientDomain(message.to), hint: 'POSTERN_MAIL_OUTBOX or POSTERN_MAIL_LOG_LINKS=true shows messages without SMTP' }, 'mail not sent: no SMTP configured');
       }
 
       if (outboxFailure !== undefined) throw outboxFailure;

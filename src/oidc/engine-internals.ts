@@ -5,6 +5,7 @@
  */
 import type { Provider } from 'oidc-provider';
 import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
+import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 
 export {
   checkAccountMismatch,
@@ -39,4 +40,17 @@ export function grantHelpersFor(provider: Provider): GrantHelpers {
     applyAuthorizationDetails: (...args) => grantHelpers.applyAuthorizationDetails(provider, ...args),
     buildTokenResponse: (...args) => grantHelpers.buildTokenResponse(provider, ...args),
   };
+}
+
+/** The engine's own router (lib/helpers/initialize_app.js keeps it in the provider's internals). */
+interface EngineRouter {
+  match(method: string, path: string): unknown;
+}
+
+const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'] as const;
+
+/** The methods the engine serves at `path`; empty when it is none of the engine's routes. */
+export function engineRouteMethods(provider: Provider): (path: string) => string[] {
+  const { router } = instance(provider) as { router: EngineRouter };
+  return (path) => ROUTE_METHODS.filter((method) => router.match(method, path) !== undefined);
 }

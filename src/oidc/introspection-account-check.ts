@@ -1,7 +1,8 @@
 import type { Middleware } from 'koa';
 import { predatesSignOut, type Accounts } from '../domain/accounts.ts';
+import { matchesEngineRoute } from './engine-path.ts';
 
-const INTROSPECTION_PATH = '/token/introspection';
+const isIntrospection = matchesEngineRoute('/token/introspection');
 
 /**
  * The engine's introspection does not ask whether the token's account still stands behind it
@@ -12,7 +13,7 @@ const INTROSPECTION_PATH = '/token/introspection';
 export function introspectionAccountCheck(accounts: Accounts): Middleware {
   return async (ctx, next) => {
     await next();
-    if (ctx.path !== INTROSPECTION_PATH || ctx.status !== 200) return;
+    if (!isIntrospection(ctx.path) || ctx.status !== 200) return;
     const body = ctx.body as { active?: unknown; sub?: unknown; iat?: unknown; client_id?: unknown } | undefined;
     // client-credentials tokens carry the client as subject; only users' tokens have an account
     if (body?.active !== true || typeof body.sub !== 'string' || body.sub === body.client_id) return;

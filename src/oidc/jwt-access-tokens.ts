@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { parse as parseQuery } from 'node:querystring';
+import { readFormBody, replaceFormBody } from './engine-body.ts';
+import { matchesEngineRoute } from './engine-path.ts';
 
 /**
  * JWT access tokens (RFC 9068) are self-contained, so the engine stores nothing for them and its
@@ -28,20 +29,6 @@ interface ShadowableToken {
   constructor: { IN_PAYLOAD?: string[] };
   adapter: { upsert(id: string, payload: Record<string, unknown>, ttl: number): Promise<unknown> };
   [field: string]: unknown;
-}
-
-const BODY_LIMIT = 56 * 1024;
-
-async function readForm(req: NodeJS.ReadableStream & { headers: Record<string, string | string[] | undefined> }): Promise<Record<string, string | string[] | undefined>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    size += buffer.length;
-    if (size > BODY_LIMIT) throw Object.assign(new Error('request entity too large'), { status: 413 });
-    chunks.push(buffer);
-  }
-  return parseQuery(Buffer.concat(chunks).toString('utf8'));
 }
 
 function looksLikeJwt(value: unknown): value is string {
@@ -95,17 +82,19 @@ export function createJwtShadow(options: { issuer: string; hmacKey: Buffer; publ
     },
 
     middleware(routes) {
-      const paths = new Set(routes);
+      const matchers = routes.map(matchesEngineRoute);
       return async (ctx, next) => {
-        if (ctx.method !== 'POST' || !paths.has(ctx.path) || !ctx.is('application/x-www-form-urlencoded')) return next();
-        const form = await readForm(ctx.req);
-        if (looksLikeJwt(form.token)) {
-          // an unverifiable JWT becomes an id that matches nothing: inactive, as RFC 7662 §2.2 asks
-          form.token = (await shadowOf(form.token)) ?? `unverifiable-${shadowId(form.token)}`;
-          // it is an access token: spare the engine its refresh-token lookup in the durable tier
-          form.token_type_hint = 'access_token';
+        if (ctx.method !== 'POST' || !matchers.some((matches) => matches(ctx.path)) || !ctx.is('application/x-www-form-urlencoded')) return next();
+        const form = await readFormBody(ctx);
+        if (!looksLikeJwt(form.token)) {
+          replaceFormBody(ctx, form);
+          return next();
         }
-        ctx.request.body = form;
+        // an unverifiable JWT becomes an id that matches nothing: inactive, as RFC 7662 §2.2 asks
+        form.token = (await shadowOf(form.token)) ?? `unverifiable-${shadowId(form.token)}`;
+        // it is an access token: spare the engine its refresh-token lookup in the durable tier
+        form.token_type_hint = 'access_token';
+        replaceFormBody(ctx, form);
         return next();
       };
     },

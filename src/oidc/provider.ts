@@ -10,8 +10,10 @@ import type { KvStore } from '../store/kv/index.ts';
 import type { RecordCache } from '../store/record-cache.ts';
 import { createAdapterFactory } from './adapter/index.ts';
 import { CLAIMS_BY_SCOPE, OIDC_SCOPES } from './configuration/claims.ts';
+import { clientCredentialsSubject } from './configuration/client-credentials-subject.ts';
 import { clientBasedCORS } from './configuration/cors.ts';
 import { loadExistingGrant } from './configuration/first-party-consent.ts';
+import { introspectionAllowedPolicy } from './configuration/introspection-policy.ts';
 import { pagesConfiguration } from './configuration/pages.ts';
 import { resourceIndicatorsConfiguration } from './configuration/resource-indicators.ts';
 import { ttlConfiguration } from './configuration/ttl.ts';
@@ -22,6 +24,7 @@ import { SqlModelStore } from './adapter/sql-model-store.ts';
 import { grantHelpersFor } from './engine-internals.ts';
 import { parameters as refreshTokenParameters, refreshTokenHandler } from './grants/refresh-token.ts';
 import { createRefreshTokenRotation } from './grants/refresh-token-rotation.ts';
+import { metadataCaching } from './metadata-caching.ts';
 
 export interface ProviderDependencies {
   config: Readonly<Config>;
@@ -85,14 +88,11 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
     clientBasedCORS,
     renderError: pages.renderError,
     formats: { customizers: { jwt: deps.jwtShadow.customizer as never } },
+    extraTokenClaims: clientCredentialsSubject,
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: {
-        enabled: true,
-        // a public client may only introspect its own tokens; confidential clients (resource servers) any
-        allowedPolicy: (_ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
-      },
+      introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy(deps.resourceServers) },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: pages.logout,
@@ -111,5 +111,6 @@ export function createProvider(deps: ProviderDependencies): Provider {
   });
   // replaces the engine's own handler; `resource` is a parameter (and may repeat) as the engine registers it
   provider.registerGrantType('refresh_token', refreshTokenHandler(provider, grantHelpersFor(provider), rotation), [...refreshTokenParameters, 'resource'], ['resource']);
+  provider.use(metadataCaching);
   return provider;
 }

@@ -64,3 +64,18 @@ export function emailVerificationMail(options: { to: string; username: string; s
     outro: ['If this was not you, ignore this message: the address stays unconfirmed.'],
   });
 }
+
+/** To the owner of an address someone tried to register again: no account was made. */
+export function registrationAttemptMail(options: { to: string; username: string; site: string; signInUrl: string; resetUrl: string }): MailMessage {
+  return linkMail({
+    to: options.to,
+    subject: 'Someone tried to register with your email address',
+    intro: [
+      `Someone tried to create an account at ${options.site} with this email address. It already belongs to your account "${options.username}", so no new account was made.`,
+      `If it was you, sign in to your account at ${options.signInUrl}`,
+    ],
+    action: 'Forgot your password? Choose a new one',
+    link: options.resetUrl,
+    outro: ['If this was not you, ignore this message: nothing about your account has changed.'],
+  });
+}

@@ -50,10 +50,11 @@ export function registrationRoutes(router: Router, deps: RegistrationRouteDepend
       ctx.status = 400;
       return renderForm(ctx, values, outcome.message);
     }
+    // the same page whether the account was made or the address had one already
     ctx.type = 'html';
     ctx.body = views.render('register-sent', {
       title: 'Check your email',
-      email: outcome.account.email ?? '',
+      email: values.email.trim(),
       mailed: outcome.mailed,
       ttl: describeDuration(registration.ttlSeconds),
     });

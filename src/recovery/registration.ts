@@ -1,11 +1,11 @@
 import type { Account, Accounts } from '../domain/accounts.ts';
 import type { AuditLog } from '../domain/audit.ts';
-import { Conflict, InvalidRequest, WeakPassword } from '../domain/errors.ts';
+import { IdentifierTaken, InvalidRequest, WeakPassword } from '../domain/errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Mailer } from '../mail/mailer.ts';
+import type { Mailer, MailMessage } from '../mail/mailer.ts';
 import { assertSingleAddress } from '../mail/message.ts';
 import type { AccountTokens } from './account-tokens.ts';
-import { emailVerificationMail } from './mail-messages.ts';
+import { emailVerificationMail, registrationAttemptMail } from './mail-messages.ts';
 import type { RequestOrigin } from './password-reset.ts';
 
 export interface RegistrationForm {
@@ -15,9 +15,11 @@ export interface RegistrationForm {
   password: string;
 }
 
-export type RegistrationOutcome =
-  | { status: 'created'; account: Account; mailed: boolean }
-  | { status: 'refused'; message: string };
+/**
+ * `accepted` is the answer both for a new account and for an email address that has one already
+ * (its owner is told by mail): the page says "check your email" either way.
+ */
+export type RegistrationOutcome = { status: 'accepted'; mailed: boolean } | { status: 'refused'; message: string };
 
 export interface RegistrationOptions {
   accounts: Accounts;
@@ -26,16 +28,19 @@ export interface RegistrationOptions {
   mailer: Mailer;
   /** `${issuer}/register/verify`: the mailed link is this with `?token=` */
   verifyUrl: string;
+  /** where the owner of a taken address signs in, and resets a forgotten password */
+  signInUrl: string;
+  resetUrl: string;
   site: string;
   ttlSeconds: number;
 }
 
 /**
- * Registration names the conflict without saying which of the two identifiers is taken. A
- * registration form cannot hide that a username is in use (it could not otherwise refuse it);
- * saying no more than that keeps it from confirming an email address on its own.
+ * A registration form cannot hide that a username is in use (it could not otherwise refuse it).
+ * An email address in use is never said: the form answers as for a new account, and the mail goes
+ * to the address's owner.
  */
-export const ACCOUNT_EXISTS = 'An account with this username or email address already exists. If it is yours, sign in or reset your password.';
+export const USERNAME_TAKEN = 'This username is taken: choose another. If the account is yours, sign in or reset your password.';
 
 const MAX_NAME_LENGTH = 200;
 
@@ -76,24 +81,39 @@ export class Registration {
     try {
       account = await accounts.create({ username: form.username, email: form.email, name: form.name.trim() || undefined, emailVerified: false }, form.password);
     } catch (error) {
-      if (error instanceof Conflict) return { status: 'refused', message: ACCOUNT_EXISTS };
+      if (error instanceof IdentifierTaken && error.identifier === 'email') return this.#tellOwner(form.email.trim(), origin, log);
+      if (error instanceof IdentifierTaken) return { status: 'refused', message: USERNAME_TAKEN };
       if (error instanceof WeakPassword || error instanceof InvalidRequest) return { status: 'refused', message: sentence(error.message) };
       throw error;
     }
     await audit.record({ type: 'account.registered', accountId: account.id, ip: origin.ip, userAgent: origin.userAgent });
     const token = await tokens.issue(account.id, 'email_verification', this.#options.ttlSeconds);
-    const mailed = await this.#sendVerification(account, token, log);
-    return { status: 'created', account, mailed };
+    const { verifyUrl, site, ttlSeconds } = this.#options;
+    const mail = emailVerificationMail({ to: account.email!, username: account.username, site, link: `${verifyUrl}?token=${token}`, ttlSeconds });
+    return { status: 'accepted', mailed: await this.#send(mail, account.id, log) };
   }
 
-  /** The account is there whatever happens to the mail: a failure is logged and shown, not thrown. */
-  async #sendVerification(account: Account, token: string, log: Logger): Promise<boolean> {
-    const { mailer, verifyUrl, site, ttlSeconds } = this.#options;
+  /**
+   * The address belongs to an account: nothing is created, and its owner learns of the attempt
+   * with the way back into that account. The caller answers exactly as for a new account.
+   */
+  async #tellOwner(email: string, origin: RequestOrigin, log: Logger): Promise<RegistrationOutcome> {
+    const owner = await this.#options.accounts.findByEmail(email);
+    // the account was deleted since the insert failed: no one to tell, and trying again will work
+    if (!owner?.email) return { status: 'accepted', mailed: false };
+    await this.#options.audit.record({ type: 'registration.email_taken', accountId: owner.id, ip: origin.ip, userAgent: origin.userAgent });
+    const { signInUrl, resetUrl, site } = this.#options;
+    const mail = registrationAttemptMail({ to: owner.email, username: owner.username, site, signInUrl, resetUrl });
+    return { status: 'accepted', mailed: await this.#send(mail, owner.id, log) };
+  }
+
+  /** What was done stays done whatever happens to the mail: a failure is logged and shown, not thrown. */
+  async #send(mail: MailMessage, accountId: string, log: Logger): Promise<boolean> {
     try {
-      await mailer.send(emailVerificationMail({ to: account.email!, username: account.username, site, link: `${verifyUrl}?token=${token}`, ttlSeconds }));
+      await this.#options.mailer.send(mail);
       return true;
     } catch (error) {
-      log.error({ accountId: account.id, reason: (error as Error).message }, 'email verification mail could not be sent');
+      log.error({ accountId, subject: mail.subject, reason: (error as Error).message }, 'registration mail could not be sent');
       return false;
     }
   }

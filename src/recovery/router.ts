@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { Accounts } from '../domain/accounts.ts';
 import type { AuditLog } from '../domain/audit.ts';
 import { requireCsrfToken } from '../http/csrf.ts';
+import { ACCOUNT_PATH, PASSWORD_RESET_PATH } from '../interactions/paths.ts';
 import type { Views } from '../interactions/views.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { Database } from '../store/db.ts';
@@ -58,6 +59,8 @@ export function recoveryRouter(deps: RecoveryDependencies): Router {
       audit: deps.audit,
       mailer: deps.mailer,
       verifyUrl: `${base}${VERIFY_EMAIL_PATH}`,
+      signInUrl: `${base}${ACCOUNT_PATH}`,
+      resetUrl: `${base}${PASSWORD_RESET_PATH}`,
       site,
       ttlSeconds: config.security.emailVerificationTtl,
     });

@@ -18,6 +18,12 @@ export function isDatabaseUnreachable(error: unknown): boolean {
   return UNREACHABLE_MESSAGE.test(error.message);
 }
 
+/** PostgreSQL refused a value it cannot store as text (a NUL character, an invalid byte sequence): bad input, not an outage. */
+export function isUnstorableText(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '22021' || code === '22P05';
+}
+
 /** `error` as StorageUnavailable when it means the database could not be reached; otherwise itself. */
 export function asDatabaseUnavailable(error: unknown): unknown {
   if (error instanceof StorageUnavailable) return error;

@@ -1,8 +1,8 @@
 import knex, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
-import { mkdirSync } from 'node:fs';
 import { guardDatabase } from './database-guard.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { ownerOnlyDirectory } from './owner-only.ts';
 import { ConfigError, type Config } from '../config.ts';
 
 export type Database = Knex;
@@ -64,10 +64,20 @@ export function createDatabase(target: DatabaseTarget, options: DatabaseOptions 
     return db;
   }
   if (target.dataDir === ':memory:') return knex({ client: ClientPgLite, dialect: 'postgres', connection: {}, log: quiet });
-  mkdirSync(target.dataDir, { recursive: true });
+  // the directory holds refresh tokens, password hashes and the write-ahead log
+  ownerOnlyDirectory(target.dataDir, { recursive: true });
   const release = lockDataDir(target.dataDir);
   const db = knex({ client: ClientPgLite, dialect: 'postgres', connection: { filename: target.dataDir }, log: quiet });
-  locks.set(db, release);
+  locks.set(db, () => {
+    release();
+    try {
+      // PGlite creates its files 0666: inside the 0700 directory no one else reaches them, and
+      // after a clean stop they are private too
+      ownerOnlyDirectory(target.dataDir, { recursive: true });
+    } catch {
+      // the next start restricts them again, or says why it cannot
+    }
+  });
   return db;
 }
 

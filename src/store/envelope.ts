@@ -1,13 +1,20 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import type { SealedColumn } from './sealed-columns.ts';
 
 /**
  * AES-256-GCM envelope for secrets at rest (signing keys, client secrets, TOTP secrets).
- * Sealed form: `v1.<iv>.<tag>.<ciphertext>`, base64url parts. `purpose` is bound as
- * additional authenticated data so a sealed value cannot be moved to another column.
+ *
+ * Sealed form: `v2.<iv>.<tag>.<ciphertext>`, base64url parts, under a key derived from the master
+ * key for this one use; the value's table, column and row are its additional authenticated data,
+ * so a sealed value copied to another row or column does not open. Values of the first format
+ * (`v1.`: the master key itself, bound to a purpose only) still open; every write seals anew, and
+ * `postern reseal` converts the rest.
  */
 export interface SecretEnvelope {
-  seal(plaintext: string, purpose: string): string;
-  open(sealed: string, purpose: string): string;
+  seal(plaintext: string, column: SealedColumn, row: string): string;
+  open(sealed: string, column: SealedColumn, row: string): string;
+  /** false for a value of the first format, which `postern reseal` converts */
+  isCurrent(sealed: string): boolean;
   /** A purpose-bound key derived from the master key (cookie keys, token id HMACs). */
   derive(purpose: string, length?: number): Buffer;
 }
@@ -16,30 +23,55 @@ export class EnvelopeError extends Error {
   override name = 'EnvelopeError';
 }
 
+const CURRENT = 'v2';
+const LEGACY = 'v1';
+// derive() prefixes every purpose with "postern:", so no purpose can yield this key
+const ENCRYPTION_KEY_INFO = 'postern-envelope:aes-256-gcm:v2';
+
+/** Length-prefixed by JSON: no table, column and row can be read as another. */
+function boundTo(column: SealedColumn, row: string): Buffer {
+  return Buffer.from(JSON.stringify([column.table, column.column, row]));
+}
+
+function encrypt(key: Buffer, version: string, plaintext: string, aad: Buffer): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(aad);
+  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return [version, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+}
+
+function decrypt(key: Buffer, parts: { iv: string; tag: string; ciphertext: string }, aad: Buffer): string {
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(parts.iv, 'base64url'));
+    decipher.setAAD(aad);
+    decipher.setAuthTag(Buffer.from(parts.tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(parts.ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+  } catch (cause) {
+    throw new EnvelopeError('sealed value does not open under this master key for this row', { cause });
+  }
+}
+
 export function createEnvelope(masterKey: Buffer): SecretEnvelope {
   if (masterKey.length !== 32) throw new TypeError('the master key must be 32 bytes');
+  const encryptionKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), ENCRYPTION_KEY_INFO, 32));
   return {
-    seal(plaintext, purpose) {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', masterKey, iv);
-      cipher.setAAD(Buffer.from(purpose));
-      const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-      return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+    seal(plaintext, column, row) {
+      return encrypt(encryptionKey, CURRENT, plaintext, boundTo(column, row));
     },
-    open(sealed, purpose) {
-      const [version, iv, tag, ciphertext] = sealed.split('.');
-      if (version !== 'v1' || !iv || !tag || ciphertext === undefined) throw new EnvelopeError('not a sealed value');
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', masterKey, Buffer.from(iv, 'base64url'));
-        decipher.setAAD(Buffer.from(purpose));
-        decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-        return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
-      } catch (cause) {
-        throw new EnvelopeError('sealed value does not open under this master key', { cause });
-      }
+    open(sealed, column, row) {
+      const [version, iv, tag, ciphertext, ...rest] = sealed.split('.');
+      if (!iv || !tag || ciphertext === undefined || rest.length > 0) throw new EnvelopeError('not a sealed value');
+      if (version === CURRENT) return decrypt(encryptionKey, { iv, tag, ciphertext }, boundTo(column, row));
+      if (version === LEGACY) return decrypt(masterKey, { iv, tag, ciphertext }, Buffer.from(column.legacyPurpose(row)));
+      throw new EnvelopeError('not a sealed value');
+    },
+    isCurrent(sealed) {
+      return sealed.startsWith(`${CURRENT}.`);
     },
     derive(purpose, length = 32) {
       return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `postern:${purpose}`, length));
     },
   };
 }
+

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, type Config } from '../config.ts';
+import { ownerOnlyDirectory } from './owner-only.ts';
 
 export interface MasterKeySource {
   key: Buffer;
@@ -38,11 +39,11 @@ export async function loadMasterKey(config: Pick<Config, 'masterKey' | 'masterKe
   if (config.mode === 'production') throw new ConfigError('production needs POSTERN_MASTER_KEY or POSTERN_MASTER_KEY_FILE');
 
   const path = join(config.keysDir, 'master.key');
+  ownerOnlyDirectory(config.keysDir, { recursive: true });
   const existing = await readIfPresent(path);
   if (existing !== undefined) return { key: decode(existing, path), origin: 'development file' };
 
   const key = randomBytes(32);
-  await mkdir(config.keysDir, { recursive: true });
   // 'wx' fails if another process created the file meanwhile: then read theirs.
   try {
     await writeFile(path, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });

@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import * as initial from '../../migrations/20261124000000_initial.ts';
 import * as signInSecurity from '../../migrations/20261124010000_sign_in_security.ts';
+import * as resourceServerIntrospectors from '../../migrations/20261129100000_resource_server_introspectors.ts';
+import * as trustedDevices from '../../migrations/20261129100100_trusted_devices.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -12,7 +14,12 @@ interface Migration {
 const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['20261124000000_initial', initial],
   ['20261124010000_sign_in_security', signInSecurity],
+  ['20261129100000_resource_server_introspectors', resourceServerIntrospectors],
+  ['20261129100100_trusted_devices', trustedDevices],
 ];
+
+/** Every migration's name, oldest first. */
+export const MIGRATION_NAMES: readonly string[] = migrations.map(([name]) => name);
 
 const source: Knex.MigrationSource<string> = {
   getMigrations: async () => migrations.map(([name]) => name),

@@ -59,3 +59,8 @@ declare module 'oidc-provider/lib/helpers/revoke.js' {
 
   export default function revoke(ctx: KoaContextWithOIDC, grantId: string | undefined): Promise<void>;
 }
+
+declare module 'oidc-provider/lib/helpers/weak_cache.js' {
+  /** The engine's private state of a provider; only engine-internals.ts reads a named part of it. */
+  export default function instance(provider: object): object;
+}

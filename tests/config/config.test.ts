@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from '../../src/config.ts';
 const CWD = '/srv/postern';
 const MASTER_KEY = randomBytes(32).toString('base64');
 const COOKIE_KEY = 'c'.repeat(32);
-const PRODUCTION = { NODE_ENV: 'production', POSTERN_MASTER_KEY: MASTER_KEY, POSTERN_COOKIE_KEYS: COOKIE_KEY };
+const PRODUCTION = { NODE_ENV: 'production', POSTERN_ISSUER: 'https://id.example.com', POSTERN_MASTER_KEY: MASTER_KEY, POSTERN_COOKIE_KEYS: COOKIE_KEY };
 
 const load = (env: Record<string, string | undefined>) => loadConfig(env, CWD);
 
@@ -68,7 +68,7 @@ describe('loadConfig', () => {
         emailVerificationTtl: 86400,
         totpIssuer: 'localhost:3000',
       },
-      mail: { smtpUrl: undefined, from: 'Postern <no-reply@localhost>', outboxDir: undefined },
+      mail: { smtpUrl: undefined, from: 'Postern <no-reply@localhost>', outboxDir: undefined, logLinks: false },
       resilience: {
         refreshReuseIntervalSeconds: 30,
         storageTimeoutMs: 750,
@@ -129,6 +129,15 @@ describe('loadConfig', () => {
     expect(config.masterKey).toEqual(Buffer.from(MASTER_KEY, 'base64'));
   });
 
+  it('logs mail text only when POSTERN_MAIL_LOG_LINKS asks for it, in every mode', () => {
+    for (const mode of [undefined, 'development', 'test', 'production']) {
+      const env = mode === 'production' ? PRODUCTION : { NODE_ENV: mode };
+      expect(load(env).mail.logLinks, String(mode)).toBe(false);
+      expect(load({ ...env, POSTERN_MAIL_LOG_LINKS: 'true' }).mail.logLinks, String(mode)).toBe(true);
+    }
+    expect(configError({ POSTERN_MAIL_LOG_LINKS: 'links' }).message).toContain('POSTERN_MAIL_LOG_LINKS');
+  });
+
   it("keeps POSTERN_DATA_DIR=':memory:' literal (in-memory PGlite), not a directory named :memory:", () => {
     expect(load({ POSTERN_DATA_DIR: ':memory:' }).dataDir).toBe(':memory:');
   });
@@ -146,6 +155,30 @@ describe('loadConfig', () => {
       expect(error.message).toContain('POSTERN_MASTER_KEY ');
       expect(error.message).toContain('POSTERN_MASTER_KEY_FILE');
       expect(error.message).toMatch(/32 random bytes/);
+    });
+
+    it('without POSTERN_ISSUER: a ConfigError, not a fallback to http://localhost', () => {
+      for (const issuer of [undefined, '']) {
+        const error = configError({ ...PRODUCTION, POSTERN_ISSUER: issuer });
+        expect(error.message).toContain('production needs POSTERN_ISSUER');
+        expect(error.message).toContain('https://');
+      }
+    });
+
+    it('with an http issuer: a ConfigError naming the https fix and the plainly named opt-out', () => {
+      for (const issuer of ['http://id.example.com', 'http://127.0.0.1:3000']) {
+        const error = configError({ ...PRODUCTION, POSTERN_ISSUER: issuer });
+        expect(error.message).toContain(`production needs an https issuer, got ${issuer}`);
+        expect(error.message).toContain('POSTERN_ALLOW_HTTP_ISSUER=true');
+      }
+      expect(configError({ ...PRODUCTION, POSTERN_ISSUER: 'http://id.example.com', POSTERN_ALLOW_HTTP_ISSUER: 'false' }).message).toContain('https issuer');
+      expect(configError({ ...PRODUCTION, POSTERN_ALLOW_HTTP_ISSUER: 'sometimes' }).message).toContain('POSTERN_ALLOW_HTTP_ISSUER must be true or false');
+    });
+
+    it('with POSTERN_ALLOW_HTTP_ISSUER=true: an http issuer is accepted (a closed network)', () => {
+      expect(load({ ...PRODUCTION, POSTERN_ISSUER: 'http://127.0.0.1:3000', POSTERN_ALLOW_HTTP_ISSUER: 'true' }).issuer).toBe('http://127.0.0.1:3000');
+      // the opt-out is not a default: it still needs an issuer
+      expect(configError({ ...PRODUCTION, POSTERN_ISSUER: undefined, POSTERN_ALLOW_HTTP_ISSUER: 'true' }).message).toContain('POSTERN_ISSUER');
     });
 
     it('without cookie keys: a ConfigError saying how to set them', () => {

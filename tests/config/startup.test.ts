@@ -54,6 +54,7 @@ let unreachableDatabase: Promise<Exit> | undefined;
 const startWithUnreachableDatabase = () =>
   (unreachableDatabase ??= start({
     NODE_ENV: 'production',
+    POSTERN_ISSUER: 'https://id.example.test',
     DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
     POSTERN_MASTER_KEY: randomBytes(32).toString('base64'),
     POSTERN_COOKIE_KEYS: randomBytes(32).toString('base64url'),
@@ -64,6 +65,13 @@ describe('startup failures are one line on stderr, not a stack trace', () => {
     const exit = await start({ NODE_ENV: 'production' });
     expect(expectOneLine(exit)).toContain('POSTERN_MASTER_KEY');
     expect(exit.stdout).toBe('');
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it('production without an issuer, or with an http one', async () => {
+    const keys = { NODE_ENV: 'production', POSTERN_MASTER_KEY: randomBytes(32).toString('base64'), POSTERN_COOKIE_KEYS: randomBytes(32).toString('base64url') };
+    expect(expectOneLine(await start(keys))).toContain('production needs POSTERN_ISSUER');
+    expect(expectOneLine(await start({ ...keys, POSTERN_ISSUER: 'http://id.example.test' }))).toContain('POSTERN_ALLOW_HTTP_ISSUER=true');
     expect(await readdir(cwd)).toEqual([]);
   });
 

@@ -5,6 +5,7 @@ import { NotFound, Conflict } from '../../src/domain/errors.ts';
 import { Totp } from '../../src/domain/totp.ts';
 import type { Database } from '../../src/store/db.ts';
 import { createEnvelope, EnvelopeError } from '../../src/store/envelope.ts';
+import { TOTP_SECRET_SEALED } from '../../src/store/sealed-columns.ts';
 import { BackendPool, TIER_PAIRS, uniqueId } from '../support/adapter-backends.ts';
 
 const pool = new BackendPool();
@@ -76,11 +77,11 @@ for (const pair of TIER_PAIRS) {
         const id = await createAccount(db);
         const { secret } = await totp.beginEnrolment(id, 'bob');
         const row = await storedFactor(db, id);
-        expect(row?.totp_secret_sealed).toMatch(/^v1\./);
+        expect(row?.totp_secret_sealed).toMatch(/^v2\./);
         expect(row?.totp_secret_sealed).not.toContain(secret);
         expect(row?.totp_enabled_at).toBeNull();
         // under another master key it does not open
-        expect(() => createEnvelope(randomBytes(32)).open(row!.totp_secret_sealed!, `totp-secret:${id}`)).toThrow(EnvelopeError);
+        expect(() => createEnvelope(randomBytes(32)).open(row!.totp_secret_sealed!, TOTP_SECRET_SEALED, id)).toThrow(EnvelopeError);
         expect(await totp.status(id)).toEqual({ enabled: false, enabledAt: null, pending: true });
         expect(await totp.isEnabled(id)).toBe(false);
       });

@@ -236,6 +236,63 @@ describe.each(availableBackends())('the account pages on %s', (backend) => {
     await signedInAgent({ ...user, password: next });
   });
 
+  /** The checkboxes a browser sends when the form is submitted as it was served: the checked ones. */
+  function checkedBoxes(page: Page): Record<string, string> {
+    const boxes = [...page.html.matchAll(/<input [^>]*type="checkbox"[^>]*>/g)].map((match) => match[0]);
+    return Object.fromEntries(
+      boxes.filter((box) => / checked[ >]/.test(box)).map((box) => [/name="([^"]+)"/.exec(box)![1]!, /value="([^"]*)"/.exec(box)?.[1] ?? 'on']),
+    );
+  }
+
+  it('changing the password signs out of every application by default: refresh and access tokens stop working, every browser signs in again', async () => {
+    const user = await newUser('changer-everywhere');
+    const { tokens } = await signInAndExchange(t.server, t.config, user);
+    const api = await signInAndExchange(t.server, t.config, user, { scope: 'openid offline_access read' });
+    const elsewhere = await signedInAgent(user);
+    const agent = await signedInAgent(user);
+    const next = 'a completely fresh passphrase';
+
+    let page = await agent.get(url('/account/password'));
+    expect(page.html).toContain('Also sign out of every application');
+    expect(page.html).toContain('applications keep their access');
+    expect(checkedBoxes(page)).toEqual({ sign_out_everywhere: 'yes' });
+    page = await agent.post(url('/account/password'), { csrf: csrf(page), current_password: PASSWORD, new_password: next, confirm_password: next, ...checkedBoxes(page) });
+    expect(heading(page)).toBe('You are signed out');
+    expect(page.html).toContain('Your password was changed.');
+
+    await expect(oidc.refreshTokenGrant(t.config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(t.config, api.tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect((await oidc.tokenIntrospection(t.config, tokens.access_token)).active).toBe(false);
+    expect((await oidc.tokenIntrospection(t.config, api.tokens.access_token)).active).toBe(false);
+    await expectSignedOut(elsewhere);
+    await expectSignedOut(agent);
+    const [event] = await audit(user.accountId, 'password.changed');
+    expect(event?.details).toMatchObject({ via: 'account', signedOutEverywhere: true });
+    expect(event?.details.grants).toBeGreaterThanOrEqual(2);
+    await signedInAgent({ ...user, password: next });
+  });
+
+  it('changing the password with the box unchecked: applications keep their tokens, other browsers are signed out, this one stays', async () => {
+    const user = await newUser('changer-here');
+    const { tokens } = await signInAndExchange(t.server, t.config, user);
+    const elsewhere = await signedInAgent(user);
+    const agent = await signedInAgent(user);
+    const next = 'a completely fresh passphrase';
+
+    let page = await agent.get(url('/account/password'));
+    const { sign_out_everywhere: _unchecked, ...fields } = checkedBoxes(page);
+    page = await agent.post(url('/account/password'), { csrf: csrf(page), current_password: PASSWORD, new_password: next, confirm_password: next, ...fields });
+    expect(heading(page)).toBe('Your account');
+    expect(page.html).toContain('Your password was changed.');
+
+    expect((await oidc.tokenIntrospection(t.config, tokens.access_token)).active).toBe(true);
+    expect((await oidc.refreshTokenGrant(t.config, tokens.refresh_token!)).access_token).toBeTruthy();
+    await expectSignedIn(agent);
+    await expectSignedOut(elsewhere);
+    // the application's sign-in browser and the other one
+    expect(await audit(user.accountId, 'password.changed')).toMatchObject([{ details: { via: 'account', otherSessionsEnded: 2 } }]);
+  });
+
   it('signs out everywhere: refresh and access tokens stop working and every browser must sign in again', async () => {
     const user = await newUser('everywhere');
     const application = new UserAgent(t.server.issuer);

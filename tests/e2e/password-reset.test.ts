@@ -344,3 +344,35 @@ describe('password reset logs', () => {
     }
   });
 });
+
+describe('reset links and the log in development, without SMTP', () => {
+  /** A development server (no SMTP) and the link of one reset asked through its form, with the log it wrote. */
+  async function resetInDevelopment(extraEnv: Record<string, string>): Promise<{ link: string; log: string }> {
+    const outbox = outboxDir();
+    const { lines, sink } = logLines();
+    const server = await startTestServer('embedded', { NODE_ENV: 'development', POSTERN_MAIL_OUTBOX: outbox, ...NO_LIMITS, ...extraEnv }, createLogger('info', sink));
+    try {
+      const username = `dev-${randomBytes(3).toString('hex')}`;
+      await server.services.accounts.create({ username, email: `${username}@example.test` }, 'the old passphrase of this user');
+      const since = new Date();
+      expect((await requestReset(server, username)).status).toBe(200);
+      const link = await resetLink(outbox, `${username}@example.test`, since);
+      return { link, log: lines.join('') };
+    } finally {
+      await server.close();
+      await rm(outbox, { recursive: true, force: true });
+    }
+  }
+
+  it('keeps the link out of the log by default, and says where to read the message', async () => {
+    const { link, log } = await resetInDevelopment({});
+    expect(log).not.toContain(tokenOf(link));
+    expect(log).toContain('mail not sent: no SMTP configured');
+    expect(log).toContain('POSTERN_MAIL_LOG_LINKS');
+  });
+
+  it('writes the link to the log when POSTERN_MAIL_LOG_LINKS=true asks for it', async () => {
+    const { link, log } = await resetInDevelopment({ POSTERN_MAIL_LOG_LINKS: 'true' });
+    expect(log).toContain(link);
+  });
+});

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
+import { USERNAME_TAKEN } from '../../src/recovery/registration.ts';
 import { availableBackends } from '../support/backends.ts';
-import { extractLink, waitForMail } from '../support/outbox.ts';
+import { extractLink, readOutbox, waitForMail } from '../support/outbox.ts';
 import { signInAndExchange, startAuthorization, useSeededServer, type SeededServer } from '../support/relying-party.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { formAction, hiddenField, UserAgent, type Page } from '../support/user-agent.ts';
 import { logLines } from '../support/log-capture.ts';
 
-const EXISTS = 'An account with this username or email address already exists.';
 const VERIFY_SUBJECT = /Confirm your email address/;
 const NO_LIMITS = { POSTERN_RATE_LIMIT_REGISTRATION: 'off', POSTERN_RATE_LIMIT_LOGIN: 'off' };
 
@@ -117,22 +117,54 @@ describe.each(availableBackends())('registration on %s', (backend) => {
     expect(JSON.stringify(audit)).not.toContain(token);
   });
 
-  it('refuses a username or an email address already taken with one message, and creates nothing', async () => {
+  it('says that a username is taken, and creates nothing', async () => {
     const first = applicant('taken');
     expect((await register(t.server, first)).status).toBe(200);
     const before = await accountCount(t.server);
 
-    const sameUsername = await register(t.server, applicant('other', { username: first.username.toUpperCase() }));
-    const sameEmail = await register(t.server, applicant('other', { email: first.email.toUpperCase() }));
-    for (const page of [sameUsername, sameEmail]) {
-      expect(page.status).toBe(400);
-      expect(page.html).toContain(EXISTS);
-      expect(page.html).not.toContain('Check your email');
-    }
-    // the two refusals differ only in the values typed back into the form and the CSRF token
-    const strip = (html: string) => html.replace(/value="[^"]*"/g, '');
-    expect(strip(sameUsername.html)).toBe(strip(sameEmail.html));
+    const page = await register(t.server, applicant('other', { username: first.username.toUpperCase() }));
+    expect(page.status).toBe(400);
+    expect(page.html).toContain(USERNAME_TAKEN);
+    expect(page.html).not.toContain('Check your email');
     expect(await accountCount(t.server)).toBe(before);
+  });
+
+  it('answers an email address that has an account exactly as a new one, creates nothing, and mails its owner instead', async () => {
+    const owner = applicant('owner');
+    expect((await register(t.server, owner)).status).toBe(200);
+    const ownerAccount = (await t.server.services.accounts.findByLogin(owner.username))!;
+    const before = await accountCount(t.server);
+
+    const since = new Date();
+    // someone else's address, as typed by someone else (other case), with their own username and password
+    const intruder = applicant('intruder', { email: owner.email.toUpperCase(), password: 'the intruder passphrase', confirm: 'the intruder passphrase' });
+    const taken = await register(t.server, intruder);
+    const newcomer = applicant('newcomer');
+    const fresh = await register(t.server, newcomer);
+
+    // the same status and the same page: only the address typed differs
+    expect(taken.status).toBe(200);
+    expect(fresh.status).toBe(200);
+    expect(taken.html).toContain('Check your email');
+    expect(taken.html.replace(intruder.email, 'ADDRESS')).toBe(fresh.html.replace(newcomer.email, 'ADDRESS'));
+
+    // no account for the intruder: only the newcomer's was made, and the owner's is as it was
+    expect(await accountCount(t.server)).toBe(before + 1);
+    expect(await t.server.services.accounts.findByLogin(intruder.username)).toBeUndefined();
+    expect(await t.server.services.accounts.findByLogin(owner.email)).toMatchObject({ id: ownerAccount.id, username: owner.username });
+    expect(await t.server.services.accounts.checkPassword(ownerAccount.id, owner.password)).toBe(true);
+    expect(await t.server.services.accounts.checkPassword(ownerAccount.id, intruder.password)).toBe(false);
+
+    // the owner hears of it, with the way back into the account and no link that confirms anything
+    const warning = await waitForMail(outbox, { to: owner.email, subject: /Someone tried to register with your email address/, since });
+    expect(warning.text).toContain(`"${owner.username}"`);
+    expect(extractLink(warning, '/reset')).toBe(`${t.server.issuer}/reset`);
+    expect(extractLink(warning, '/account')).toBe(`${t.server.issuer}/account`);
+    expect(warning.text).not.toContain('/register/verify');
+    const sinceThen = (await readOutbox(outbox)).filter((mail) => Date.parse(mail.sentAt) >= since.getTime());
+    expect(sinceThen.filter((mail) => mail.to.toLowerCase() === owner.email.toLowerCase()).map((mail) => mail.subject)).toEqual([warning.subject]);
+    const audit = await t.server.storage.db('audit_events').where({ account_id: ownerAccount.id, type: 'registration.email_taken' }).select('ip');
+    expect(audit).toHaveLength(1);
   });
 
   it('refuses weak passwords, mistyped confirmations and malformed fields with their message, and creates nothing', async () => {

@@ -65,6 +65,29 @@ describe.each(availableBackends())('revocation and introspection on %s', (backen
     expect(await oidc.tokenIntrospection(spa, tokens.access_token)).toEqual({ active: false });
   });
 
+  it('answers inactive for a disabled account\'s tokens at every spelling of the introspection path the engine serves', async () => {
+    const username = `disabled-${backend}`;
+    const password = 'a passphrase for the account that goes';
+    await t.server.services.accounts.create({ username, email: `${username}@example.test` }, password);
+    const plain = await signInAndExchange(t.server, t.config, { ...t.fixture, username, password });
+    const api = await signInAndExchange(t.server, t.config, { ...t.fixture, username, password }, { scope: 'openid offline_access read' });
+    const account = (await t.server.services.accounts.findByLogin(username))!;
+    await t.server.storage.db('accounts').where({ id: account.id }).update({ disabled: true });
+    await t.server.storage.recordCache.accounts().invalidate([account.id]);
+    const basic = `Basic ${Buffer.from(`${t.fixture.clientId}:${t.fixture.clientSecret}`).toString('base64')}`;
+    for (const path of ['/token/introspection', '/token/introspection/', '/TOKEN/Introspection', '/Token/INTROSPECTION/']) {
+      for (const token of [plain.tokens.access_token, api.tokens.access_token, plain.tokens.refresh_token!]) {
+        const response = await fetch(new URL(path, t.server.issuer), {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+          body: new URLSearchParams({ token }),
+        });
+        expect(response.status, path).toBe(200);
+        expect(await response.json(), path).toEqual({ active: false });
+      }
+    }
+  });
+
   it('requires client authentication at introspection', async () => {
     const response = await fetch(new URL('/token/introspection', t.server.issuer), {
       method: 'POST',

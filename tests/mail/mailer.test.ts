@@ -107,7 +107,7 @@ afterAll(async () => {
 });
 
 function settings(overrides: Partial<MailSettings> = {}): MailSettings {
-  return { smtpUrl: undefined, from: FROM, outboxDir: undefined, ...overrides };
+  return { smtpUrl: undefined, from: FROM, outboxDir: undefined, logLinks: false, ...overrides };
 }
 
 describe('SMTP delivery', () => {
@@ -217,16 +217,18 @@ describe('SMTP failures', () => {
 });
 
 describe('without SMTP', () => {
-  it('logs the whole message in development, under a field the logger does not redact', async () => {
-    const logs = captureLogs();
-    await createMailer(settings(), 'development', logs.logger).send(MESSAGE);
-    const [entry] = logs.entries().filter((line) => line.mail !== undefined);
-    expect(entry).toMatchObject({ level: 30, mail: { to: MESSAGE.to, subject: MESSAGE.subject, text: MESSAGE.text } });
-    expect(logs.text()).not.toContain('[Redacted]');
-    expect(logs.text()).toContain('one-time_secret');
-  });
+  for (const mode of ['development', 'production', 'test'] as const) {
+    it(`logs the whole message, under a field the logger does not redact, only when logLinks asks for it, in ${mode}`, async () => {
+      const logs = captureLogs();
+      await createMailer(settings({ logLinks: true }), mode, logs.logger).send(MESSAGE);
+      const [entry] = logs.entries().filter((line) => line.mail !== undefined);
+      expect(entry).toMatchObject({ level: 30, mail: { to: MESSAGE.to, subject: MESSAGE.subject, text: MESSAGE.text } });
+      expect(logs.text()).not.toContain('[Redacted]');
+      expect(logs.text()).toContain('one-time_secret');
+    });
+  }
 
-  for (const mode of ['production', 'test'] as const) {
+  for (const mode of ['development', 'production', 'test'] as const) {
     it(`logs only that the message was dropped and the recipient's domain in ${mode}`, async () => {
       const logs = captureLogs();
       await createMailer(settings(), mode, logs.logger).send({ ...MESSAGE, html: `<a href="${LINK}">reset</a>` });
@@ -257,5 +259,11 @@ describe('without SMTP', () => {
     expect((await creationWarnings('production', { smtpUrl: 'smtp://127.0.0.1:1' })).count).toBe(0);
     expect((await creationWarnings('development', {})).count).toBe(0);
     expect((await creationWarnings('test', {})).count).toBe(0);
+  });
+
+  it('warns at creation in production when messages are written to the log', async () => {
+    const logs = captureLogs();
+    createMailer(settings({ smtpUrl: 'smtp://127.0.0.1:1', logLinks: true }), 'production', logs.logger);
+    expect(logs.entries().filter((entry) => entry.level === 40).map((entry) => entry.msg)).toEqual([expect.stringContaining('POSTERN_MAIL_LOG_LINKS is on')]);
   });
 });

@@ -16,7 +16,7 @@ afterAll(() => (root ? rm(root, { recursive: true, force: true }) : undefined));
 async function outboxMailer() {
   root ??= await mkdtemp(join(tmpdir(), 'postern-outbox-'));
   const dir = join(await mkdtemp(join(root, 'case-')), 'nested', 'outbox');
-  const mailer = createMailer({ smtpUrl: undefined, from: FROM, outboxDir: dir }, 'test', createLogger('silent'));
+  const mailer = createMailer({ smtpUrl: undefined, from: FROM, outboxDir: dir, logLinks: false }, 'test', createLogger('silent'));
   return { dir, mailer };
 }
 

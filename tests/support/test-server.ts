@@ -43,8 +43,9 @@ export async function startTestServer(backend: BackendName, extraEnv: Record<str
     issuer,
     backend,
     async close() {
-      await server.close();
+      const outcome = await server.close();
       await cleanup();
+      return outcome;
     },
   };
 }

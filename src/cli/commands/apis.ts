@@ -20,13 +20,31 @@ function ttlText(api: ResourceServer): string {
   return api.accessTokenTtl === undefined ? 'default' : `${api.accessTokenTtl}s`;
 }
 
+function apiFields(api: ResourceServer): Array<[string, string]> {
+  return [
+    ['identifier', api.identifier],
+    ['name', api.name],
+    ['default', yesNo(api.isDefault)],
+    ['token ttl', ttlText(api)],
+    ...api.scopes.map(({ scope, description }): [string, string] => ['scope', description ? `${scope}  (${description})` : scope]),
+    ['introspectors', listOf(api.introspectors, 'none (only each token\'s own client)')],
+  ];
+}
+
+const INTROSPECTORS = `Introspection (RFC 7662) answers a client about a token only when the token was issued to
+that client, or when it is an access token for an API that names the client as one of its
+introspectors: name the confidential clients your API authenticates with at introspection.
+Everyone else is told the token is inactive.`;
+
 const create: Command = {
   summary: 'register an API that accepts JWT access tokens',
   usage: `Usage: postern api create --identifier URI --name NAME --scope SCOPE[=DESCRIPTION]... [options]
 
 Registers an API (an RFC 8707 resource server). Applications ask for its scopes and get
 RFC 9068 JWT access tokens whose audience is the identifier; the API verifies them against
-the issuer's JWKS.
+the issuer's JWKS, or at introspection.
+
+${INTROSPECTORS}
 
 Options:
   --identifier URI          the API's absolute URI, used as the token audience (required)
@@ -35,6 +53,8 @@ Options:
   --default                 tokens for this API are issued when a client asks for its scopes
                             without a resource parameter (replaces the previous default)
   --access-token-ttl SECS   access token lifetime for this API (default: the server's)
+  --introspector CLIENT_ID  a confidential client that may introspect this API's access
+                            tokens (repeat; see postern api set-introspectors)
   --json                    print JSON instead of text
 
 Example:
@@ -53,6 +73,7 @@ Example:
           scope: { type: 'string', multiple: true },
           default: { type: 'boolean' },
           'access-token-ttl': { type: 'string' },
+          introspector: { type: 'string', multiple: true },
         },
       }),
     );
@@ -62,20 +83,40 @@ Example:
     const scopes = values.scope.map(parseScope);
     const accessTokenTtl = seconds('api create', values['access-token-ttl'], '--access-token-ttl');
     const api = await withServices(async ({ resourceServers, audit }) => {
-      const created = await resourceServers.create({ identifier, name, scopes, isDefault: values.default, accessTokenTtl });
+      const created = await resourceServers.create({ identifier, name, scopes, isDefault: values.default, accessTokenTtl, introspectors: values.introspector });
       await audit.record({ type: 'resource_server.created', details: { via: 'cli', identifier } });
       return created;
     });
     if (values.json) return writeJson(io.stdout, api);
-    io.stdout.write(
-      formatFields([
-        ['identifier', api.identifier],
-        ['name', api.name],
-        ['default', yesNo(api.isDefault)],
-        ['token ttl', ttlText(api)],
-        ...api.scopes.map(({ scope, description }): [string, string] => ['scope', description ? `${scope}  (${description})` : scope]),
-      ]),
+    io.stdout.write(formatFields(apiFields(api)));
+  },
+};
+
+const setIntrospectors: Command = {
+  summary: 'name the clients that may introspect an API\'s access tokens',
+  usage: `Usage: postern api set-introspectors URI [CLIENT_ID...] [--json]
+
+Replaces the clients that may introspect the access tokens issued for the API. With no
+CLIENT_ID, none may but each token's own client.
+
+${INTROSPECTORS}
+
+Example:
+  postern api set-introspectors https://api.example.com 3f2a…9c
+`,
+  async run(args, { io }) {
+    const { values, positionals } = parseOrUsage('api set-introspectors', () =>
+      parseArgs({ args, strict: true, allowPositionals: true, options: COMMON_OPTIONS }),
     );
+    const [identifier, ...clientIds] = positionals;
+    if (identifier === undefined) throw new UsageError('api set-introspectors: missing URI');
+    const api = await withServices(async ({ resourceServers, audit }) => {
+      const updated = await resourceServers.setIntrospectors(identifier, clientIds);
+      await audit.record({ type: 'resource_server.introspectors_set', details: { via: 'cli', identifier, introspectors: updated.introspectors } });
+      return updated;
+    });
+    if (values.json) return writeJson(io.stdout, api);
+    io.stdout.write(formatFields(apiFields(api)));
   },
 };
 
@@ -92,8 +133,8 @@ Lists registered APIs (resource servers) and their scopes, oldest first.
     if (all.length === 0) return void io.stdout.write('no APIs\n');
     io.stdout.write(
       formatTable(
-        ['IDENTIFIER', 'NAME', 'DEFAULT', 'TOKEN TTL', 'SCOPES'],
-        all.map((api) => [api.identifier, api.name, yesNo(api.isDefault), ttlText(api), listOf(api.scopes.map(({ scope }) => scope))]),
+        ['IDENTIFIER', 'NAME', 'DEFAULT', 'TOKEN TTL', 'SCOPES', 'INTROSPECTORS'],
+        all.map((api) => [api.identifier, api.name, yesNo(api.isDefault), ttlText(api), listOf(api.scopes.map(({ scope }) => scope)), listOf(api.introspectors)]),
       ),
     );
   },
@@ -124,5 +165,5 @@ Deletes an API and its scopes. Tokens already issued for it verify until they ex
 
 export const apiCommands: CommandGroup = {
   summary: 'APIs (resource servers) that receive JWT access tokens',
-  commands: { create, list, delete: remove },
+  commands: { create, list, 'set-introspectors': setIntrospectors, delete: remove },
 };

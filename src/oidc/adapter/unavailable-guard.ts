@@ -27,16 +27,17 @@ export class UnavailableGuard implements Adapter {
     return guarded(this.store.upsert(id, payload, expiresIn));
   }
 
+  // a value with a NUL character is never stored (PostgreSQL text cannot hold one): nothing to find
   find(id: string) {
-    return guarded(this.store.find(id));
+    return id.includes('\0') ? Promise.resolve(undefined) : guarded(this.store.find(id));
   }
 
   findByUid(uid: string) {
-    return guarded(this.store.findByUid(uid));
+    return uid.includes('\0') ? Promise.resolve(undefined) : guarded(this.store.findByUid(uid));
   }
 
   findByUserCode(userCode: string) {
-    return guarded(this.store.findByUserCode(userCode));
+    return userCode.includes('\0') ? Promise.resolve(undefined) : guarded(this.store.findByUserCode(userCode));
   }
 
   consume(id: string) {

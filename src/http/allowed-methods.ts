@@ -1,0 +1,14 @@
+import type { Middleware } from 'koa';
+import { MethodNotAllowed } from '../domain/errors.ts';
+
+const ALLOWED = ['GET', 'HEAD', 'POST', 'OPTIONS'];
+const ALLOW = ALLOWED.join(', ');
+
+/** Methods no endpoint serves (TRACE, PUT, DELETE, …) get 405 with `Allow`, in the endpoint's format. */
+export function allowedMethods(): Middleware {
+  return async (ctx, next) => {
+    if (ALLOWED.includes(ctx.method)) return next();
+    ctx.set('Allow', ALLOW);
+    throw new MethodNotAllowed(`${ctx.method} is not supported here; use one of ${ALLOW}`);
+  };
+}
