@@ -21,6 +21,8 @@ import { introspectionAccountCheck } from './oidc/introspection-account-check.ts
 import { createProvider } from './oidc/provider.ts';
 import { engineBodyLimit } from './oidc/engine-body-limit.ts';
 import { engineRouteFallback } from './oidc/route-fallback.ts';
+import { pagesPreferHtml } from './oidc/page-accept.ts';
+import { postAsGet } from './oidc/post-as-get.ts';
 import { subscribeProviderEvents } from './oidc/events.ts';
 import { AccountSessions } from './oidc/account-sessions.ts';
 import { trackSessionDevices } from './oidc/session-devices.ts';
@@ -133,9 +135,11 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(recovery.routes());
   app.use(recovery.allowedMethods());
   app.use(engineBodyLimit());
+  app.use(postAsGet());
+  app.use(pagesPreferHtml());
   app.use(introspectionAccountCheck(services.accounts));
   app.use(jwtShadow.middleware(['/token/introspection', '/token/revocation']));
-  app.use(mount(provider));
   app.use(engineRouteFallback(provider));
+  app.use(mount(provider));
   return { app, provider, readiness };
 }

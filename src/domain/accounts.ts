@@ -174,6 +174,7 @@ export class Accounts {
   }
 
   async findById(id: string): Promise<Account | undefined> {
+    if (id.includes('\0')) return undefined;
     const load = async () => {
       const row = await this.#db<AccountRow>('accounts').where({ id }).first(...PUBLIC_COLUMNS);
       return row ? withoutHash(row) : undefined;
@@ -184,7 +185,8 @@ export class Accounts {
 
   async #rowByLogin(login: string): Promise<AccountRow | undefined> {
     const normalised = login.normalize('NFKC').trim().toLowerCase();
-    if (normalised === '') return undefined;
+    // no username or address holds a NUL character (PostgreSQL text cannot)
+    if (normalised === '' || normalised.includes('\0')) return undefined;
     const column = normalised.includes('@') ? 'email' : 'username';
     const row = await this.#db<AccountRow>('accounts').whereRaw(`lower(${column}) = ?`, [normalised]).first();
     // a username may itself contain '@'
@@ -194,6 +196,7 @@ export class Accounts {
 
   /** The account whose email address this is, compared as the unique index does (case-insensitively). */
   async findByEmail(email: string): Promise<Account | undefined> {
+    if (email.includes('\0')) return undefined;
     const row = await this.#db<AccountRow>('accounts').whereRaw('lower(email) = lower(?)', [email.trim()]).first();
     return row ? toAccount(row) : undefined;
   }

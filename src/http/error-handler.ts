@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import { DomainError, InvalidRequest, MethodNotAllowed } from '../domain/errors.ts';
+import { DomainError, InvalidRequest, MethodNotAllowed, NotFound } from '../domain/errors.ts';
 import type { Views } from '../interactions/views.ts';
 import { isJsonEndpoint } from '../oidc/engine-path.ts';
 import { asDatabaseUnavailable, isUnstorableText } from '../store/database-guard.ts';
@@ -28,7 +28,8 @@ export function errorHandler(views: Views): Middleware {
   return async (ctx, next) => {
     try {
       await next();
-      // a router's own 405 (method not among its routes' methods) comes without a body
+      // what no route answered, and a router's own 405 (a method none of its routes serves), come without a body
+      if (ctx.status === 404 && ctx.body == null) throw new NotFound('There is nothing at this address.');
       if (ctx.status === 405 && ctx.body == null) throw new MethodNotAllowed(`${ctx.method} is not supported here; use one of ${ctx.response.get('Allow')}`);
     } catch (thrown) {
       if (clientAborted(ctx, thrown)) {
