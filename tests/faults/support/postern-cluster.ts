@@ -64,6 +64,8 @@ export async function startCluster(options: ClusterOptions): Promise<PosternClus
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     POSTERN_ISSUER: proxy.url,
+    // loopback only: the proxy speaks plain HTTP
+    POSTERN_ALLOW_HTTP_ISSUER: 'true',
     DATABASE_URL: options.databaseUrl,
     REDIS_URL: options.redisUrl,
     POSTERN_MASTER_KEY: options.masterKey,
