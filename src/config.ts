@@ -98,7 +98,9 @@ export interface Resilience {
   refreshReuseIntervalSeconds: number;
   /** ms a storage call (Redis command, PostgreSQL connect or pool wait) may take before it fails as unavailable; default 750 */
   storageTimeoutMs: number;
-  /** seconds an in-flight request may take to finish after SIGTERM before the process exits anyway; default 25 */
+  /** seconds after SIGTERM during which /readyz says not ready but connections are still accepted; default 3 */
+  shutdownDelaySeconds: number;
+  /** seconds in-flight requests may take to finish once accepting stops, before the process exits anyway; default 25 */
   shutdownTimeoutSeconds: number;
   /** seconds a client has to send its request headers; default 10 */
   headersTimeoutSeconds: number;
@@ -319,6 +321,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     resilience: {
       refreshReuseIntervalSeconds: integer(env, 'POSTERN_REFRESH_REUSE_INTERVAL', 30, 0, 300),
       storageTimeoutMs: integer(env, 'POSTERN_STORAGE_TIMEOUT', 750, 50, 60_000),
+      shutdownDelaySeconds: integer(env, 'POSTERN_SHUTDOWN_DELAY', 3, 0, 600),
       shutdownTimeoutSeconds: integer(env, 'POSTERN_SHUTDOWN_TIMEOUT', 25, 0, 3600),
       headersTimeoutSeconds: integer(env, 'POSTERN_HEADERS_TIMEOUT', 10, 1, 600),
       requestTimeoutSeconds: integer(env, 'POSTERN_REQUEST_TIMEOUT', 30, 1, 3600),

@@ -15,8 +15,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal, timeoutSeconds: config.resilience.shutdownTimeoutSeconds }, 'draining: finishing in-flight requests');
-    server.close().then(
+    // an orchestrator's SIGTERM: announce not-ready first; Ctrl-C (SIGINT) stops accepting at once
+    const announceSeconds = signal === 'SIGTERM' ? config.resilience.shutdownDelaySeconds : 0;
+    logger.info({ signal, announceSeconds, timeoutSeconds: config.resilience.shutdownTimeoutSeconds }, 'draining: finishing in-flight requests');
+    server.close({ announceSeconds }).then(
       ({ cut }) => {
         if (cut > 0) logger.warn({ cut }, 'shutdown timeout reached: requests still running were cut');
         logger.info('stopped');

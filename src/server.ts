@@ -17,11 +17,14 @@ export interface RunningServer {
   services: Services;
   provider: Provider;
   /**
-   * Drains and stops: reports not ready, accepts no new connections, lets every in-flight request
+   * Drains and stops: reports not ready — and with `announceSeconds`, goes on accepting for that
+   * long, answering with `Connection: close`, so that a load balancer polling /readyz stops sending
+   * before the listener closes (a connection the kernel already queued for a closed listener would
+   * be reset) —, then accepts no new connections, lets every in-flight request
    * finish (at most POSTERN_SHUTDOWN_TIMEOUT; what is still running then is cut and counted),
    * closes idle keep-alive connections, then the storage pools.
    */
-  close(): Promise<{ cut: number }>;
+  close(options?: { announceSeconds?: number }): Promise<{ cut: number }>;
 }
 
 /** Counts requests between their arrival and the end of their response. */
@@ -97,9 +100,10 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     storage,
     services,
     provider,
-    async close() {
+    async close(options = {}) {
       readiness.draining = true;
       clearInterval(purge);
+      if (options.announceSeconds) await new Promise((resolve) => setTimeout(resolve, options.announceSeconds! * 1000));
       const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
       listening.closeIdleConnections();
       let cut = 0;

@@ -3,6 +3,7 @@ import { DomainError, InvalidRequest, MethodNotAllowed, NotFound } from '../doma
 import type { Views } from '../interactions/views.ts';
 import { isJsonEndpoint } from '../oidc/engine-path.ts';
 import { asDatabaseUnavailable, isUnstorableText } from '../store/database-guard.ts';
+import { logOutage } from '../store/outage-log.ts';
 import { StorageUnavailable } from '../store/unavailable.ts';
 
 const ABORT_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
@@ -66,9 +67,9 @@ export function errorHandler(views: Views): Middleware {
   };
 }
 
-/** 503 with `temporarily_unavailable`, logged once (with its code) at warn: an outage, not a bug. */
+/** 503 with `temporarily_unavailable`, through the outage log: an outage, not a bug. */
 function renderUnavailable(ctx: Context, views: Views, error: StorageUnavailable): void {
-  ctx.state.log?.warn({ err: error.cause ?? error, tier: error.tier, code: error.code }, 'storage unavailable');
+  if (ctx.state.log) logOutage(ctx.state.log, error);
   ctx.status = 503;
   ctx.set('Retry-After', '5');
   if (wantsHtml(ctx)) {

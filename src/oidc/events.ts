@@ -1,5 +1,7 @@
 import type { Provider } from 'oidc-provider';
 import type { Logger } from '../logger.ts';
+import { logOutage } from '../store/outage-log.ts';
+import { StorageUnavailable } from '../store/unavailable.ts';
 
 const ERROR_EVENTS = [
   'authorization.error',
@@ -15,7 +17,7 @@ const ERROR_EVENTS = [
   'userinfo.error',
 ] as const;
 
-/** Logs the engine's events: expected OAuth errors at debug, unexpected ones (server_error) at error. */
+/** Logs the engine's events: expected OAuth errors at debug, storage outages through the outage log, unexpected ones (server_error) at error. */
 export function subscribeProviderEvents(provider: Provider, logger: Logger): void {
   // the typings list these events per name; one loop over the names needs the plain emitter signature
   const emitter = provider as unknown as NodeJS.EventEmitter;
@@ -23,7 +25,8 @@ export function subscribeProviderEvents(provider: Provider, logger: Logger): voi
     emitter.on(event, (ctx: { state?: { log?: Logger } } | undefined, error: { error?: string; error_description?: string; status?: number; message?: string }) => {
       const log = ctx?.state?.log ?? logger;
       const fields = { event, error: error.error, description: error.error_description };
-      if ((error.status ?? 500) >= 500) log.error({ ...fields, err: error }, 'engine error');
+      if (error instanceof StorageUnavailable) logOutage(log, error);
+      else if ((error.status ?? 500) >= 500) log.error({ ...fields, err: error }, 'engine error');
       else log.debug(fields, 'protocol error');
     });
   }

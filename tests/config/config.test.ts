@@ -72,6 +72,7 @@ describe('loadConfig', () => {
       resilience: {
         refreshReuseIntervalSeconds: 30,
         storageTimeoutMs: 750,
+        shutdownDelaySeconds: 3,
         shutdownTimeoutSeconds: 25,
         headersTimeoutSeconds: 10,
         requestTimeoutSeconds: 30,

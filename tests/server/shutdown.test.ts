@@ -103,8 +103,8 @@ afterEach(async () => {
 });
 
 describe('a deploy (SIGTERM)', () => {
-  it('stops accepting, finishes the request in flight, closes the pools and exits 0; every line it writes is JSON', async () => {
-    const server = await start();
+  it('says not ready while it still accepts, then stops accepting, finishes the request in flight, closes the pools and exits 0; every line it writes is JSON', async () => {
+    const server = await start({ POSTERN_SHUTDOWN_DELAY: '1' });
     // the introspection pre-parse once made the engine print a plain-text warning on stderr
     const introspection = await fetch(`http://127.0.0.1:${server.port}/token/introspection`, {
       method: 'POST',
@@ -115,6 +115,14 @@ describe('a deploy (SIGTERM)', () => {
     const inFlight = await requestInFlight(server.port);
     server.child.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 300));
+    // the announcement: a load balancer polling /readyz learns to stop sending; what it still sends is served
+    const readiness = await fetch(`http://127.0.0.1:${server.port}/readyz`);
+    expect(readiness.status).toBe(503);
+    expect(await readiness.json()).toEqual({ status: 'draining' });
+    const late = await fetch(`http://127.0.0.1:${server.port}/.well-known/openid-configuration`);
+    expect(late.status).toBe(200);
+    expect(late.headers.get('connection')).toBe('close');
+    await new Promise((resolve) => setTimeout(resolve, 1200));
     expect(await refused(server.port)).toBe(true);
     expect(server.child.exitCode).toBeNull();
     inFlight.finish();
@@ -131,7 +139,7 @@ describe('a deploy (SIGTERM)', () => {
   });
 
   it('cuts what is still running when POSTERN_SHUTDOWN_TIMEOUT is reached, says how much, and exits 0', async () => {
-    const server = await start({ POSTERN_SHUTDOWN_TIMEOUT: '1' });
+    const server = await start({ POSTERN_SHUTDOWN_DELAY: '0', POSTERN_SHUTDOWN_TIMEOUT: '1' });
     const stuck = await requestInFlight(server.port);
     const signalled = Date.now();
     server.child.kill('SIGTERM');

@@ -69,7 +69,9 @@ export class RedisKv implements KvStore {
       commandTimeout: timeoutMs,
       connectTimeout: timeoutMs,
       retryStrategy: (attempt) => Math.min(100 * attempt, 1000),
-      enableAutoPipelining: true,
+      // no auto-pipelining: ioredis holds every later command until the pipeline in flight has
+      // answered, so one Redis that stops answering made each command wait out two timeouts
+      enableAutoPipelining: false,
     });
     // Connection errors surface as rejected commands; without a listener ioredis would also print them.
     this.#redis.on('error', () => {});
