@@ -4,6 +4,7 @@ import { deletedRows, type Database } from '../store/db.ts';
 import type { SecretEnvelope } from '../store/envelope.ts';
 import { CLIENT_SECRET_SEALED } from '../store/sealed-columns.ts';
 import { Conflict, InvalidClientMetadata, NotFound } from './errors.ts';
+import { heldRolesRecord } from './roles.ts';
 import { TtlCache } from './ttl-cache.ts';
 
 export type ClientType = 'confidential' | 'public';
@@ -172,15 +173,18 @@ export class Clients {
   }
 
   async delete(clientId: string): Promise<void> {
-    const removed = await this.#db.transaction(async (trx) => {
-      const deleted = deletedRows(await trx('clients').where({ client_id: clientId }).delete());
-      if (deleted === 0) throw new NotFound(`no client ${clientId}`);
-      return trx('oidc_payloads')
-        .whereIn('model', ['Grant', 'RefreshToken'])
-        .whereRaw("payload->>'clientId' = ?", [clientId])
-        .delete()
-        .returning<RemovedRecord[]>(['model', 'id', 'uid']);
-    });
+    const remove = () =>
+      this.#db.transaction(async (trx) => {
+        const deleted = deletedRows(await trx('clients').where({ client_id: clientId }).delete());
+        if (deleted === 0) throw new NotFound(`no client ${clientId}`);
+        return trx('oidc_payloads')
+          .whereIn('model', ['Grant', 'RefreshToken'])
+          .whereRaw("payload->>'clientId' = ?", [clientId])
+          .delete()
+          .returning<RemovedRecord[]>(['model', 'id', 'uid']);
+      });
+    // a client registered again under this id must not find the old one's roles cached
+    const removed = this.#records ? await this.#records.writing([heldRolesRecord({ kind: 'client', id: clientId })], remove) : await remove();
     this.#metadataCache.delete(clientId);
     await this.#records?.forget(removed);
   }

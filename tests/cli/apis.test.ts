@@ -30,6 +30,7 @@ describe.each(availableBackends())('postern migrate and api on %s', { timeout: 3
       identifier: API,
       name: 'Example API',
       isDefault: true,
+      access: 'roles',
       accessTokenTtl: 600,
       scopes: [
         { scope: 'read', description: 'Read your data' },
