@@ -11,6 +11,7 @@ import type { RecordCache } from '../store/record-cache.ts';
 import { createAdapterFactory } from './adapter/index.ts';
 import { CLAIMS_BY_SCOPE, OIDC_SCOPES } from './configuration/claims.ts';
 import { clientCredentialsSubject } from './configuration/client-credentials-subject.ts';
+import { SCOPE_ALLOWANCE } from './configuration/client-scope-allowance.ts';
 import { clientBasedCORS } from './configuration/cors.ts';
 import { loadExistingGrant } from './configuration/first-party-consent.ts';
 import { introspectionAllowedPolicy } from './configuration/introspection-policy.ts';
@@ -69,10 +70,13 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       authorizationSigningAlgValues: ['RS256'],
     },
     extraClientMetadata: {
-      properties: ['first_party'],
+      properties: ['first_party', SCOPE_ALLOWANCE],
       validator(_ctx, key, value) {
         if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
           throw new TypeError('first_party must be a boolean');
+        }
+        if (key === SCOPE_ALLOWANCE && value !== undefined && typeof value !== 'string') {
+          throw new TypeError(`${SCOPE_ALLOWANCE} must be a string`);
         }
       },
     },

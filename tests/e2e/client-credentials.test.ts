@@ -37,6 +37,14 @@ describe.each(availableBackends())('client credentials on %s', (backend) => {
     expect((await oidc.tokenIntrospection(t.config, tokens.access_token)).scope).toBe('read');
   });
 
+  it('gives a client registered with a scope allowance only the allowed scopes of the API', async () => {
+    const { client, clientSecret } = await t.server.services.clients.create({ name: 'Reader', type: 'confidential', grantTypes: ['client_credentials'], scopes: ['read'] });
+    const reader = await discover(t.server, { clientId: client.clientId, clientSecret: clientSecret! });
+    const tokens = await oidc.clientCredentialsGrant(reader, { scope: 'read write', resource: API });
+    expect(tokens.scope).toBe('read');
+    expect((await oidc.tokenIntrospection(reader, tokens.access_token)).scope).toBe('read');
+  });
+
   it('refuses a wrong client secret', async () => {
     const wrong = await discover(t.server, { clientId: t.fixture.clientId, clientSecret: 'not-the-secret' });
     await expect(oidc.clientCredentialsGrant(wrong, { scope: 'read' })).rejects.toMatchObject({

@@ -1,6 +1,7 @@
 import { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { ResourceServers } from '../../domain/resource-servers.ts';
 import { failingAsUnavailable } from '../adapter/unavailable-guard.ts';
+import { scopeAllowance } from './client-scope-allowance.ts';
 
 type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
 
@@ -26,7 +27,7 @@ export function resourceIndicatorsConfiguration(resourceServers: ResourceServers
     async getResourceServerInfo(_ctx, resourceIndicator, client) {
       const server = await failingAsUnavailable(() => resourceServers.find(resourceIndicator))();
       if (!server) throw new errors.InvalidTarget(`unknown resource server ${resourceIndicator}`);
-      const allowed = client.scope ? new Set(client.scope.split(' ')) : undefined;
+      const allowed = scopeAllowance(client);
       const scope = server.scopes.map(({ scope: name }) => name).filter((name) => !allowed || allowed.has(name));
       return {
         scope: scope.join(' '),
