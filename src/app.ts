@@ -18,6 +18,7 @@ import { createViews, VIEWS_DIR } from './interactions/views.ts';
 import type { Logger } from './logger.ts';
 import { createJwtShadow } from './oidc/jwt-access-tokens.ts';
 import { introspectionAccountCheck } from './oidc/introspection-account-check.ts';
+import { createEntitlementsLookup } from './oidc/entitlements.ts';
 import { createProvider } from './oidc/provider.ts';
 import { engineBodyLimit } from './oidc/engine-body-limit.ts';
 import { engineRouteFallback } from './oidc/route-fallback.ts';
@@ -62,6 +63,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     publicJwks: () => publicJwks,
   });
 
+  const entitlements = createEntitlementsLookup(services.roles);
   const provider = createProvider({
     config,
     db: storage.db,
@@ -70,6 +72,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     accounts: services.accounts,
     clients: services.clients,
     resourceServers: services.resourceServers,
+    entitlements,
     views,
     signingKeys,
     cookieKeys,

@@ -19,6 +19,9 @@ import { pagesConfiguration } from './configuration/pages.ts';
 import { resourceIndicatorsConfiguration } from './configuration/resource-indicators.ts';
 import { ttlConfiguration } from './configuration/ttl.ts';
 import { ACR_VALUES, interactionsPolicy } from './configuration/authentication-context.ts';
+import { accessTokenRoles } from './configuration/access-token-roles.ts';
+import { allExtraTokenClaims } from './configuration/extra-token-claims.ts';
+import type { EntitlementsLookup } from './entitlements.ts';
 import { createFindAccount } from './find-account.ts';
 import type { JwtShadow } from './jwt-access-tokens.ts';
 import { SqlModelStore } from './adapter/sql-model-store.ts';
@@ -35,6 +38,8 @@ export interface ProviderDependencies {
   accounts: Accounts;
   clients: Clients;
   resourceServers: ResourceServers;
+  /** what users and clients may do through roles, read once per request */
+  entitlements: EntitlementsLookup;
   views: Views;
   signingKeys: JWK[];
   cookieKeys: string[];
@@ -49,7 +54,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
   const pages = pagesConfiguration(deps.views);
   return {
     adapter: createAdapterFactory({ db: deps.db, kv: deps.kv, recordCache: deps.recordCache, clients: deps.clients }),
-    findAccount: createFindAccount(deps.accounts),
+    findAccount: createFindAccount(deps.accounts, deps.entitlements),
     jwks: { keys: deps.signingKeys },
     claims: { ...CLAIMS_BY_SCOPE } as unknown as Configuration['claims'],
     scopes: [...OIDC_SCOPES],
@@ -92,7 +97,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
     clientBasedCORS,
     renderError: pages.renderError,
     formats: { customizers: { jwt: deps.jwtShadow.customizer as never } },
-    extraTokenClaims: clientCredentialsSubject,
+    extraTokenClaims: allExtraTokenClaims(clientCredentialsSubject, accessTokenRoles(deps.entitlements)),
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -100,7 +105,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: pages.logout,
-      resourceIndicators: resourceIndicatorsConfiguration(deps.resourceServers),
+      resourceIndicators: resourceIndicatorsConfiguration(deps.resourceServers, deps.entitlements),
     },
   };
 }

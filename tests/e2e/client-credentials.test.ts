@@ -8,7 +8,7 @@ describe.each(availableBackends())('client credentials on %s', (backend) => {
   const t = useSeededServer(backend);
 
   beforeAll(async () => {
-    await t.server.services.resourceServers.create({ identifier: 'https://billing.example.test', name: 'Billing', scopes: [{ scope: 'invoices:read' }] });
+    await t.server.services.resourceServers.create({ identifier: 'https://billing.example.test', name: 'Billing', access: 'open', scopes: [{ scope: 'invoices:read' }] });
   });
 
   it('issues an RS256 JWT access token for the default API when no resource is sent', async () => {
