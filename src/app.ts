@@ -18,6 +18,7 @@ import { createViews, VIEWS_DIR } from './interactions/views.ts';
 import type { Logger } from './logger.ts';
 import { createJwtShadow } from './oidc/jwt-access-tokens.ts';
 import { introspectionAccountCheck } from './oidc/introspection-account-check.ts';
+import { introspectionCurrentRoles } from './oidc/introspection-current-roles.ts';
 import { createEntitlementsLookup } from './oidc/entitlements.ts';
 import { createProvider } from './oidc/provider.ts';
 import { engineBodyLimit } from './oidc/engine-body-limit.ts';
@@ -140,6 +141,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(engineBodyLimit());
   app.use(postAsGet());
   app.use(pagesPreferHtml());
+  app.use(introspectionCurrentRoles(services.resourceServers, entitlements));
   app.use(introspectionAccountCheck(services.accounts));
   app.use(jwtShadow.middleware(['/token/introspection', '/token/revocation']));
   app.use(engineRouteFallback(provider));

@@ -125,6 +125,32 @@ describe.each(availableBackends())('roles and permissions on %s', (backend) => {
     expect(payload.roles).toBeUndefined();
   });
 
+  it('an access token keeps its permissions until it expires; introspection answers with what the roles allow now', async () => {
+    const ivan = await user('ivan', 'crm-reader', 'crm-writer');
+    const { tokens } = await authorize(t.config, new UserAgent(t.server.issuer), ivan, { scope: CRM_SCOPES, resource: CRM });
+    expect(await oidc.tokenIntrospection(t.config, tokens.access_token)).toMatchObject({ active: true, scope: 'contacts:read contacts:write', roles: ['crm-reader', 'crm-writer'] });
+
+    await revoke('crm-writer', ivan.accountId);
+    // verified offline, the token still says what it was issued with
+    expect(await accessToken(tokens.access_token)).toMatchObject({ scope: 'contacts:read contacts:write', roles: ['crm-reader', 'crm-writer'] });
+    const narrowed = await oidc.tokenIntrospection(t.config, tokens.access_token);
+    expect(narrowed).toMatchObject({ active: true, sub: ivan.accountId, aud: CRM, scope: 'contacts:read', roles: ['crm-reader'] });
+
+    await revoke('crm-reader', ivan.accountId);
+    const none = await oidc.tokenIntrospection(t.config, tokens.access_token);
+    expect(none.active).toBe(true);
+    expect(none).not.toHaveProperty('scope');
+    expect(none).not.toHaveProperty('roles');
+    // the refresh token's answer is about the grant, not about roles
+    expect(await oidc.tokenIntrospection(t.config, tokens.refresh_token!)).toMatchObject({ active: true, scope: 'openid offline_access contacts:read contacts:write' });
+
+    // a role given back does not widen a token beyond what it was issued with
+    await grant('crm-reader', ivan.accountId);
+    await grant('crm-writer', ivan.accountId);
+    await grant('example-writer', ivan.accountId);
+    expect(await oidc.tokenIntrospection(t.config, tokens.access_token)).toMatchObject({ scope: 'contacts:read contacts:write', roles: ['crm-reader', 'crm-writer'] });
+  });
+
   it('puts the roles claim in the ID token and at userinfo only with the roles scope', async () => {
     const dave = await user('dave', 'crm-reader', 'example-writer');
     const withRoles = await authorize(t.config, new UserAgent(t.server.issuer), dave, { scope: 'openid roles' });
@@ -204,5 +230,8 @@ describe.each(availableBackends())('roles and permissions on %s', (backend) => {
 
     await roles.revoke('crm-reader', { kind: 'client', id: client.clientId });
     expect((await oidc.clientCredentialsGrant(worker, parameters)).scope).toBeUndefined();
+    const introspected = await oidc.tokenIntrospection(worker, granted.access_token);
+    expect(introspected).toMatchObject({ active: true, sub: client.clientId });
+    expect(introspected).not.toHaveProperty('scope');
   });
 });
