@@ -204,6 +204,28 @@ describe.each(availableBackends())('roles and permissions on %s', (backend) => {
     expect(writer.tokens.scope ?? '').toBe('');
   });
 
+  it('a first-party client skips consent, also for scopes that roles given since allow', async () => {
+    const { client, clientSecret } = await t.server.services.clients.create({
+      name: 'Own CRM app',
+      type: 'confidential',
+      redirectUris: [REDIRECT_URI],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      firstParty: true,
+    });
+    const config = await discover(t.server, { clientId: client.clientId, clientSecret: clientSecret! });
+    const judy = await user('judy', 'crm-reader');
+    const agent = new UserAgent(t.server.issuer);
+    const signIn = async () => {
+      const start = await startAuthorization(config, { scope: CRM_SCOPES, resource: CRM, prompt: 'login' });
+      const page = await untilConsent(agent, start.url, judy);
+      expect(page.status, page.html.slice(0, 300)).toBe(0);
+      return oidc.authorizationCodeGrant(config, new URL(page.url), { pkceCodeVerifier: start.verifier, expectedState: start.state, expectedNonce: start.nonce });
+    };
+    expect((await signIn()).scope).toBe('contacts:read');
+    await grant('crm-writer', judy.accountId);
+    expect((await signIn()).scope).toBe('contacts:read contacts:write');
+  });
+
   it('gives a client-credentials client what its own roles allow, within its allowance', async () => {
     const { roles, clients } = t.server.services;
     const { client, clientSecret } = await clients.create({ name: 'CRM sync', type: 'confidential', grantTypes: ['client_credentials'] });
