@@ -18,6 +18,8 @@ import { createViews, VIEWS_DIR } from './interactions/views.ts';
 import type { Logger } from './logger.ts';
 import { createJwtShadow } from './oidc/jwt-access-tokens.ts';
 import { introspectionAccountCheck } from './oidc/introspection-account-check.ts';
+import { introspectionCurrentRoles } from './oidc/introspection-current-roles.ts';
+import { createEntitlementsLookup } from './oidc/entitlements.ts';
 import { createProvider } from './oidc/provider.ts';
 import { rekeyLegacyTokens } from './oidc/adapter/rekey-legacy-tokens.ts';
 import { createTokenIds } from './oidc/adapter/token-ids.ts';
@@ -70,6 +72,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   // ephemeral tokens from before hashing live at most this long; until then they are looked for too
   const legacyUntil = Date.now() + Math.max(config.ttl.accessToken, config.ttl.clientCredentials) * 1000;
 
+  const entitlements = createEntitlementsLookup(services.roles);
   const provider = createProvider({
     config,
     db: storage.db,
@@ -78,6 +81,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     accounts: services.accounts,
     clients: services.clients,
     resourceServers: services.resourceServers,
+    entitlements,
     views,
     signingKeys,
     cookieKeys,
@@ -147,6 +151,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(engineBodyLimit());
   app.use(postAsGet());
   app.use(pagesPreferHtml());
+  app.use(introspectionCurrentRoles(services.resourceServers, entitlements));
   app.use(introspectionAccountCheck(services.accounts));
   app.use(jwtShadow.middleware(['/token/introspection', '/token/revocation']));
   app.use(engineRouteFallback(provider));

@@ -9,6 +9,7 @@ import { Clients } from './domain/clients.ts';
 import { PasswordPolicy } from './domain/password-policy.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
 import { ResourceServers } from './domain/resource-servers.ts';
+import { Roles } from './domain/roles.ts';
 import { SigningKeys } from './domain/signing-keys.ts';
 import { assertReachable, closeDatabase, createDatabase, databaseTarget, type Database } from './store/db.ts';
 import { createEnvelope, type SecretEnvelope } from './store/envelope.ts';
@@ -37,6 +38,7 @@ export interface Services {
   accounts: Accounts;
   clients: Clients;
   resourceServers: ResourceServers;
+  roles: Roles;
   signingKeys: SigningKeys;
   audit: AuditLog;
   throttle: LoginThrottle;
@@ -87,7 +89,8 @@ export async function createServices(config: Readonly<Config>, storage: Storage)
   return {
     accounts: new Accounts(storage.db, passwords, storage.recordCache, new PasswordPolicy({ minLength: config.security.passwordMinLength })),
     clients: new Clients(storage.db, storage.envelope, { cacheTtlMs: config.cacheTtlSeconds * 1000, records: storage.recordCache, processCaches: storage.processCaches }),
-    resourceServers: new ResourceServers(storage.db, { cacheTtlMs: config.cacheTtlSeconds * 1000, processCaches: storage.processCaches }),
+    resourceServers: new ResourceServers(storage.db, { cacheTtlMs: config.cacheTtlSeconds * 1000, processCaches: storage.processCaches, records: storage.recordCache }),
+    roles: new Roles(storage.db, storage.recordCache),
     signingKeys: new SigningKeys(storage.db, storage.envelope),
     audit: new AuditLog(storage.db),
     throttle: new LoginThrottle(storage.kv, config.security.lockout),

@@ -23,7 +23,7 @@ export async function seedPostern(env: Record<string, string>): Promise<PosternF
   try {
     const services = await createServices(config, storage);
     await services.signingKeys.ensureCurrent();
-    await services.resourceServers.create({ identifier: BENCH_API, name: 'Bench API', isDefault: true, scopes: [{ scope: 'read', description: 'Read' }] });
+    await services.resourceServers.create({ identifier: BENCH_API, name: 'Bench API', isDefault: true, access: 'open', scopes: [{ scope: 'read', description: 'Read' }] });
     await services.accounts.create({ username: BENCH_USERNAME, email: `${BENCH_USERNAME}@bench.test`, emailVerified: true, name: 'Bench User' }, BENCH_PASSWORD);
     const { client, clientSecret } = await services.clients.create({
       name: 'Bench App',

@@ -4,6 +4,7 @@ import { apiCommands } from './commands/apis.ts';
 import { clientCommands } from './commands/clients.ts';
 import { migrate } from './commands/migrate.ts';
 import { reseal } from './commands/reseal.ts';
+import { roleCommands } from './commands/roles.ts';
 import { userCommands } from './commands/users.ts';
 import { UsageError } from './errors.ts';
 import { describeFailure } from './failure.ts';
@@ -15,6 +16,7 @@ const TOP_LEVEL: Readonly<Record<string, Command | CommandGroup>> = {
   client: clientCommands,
   user: userCommands,
   api: apiCommands,
+  role: roleCommands,
 };
 
 function isGroup(entry: Command | CommandGroup): entry is CommandGroup {
@@ -33,7 +35,7 @@ function groupUsage(name: string, group: CommandGroup): string {
 
 export const USAGE = `Usage: postern <command> [options]
 
-Provisions Postern: applications, users and APIs. Reads the same environment as the server
+Provisions Postern: applications, users, APIs and roles. Reads the same environment as the server
 (DATABASE_URL, or embedded PGlite in POSTERN_DATA_DIR, default ./data; POSTERN_MASTER_KEY,
 POSTERN_MASTER_KEY_FILE or keys/master.key). Embedded PGlite admits one process at a time:
 stop the server while provisioning, or use DATABASE_URL.

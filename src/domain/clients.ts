@@ -5,6 +5,7 @@ import { deletedRows, type Database } from '../store/db.ts';
 import type { SecretEnvelope } from '../store/envelope.ts';
 import { CLIENT_SECRET_SEALED } from '../store/sealed-columns.ts';
 import { Conflict, InvalidClientMetadata, NotFound } from './errors.ts';
+import { heldRolesRecord } from './roles.ts';
 import { TtlCache } from './ttl-cache.ts';
 
 export type ClientType = 'confidential' | 'public';
@@ -198,7 +199,7 @@ export class Clients {
   }
 
   async delete(clientId: string): Promise<void> {
-    const removed = await this.#changing([clientId], () =>
+    const remove = () =>
       this.#db.transaction(async (trx) => {
         const deleted = deletedRows(await trx('clients').where({ client_id: clientId }).delete());
         if (deleted === 0) throw new NotFound(`no client ${clientId}`);
@@ -207,8 +208,10 @@ export class Clients {
           .whereRaw("payload->>'clientId' = ?", [clientId])
           .delete()
           .returning<RemovedRecord[]>(['model', 'id', 'uid']);
-      }),
-    );
+      });
+    // a client registered again under this id must not find the old one's roles cached
+    const removeMarked = () => (this.#records ? this.#records.writing([heldRolesRecord({ kind: 'client', id: clientId })], remove) : remove());
+    const removed = await this.#changing([clientId], removeMarked);
     await this.#records?.forget(removed);
   }
 

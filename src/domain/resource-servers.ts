@@ -1,13 +1,23 @@
 import type { Knex } from 'knex';
 import { deletedRows, type Database } from '../store/db.ts';
 import type { ProcessCaches } from '../store/process-caches.ts';
+import type { RecordCache } from '../store/record-cache.ts';
 import { Conflict, InvalidRequest, NotFound } from './errors.ts';
+import { lockHoldersOfResourceServer } from './roles.ts';
 import { TtlCache } from './ttl-cache.ts';
+
+/**
+ * Who may be granted an API's scopes: `open`, every user (and every client for itself), as before
+ * roles existed; `roles`, only what the user's roles (or the client's own) allow.
+ */
+export type ApiAccess = 'open' | 'roles';
+export const API_ACCESS: readonly ApiAccess[] = ['open', 'roles'];
 
 export interface ResourceServer {
   identifier: string;
   name: string;
   isDefault: boolean;
+  access: ApiAccess;
   /** seconds; undefined means the configured access token lifetime */
   accessTokenTtl: number | undefined;
   scopes: Array<{ scope: string; description: string | null }>;
@@ -19,6 +29,8 @@ export interface NewResourceServer {
   identifier: string;
   name: string;
   isDefault?: boolean | undefined;
+  /** default `roles`: a new API grants nothing until roles give its scopes */
+  access?: ApiAccess | undefined;
   accessTokenTtl?: number | undefined;
   scopes: Array<{ scope: string; description?: string | undefined }>;
   introspectors?: string[] | undefined;
@@ -28,6 +40,7 @@ interface ServerRow {
   identifier: string;
   name: string;
   is_default: boolean;
+  access: ApiAccess;
   access_token_ttl: number | null;
 }
 
@@ -47,6 +60,8 @@ export interface ResourceServersOptions {
   cacheTtlMs?: number | undefined;
   /** keeps the cache coherent with every other process's changes */
   processCaches?: ProcessCaches | undefined;
+  /** the shared cache holding what users and clients may do through roles on APIs */
+  records?: RecordCache | undefined;
 }
 
 /** The name the cache is announced under (ProcessCaches). */
@@ -58,12 +73,14 @@ export class ResourceServers {
 
   readonly #cache: TtlCache<ResourceServer | undefined>;
   readonly #processCaches: ProcessCaches | undefined;
+  readonly #records: RecordCache | undefined;
 
   constructor(db: Database, options: ResourceServersOptions = {}) {
     this.#db = db;
     this.#cache = new TtlCache(options.cacheTtlMs ?? 0, 1000);
     this.#processCaches = options.processCaches;
     this.#processCaches?.register(CACHE, this.#cache);
+    this.#records = options.records;
   }
 
   /**
@@ -86,7 +103,9 @@ export class ResourceServers {
     }
     if (url.hash) throw new InvalidRequest('a resource server identifier must not contain a fragment (RFC 8707)');
     if (input.scopes.length === 0) throw new InvalidRequest('a resource server needs at least one scope');
-    const reserved = new Set(['openid', 'offline_access', 'profile', 'email', 'address', 'phone']);
+    const access = input.access ?? 'roles';
+    if (!API_ACCESS.includes(access)) throw new InvalidRequest(`access must be ${API_ACCESS.join(' or ')}`);
+    const reserved = new Set(['openid', 'offline_access', 'profile', 'email', 'address', 'phone', 'roles']);
     for (const { scope } of input.scopes) {
       if (reserved.has(scope)) throw new InvalidRequest(`"${scope}" is an OpenID Connect scope and cannot belong to an API`);
       if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new InvalidRequest(`"${scope}" is not a valid scope token`);
@@ -99,6 +118,7 @@ export class ResourceServers {
             identifier: input.identifier,
             name: input.name,
             is_default: input.isDefault ?? false,
+            access,
             access_token_ttl: input.accessTokenTtl ?? null,
           });
           await trx('resource_server_scopes').insert(
@@ -130,6 +150,18 @@ export class ResourceServers {
     return (await this.find(identifier))!;
   }
 
+  /**
+   * Opens the API to every user (`open`) or limits it to what roles allow (`roles`); every
+   * process sees the change at once.
+   */
+  async setAccess(identifier: string, access: ApiAccess): Promise<ResourceServer> {
+    if (!API_ACCESS.includes(access)) throw new InvalidRequest(`access must be ${API_ACCESS.join(' or ')}`);
+    if (identifier.includes('\0')) throw new NotFound(`no resource server ${identifier}`);
+    const updated = await this.#changing(() => this.#db('resource_servers').where({ identifier }).update({ access }).returning('identifier'));
+    if (updated.length === 0) throw new NotFound(`no resource server ${identifier}`);
+    return (await this.find(identifier))!;
+  }
+
   static async #writeIntrospectors(trx: Knex.Transaction, identifier: string, clientIds: string[]): Promise<void> {
     const wanted = [...new Set(clientIds)];
     if (wanted.length === 0) return;
@@ -154,6 +186,7 @@ export class ResourceServers {
       identifier: row.identifier,
       name: row.name,
       isDefault: row.is_default,
+      access: row.access,
       accessTokenTtl: row.access_token_ttl ?? undefined,
       scopes: scopes.filter((s) => s.resource_server === row.identifier).map(({ scope, description }) => ({ scope, description })),
       introspectors: introspectors.filter((i) => i.resource_server === row.identifier).map(({ client_id }) => client_id),
@@ -181,8 +214,17 @@ export class ResourceServers {
     return this.#withScopes(await this.#db<ServerRow>('resource_servers').orderBy('created_at'));
   }
 
+  /** Deletes the API with its scopes, and the permissions on it that roles gave. */
   async delete(identifier: string): Promise<void> {
-    const deleted = await this.#changing(async () => deletedRows(await this.#db('resource_servers').where({ identifier }).delete()));
+    const { deleted, holders } = await this.#changing(() =>
+      this.#db.transaction(async (trx) => {
+        const affected = await lockHoldersOfResourceServer(trx, identifier);
+        // an API registered again under this identifier must not find the old permissions cached
+        await this.#records?.invalidate(affected);
+        return { deleted: deletedRows(await trx('resource_servers').where({ identifier }).delete()), holders: affected };
+      }),
+    );
+    await this.#records?.invalidate(holders);
     if (deleted === 0) throw new NotFound(`no resource server ${identifier}`);
   }
 }

@@ -1,9 +1,14 @@
 import type { FindAccount } from 'oidc-provider';
 import { claimsFor, predatesSignOut, type Accounts } from '../domain/accounts.ts';
 import { failingAsUnavailable } from './adapter/unavailable-guard.ts';
+import type { EntitlementsLookup } from './entitlements.ts';
 
-export function createFindAccount(accounts: Accounts): FindAccount {
-  return failingAsUnavailable(async (_ctx: Parameters<FindAccount>[0], sub: string, token: Parameters<FindAccount>[2]) => {
+function grants(scope: string, name: string): boolean {
+  return scope.split(' ').includes(name);
+}
+
+export function createFindAccount(accounts: Accounts, entitlements: EntitlementsLookup): FindAccount {
+  return failingAsUnavailable(async (ctx: Parameters<FindAccount>[0], sub: string, token: Parameters<FindAccount>[2]) => {
     const account = await accounts.findById(sub);
     if (!account || account.disabled) return undefined;
     // a token issued before the user signed out everywhere no longer stands for the account
@@ -11,7 +16,12 @@ export function createFindAccount(accounts: Accounts): FindAccount {
     return {
       accountId: account.id,
       // the engine filters these by the granted scopes and requested claims
-      claims: async () => ({ ...claimsFor(account), sub: account.id }),
+      claims: async (_use: string, scope: string) => ({
+        ...claimsFor(account),
+        sub: account.id,
+        // the roles the user holds now, read again for every ID token and userinfo answer
+        ...(grants(scope, 'roles') ? { roles: (await entitlements.of({ kind: 'account', id: account.id }, ctx)).names } : {}),
+      }),
     };
   });
 }

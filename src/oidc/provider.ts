@@ -11,6 +11,7 @@ import type { RecordCache } from '../store/record-cache.ts';
 import { createAdapterFactory } from './adapter/index.ts';
 import { CLAIMS_BY_SCOPE, OIDC_SCOPES } from './configuration/claims.ts';
 import { clientCredentialsSubject } from './configuration/client-credentials-subject.ts';
+import { SCOPE_ALLOWANCE } from './configuration/client-scope-allowance.ts';
 import { clientBasedCORS } from './configuration/cors.ts';
 import { loadExistingGrant } from './configuration/first-party-consent.ts';
 import { introspectionAllowedPolicy } from './configuration/introspection-policy.ts';
@@ -18,6 +19,9 @@ import { pagesConfiguration } from './configuration/pages.ts';
 import { resourceIndicatorsConfiguration } from './configuration/resource-indicators.ts';
 import { ttlConfiguration } from './configuration/ttl.ts';
 import { ACR_VALUES, interactionsPolicy } from './configuration/authentication-context.ts';
+import { accessTokenRoles } from './configuration/access-token-roles.ts';
+import { allExtraTokenClaims } from './configuration/extra-token-claims.ts';
+import type { EntitlementsLookup } from './entitlements.ts';
 import { createFindAccount } from './find-account.ts';
 import type { JwtShadow } from './jwt-access-tokens.ts';
 import { SqlModelStore } from './adapter/sql-model-store.ts';
@@ -35,6 +39,8 @@ export interface ProviderDependencies {
   accounts: Accounts;
   clients: Clients;
   resourceServers: ResourceServers;
+  /** what users and clients may do through roles, read once per request */
+  entitlements: EntitlementsLookup;
   views: Views;
   signingKeys: JWK[];
   cookieKeys: string[];
@@ -60,7 +66,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       tokenIds: deps.tokenIds,
       ephemeralLegacyReads: deps.ephemeralLegacyReads,
     }),
-    findAccount: createFindAccount(deps.accounts),
+    findAccount: createFindAccount(deps.accounts, deps.entitlements),
     jwks: { keys: deps.signingKeys },
     claims: { ...CLAIMS_BY_SCOPE } as unknown as Configuration['claims'],
     scopes: [...OIDC_SCOPES],
@@ -81,10 +87,13 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       authorizationSigningAlgValues: ['RS256'],
     },
     extraClientMetadata: {
-      properties: ['first_party'],
+      properties: ['first_party', SCOPE_ALLOWANCE],
       validator(_ctx, key, value) {
         if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
           throw new TypeError('first_party must be a boolean');
+        }
+        if (key === SCOPE_ALLOWANCE && value !== undefined && typeof value !== 'string') {
+          throw new TypeError(`${SCOPE_ALLOWANCE} must be a string`);
         }
       },
     },
@@ -100,7 +109,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
     clientBasedCORS,
     renderError: pages.renderError,
     formats: { customizers: { jwt: deps.jwtShadow.customizer as never } },
-    extraTokenClaims: clientCredentialsSubject,
+    extraTokenClaims: allExtraTokenClaims(clientCredentialsSubject, accessTokenRoles(deps.entitlements)),
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -108,7 +117,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: pages.logout,
-      resourceIndicators: resourceIndicatorsConfiguration(deps.resourceServers),
+      resourceIndicators: resourceIndicatorsConfiguration(deps.resourceServers, deps.entitlements),
     },
   };
 }

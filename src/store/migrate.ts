@@ -3,6 +3,8 @@ import * as initial from '../../migrations/20261124000000_initial.ts';
 import * as signInSecurity from '../../migrations/20261124010000_sign_in_security.ts';
 import * as resourceServerIntrospectors from '../../migrations/20261129100000_resource_server_introspectors.ts';
 import * as trustedDevices from '../../migrations/20261129100100_trusted_devices.ts';
+import * as roles from '../../migrations/20261129300000_roles.ts';
+import * as resourceServerAccess from '../../migrations/20261129300100_resource_server_access.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -16,6 +18,8 @@ const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['20261124010000_sign_in_security', signInSecurity],
   ['20261129100000_resource_server_introspectors', resourceServerIntrospectors],
   ['20261129100100_trusted_devices', trustedDevices],
+  ['20261129300000_roles', roles],
+  ['20261129300100_resource_server_access', resourceServerAccess],
 ];
 
 /** Every migration's name, oldest first. */

@@ -8,6 +8,12 @@ import { HOLD_SECONDS, ReadThroughCache } from './read-through-cache.ts';
  */
 export const CACHED_MODELS: ReadonlySet<string> = new Set(['Grant', 'Session']);
 
+/**
+ * The namespace of the roles (with their permissions) an account or a client holds, keyed
+ * `account:<id>` or `client:<id>`: read on every authorization, token and refresh.
+ */
+export const HELD_ROLES = 'HeldRoles';
+
 /** A durable record removed by a delete that bypassed the adapter (account or client deletion). */
 export interface RemovedRecord {
   model: string;
@@ -42,6 +48,11 @@ export class RecordCache {
   /** Accounts by id, without their password hash. */
   accounts<T>(): ReadThroughCache<T> {
     return this.#cache<T>('Account');
+  }
+
+  /** Roles held by an account or a client, with their permissions (see HELD_ROLES). */
+  heldRoles<T>(): ReadThroughCache<T> {
+    return this.#cache<T>(HELD_ROLES);
   }
 
   byId<T>(model: string): ReadThroughCache<T> {

@@ -30,6 +30,7 @@ describe.each(availableBackends())('postern migrate and api on %s', { timeout: 3
       identifier: API,
       name: 'Example API',
       isDefault: true,
+      access: 'roles',
       accessTokenTtl: 600,
       scopes: [
         { scope: 'read', description: 'Read your data' },
@@ -52,8 +53,8 @@ describe.each(availableBackends())('postern migrate and api on %s', { timeout: 3
     const result = await cli.run(['api', 'list']);
     expect(result.code, result.stderr).toBe(0);
     const [header, row, ...rest] = result.stdout.trimEnd().split('\n');
-    expect(header).toMatch(/^IDENTIFIER +NAME +DEFAULT +TOKEN TTL +SCOPES +INTROSPECTORS$/);
-    expect(row).toMatch(/^https:\/\/api\.example\.test +Example API +yes +600s +read, write +-$/);
+    expect(header).toMatch(/^IDENTIFIER +NAME +DEFAULT +ACCESS +TOKEN TTL +SCOPES +INTROSPECTORS$/);
+    expect(row).toMatch(/^https:\/\/api\.example\.test +Example API +yes +roles +600s +read, write +-$/);
     expect(rest).toEqual([]);
   });
 

@@ -8,7 +8,7 @@ describe.each(availableBackends())('client credentials on %s', (backend) => {
   const t = useSeededServer(backend);
 
   beforeAll(async () => {
-    await t.server.services.resourceServers.create({ identifier: 'https://billing.example.test', name: 'Billing', scopes: [{ scope: 'invoices:read' }] });
+    await t.server.services.resourceServers.create({ identifier: 'https://billing.example.test', name: 'Billing', access: 'open', scopes: [{ scope: 'invoices:read' }] });
   });
 
   it('issues an RS256 JWT access token for the default API when no resource is sent', async () => {
@@ -42,6 +42,14 @@ describe.each(availableBackends())('client credentials on %s', (backend) => {
     const tokens = await oidc.clientCredentialsGrant(t.config, { scope: 'read delete-everything', resource: API });
     expect(tokens.scope).toBe('read');
     expect((await oidc.tokenIntrospection(t.config, tokens.access_token)).scope).toBe('read');
+  });
+
+  it('gives a client registered with a scope allowance only the allowed scopes of the API', async () => {
+    const { client, clientSecret } = await t.server.services.clients.create({ name: 'Reader', type: 'confidential', grantTypes: ['client_credentials'], scopes: ['read'] });
+    const reader = await discover(t.server, { clientId: client.clientId, clientSecret: clientSecret! });
+    const tokens = await oidc.clientCredentialsGrant(reader, { scope: 'read write', resource: API });
+    expect(tokens.scope).toBe('read');
+    expect((await oidc.tokenIntrospection(reader, tokens.access_token)).scope).toBe('read');
   });
 
   it('refuses a wrong client secret', async () => {

@@ -20,7 +20,7 @@ describe.each(availableBackends())('who may introspect a token, on %s', (backend
   }
 
   beforeAll(async () => {
-    await t.server.services.resourceServers.create({ identifier: BILLING, name: 'Billing', scopes: [{ scope: 'invoices:read' }] });
+    await t.server.services.resourceServers.create({ identifier: BILLING, name: 'Billing', access: 'open', scopes: [{ scope: 'invoices:read' }] });
     bystander = (await confidentialClient('Bystander')).config;
     const named = await confidentialClient('API gateway');
     gateway = named.config;

@@ -406,7 +406,7 @@ describe.runIf(availableBackends().includes('postgres+redis'))('two instances on
   it('spend one budget', async () => {
     const [a, b] = instances as [TestServer, TestServer];
     expect(a.storage.kv.kind).toBe('redis');
-    await a.services.resourceServers.create({ identifier: 'https://api.example.test', name: 'API', isDefault: true, scopes: [{ scope: 'read' }] });
+    await a.services.resourceServers.create({ identifier: 'https://api.example.test', name: 'API', isDefault: true, access: 'open', scopes: [{ scope: 'read' }] });
     const service = await newService(a);
     const ip = nextIp();
     const remainders: number[] = [];

@@ -31,6 +31,8 @@ export async function seed(server: TestServer, options: { firstParty?: boolean; 
       identifier: API,
       name: 'Example API',
       isDefault: true,
+      // the suites written before roles: every user may be granted the API's scopes
+      access: 'open',
       scopes: [{ scope: 'read', description: 'Read your data' }, { scope: 'write', description: 'Change your data' }],
     });
   }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { NotFound } from '../../domain/errors.ts';
-import type { ResourceServer } from '../../domain/resource-servers.ts';
+import { API_ACCESS, type ApiAccess, type ResourceServer } from '../../domain/resource-servers.ts';
 import { COMMON_OPTIONS, onePositional, parseOrUsage, seconds, requireOption } from '../args.ts';
 import type { Command, CommandGroup } from '../command.ts';
 import { UsageError } from '../errors.ts';
@@ -20,16 +20,34 @@ function ttlText(api: ResourceServer): string {
   return api.accessTokenTtl === undefined ? 'default' : `${api.accessTokenTtl}s`;
 }
 
+/** `open` or `roles`, as a command line gives it. */
+function parseAccess(command: string, value: string | undefined): ApiAccess | undefined {
+  if (value === undefined) return undefined;
+  if (!(API_ACCESS as readonly string[]).includes(value)) throw new UsageError(`${command}: access must be ${API_ACCESS.join(' or ')}, got "${value}"`);
+  return value as ApiAccess;
+}
+
+function accessText(api: ResourceServer): string {
+  return api.access === 'open' ? 'open (every user)' : 'roles';
+}
+
 function apiFields(api: ResourceServer): Array<[string, string]> {
   return [
     ['identifier', api.identifier],
     ['name', api.name],
     ['default', yesNo(api.isDefault)],
+    ['access', accessText(api)],
     ['token ttl', ttlText(api)],
     ...api.scopes.map(({ scope, description }): [string, string] => ['scope', description ? `${scope}  (${description})` : scope]),
     ['introspectors', listOf(api.introspectors, 'none (only each token\'s own client)')],
   ];
 }
+
+const ACCESS = `Access: with roles (the default), a user is granted only the API's scopes that the user's
+roles give (postern role create, postern role grant), and a client getting a token for itself
+(client credentials) only those its own roles give. With open, every user and client may be
+granted every scope, as before roles existed; APIs registered before roles stay open until
+postern api set-access URI roles.`;
 
 const INTROSPECTORS = `Introspection (RFC 7662) answers a client about a token only when the token was issued to
 that client, or when it is an access token for an API that names the client as one of its
@@ -44,12 +62,15 @@ Registers an API (an RFC 8707 resource server). Applications ask for its scopes 
 RFC 9068 JWT access tokens whose audience is the identifier; the API verifies them against
 the issuer's JWKS, or at introspection.
 
+${ACCESS}
+
 ${INTROSPECTORS}
 
 Options:
   --identifier URI          the API's absolute URI, used as the token audience (required)
   --name NAME               name shown on the consent page (required)
   --scope NAME[=TEXT]       a scope and its consent-page description (repeat; at least one)
+  --access roles|open       who may be granted its scopes (default: roles; see above)
   --default                 tokens for this API are issued when a client asks for its scopes
                             without a resource parameter (replaces the previous default)
   --access-token-ttl SECS   access token lifetime for this API (default: the server's)
@@ -71,6 +92,7 @@ Example:
           identifier: { type: 'string' },
           name: { type: 'string' },
           scope: { type: 'string', multiple: true },
+          access: { type: 'string' },
           default: { type: 'boolean' },
           'access-token-ttl': { type: 'string' },
           introspector: { type: 'string', multiple: true },
@@ -82,9 +104,10 @@ Example:
     if (!values.scope?.length) throw new UsageError('api create: at least one --scope is required');
     const scopes = values.scope.map(parseScope);
     const accessTokenTtl = seconds('api create', values['access-token-ttl'], '--access-token-ttl');
+    const access = parseAccess('api create', values.access);
     const api = await withServices(async ({ resourceServers, audit }) => {
-      const created = await resourceServers.create({ identifier, name, scopes, isDefault: values.default, accessTokenTtl, introspectors: values.introspector });
-      await audit.record({ type: 'resource_server.created', details: { via: 'cli', identifier } });
+      const created = await resourceServers.create({ identifier, name, scopes, access, isDefault: values.default, accessTokenTtl, introspectors: values.introspector });
+      await audit.record({ type: 'resource_server.created', details: { via: 'cli', identifier, access: created.access } });
       return created;
     });
     if (values.json) return writeJson(io.stdout, api);
@@ -120,6 +143,35 @@ Example:
   },
 };
 
+const setAccess: Command = {
+  summary: 'open an API to every user, or limit it to what roles give',
+  usage: `Usage: postern api set-access URI roles|open [--json]
+
+${ACCESS}
+
+A running server applies the change to its next authorizations and token requests within
+POSTERN_CACHE_TTL (30 s unless set), and a user's next refresh narrows accordingly.
+
+Example:
+  postern api set-access https://api.example.com roles
+`,
+  async run(args, { io }) {
+    const { values, positionals } = parseOrUsage('api set-access', () =>
+      parseArgs({ args, strict: true, allowPositionals: true, options: COMMON_OPTIONS }),
+    );
+    const [identifier, value, ...rest] = positionals;
+    if (identifier === undefined || value === undefined || rest.length > 0) throw new UsageError('api set-access: expected URI and roles or open');
+    const access = parseAccess('api set-access', value)!;
+    const api = await withServices(async ({ resourceServers, audit }) => {
+      const updated = await resourceServers.setAccess(identifier, access);
+      await audit.record({ type: 'resource_server.access_set', details: { via: 'cli', identifier, access } });
+      return updated;
+    });
+    if (values.json) return writeJson(io.stdout, api);
+    io.stdout.write(formatFields(apiFields(api)));
+  },
+};
+
 const list: Command = {
   summary: 'list registered APIs and their scopes',
   usage: `Usage: postern api list [--json]
@@ -133,8 +185,8 @@ Lists registered APIs (resource servers) and their scopes, oldest first.
     if (all.length === 0) return void io.stdout.write('no APIs\n');
     io.stdout.write(
       formatTable(
-        ['IDENTIFIER', 'NAME', 'DEFAULT', 'TOKEN TTL', 'SCOPES', 'INTROSPECTORS'],
-        all.map((api) => [api.identifier, api.name, yesNo(api.isDefault), ttlText(api), listOf(api.scopes.map(({ scope }) => scope)), listOf(api.introspectors)]),
+        ['IDENTIFIER', 'NAME', 'DEFAULT', 'ACCESS', 'TOKEN TTL', 'SCOPES', 'INTROSPECTORS'],
+        all.map((api) => [api.identifier, api.name, yesNo(api.isDefault), api.access, ttlText(api), listOf(api.scopes.map(({ scope }) => scope)), listOf(api.introspectors)]),
       ),
     );
   },
@@ -144,7 +196,8 @@ const remove: Command = {
   summary: 'delete an API and its scopes',
   usage: `Usage: postern api delete URI [--json]
 
-Deletes an API and its scopes. Tokens already issued for it verify until they expire.
+Deletes an API and its scopes, and the permissions on it that roles gave. Tokens already
+issued for it verify until they expire.
 `,
   async run(args, { io }) {
     const { values, positionals } = parseOrUsage('api delete', () =>
@@ -165,5 +218,5 @@ Deletes an API and its scopes. Tokens already issued for it verify until they ex
 
 export const apiCommands: CommandGroup = {
   summary: 'APIs (resource servers) that receive JWT access tokens',
-  commands: { create, list, 'set-introspectors': setIntrospectors, delete: remove },
+  commands: { create, list, 'set-access': setAccess, 'set-introspectors': setIntrospectors, delete: remove },
 };

@@ -7,7 +7,7 @@ import { formatFields, formatTable, listOf, timestamp, writeJson, yesNo } from '
 
 const SECRET_NOTE = 'Store the client secret now: it is shown only this once and cannot be shown again.';
 
-function clientFields(client: ClientSummary): Array<[string, string]> {
+function clientFields(client: ClientSummary, roles?: string[]): Array<[string, string]> {
   return [
     ['client id', client.clientId],
     ['name', client.name],
@@ -17,6 +17,7 @@ function clientFields(client: ClientSummary): Array<[string, string]> {
     ['post-logout uris', listOf(client.postLogoutRedirectUris)],
     ['grant types', listOf(client.grantTypes)],
     ['scopes', listOf(client.scopes, 'any registered scope')],
+    ...(roles ? [['roles', listOf(roles, 'none')] as [string, string]] : []),
     ['created', timestamp(client.createdAt)],
   ];
 }
@@ -110,16 +111,20 @@ const show: Command = {
   summary: "show one application's registration",
   usage: `Usage: postern client show CLIENT_ID [--json]
 
-Shows one application's registration. The secret is never shown again.
+Shows one application's registration, with the roles it holds for the tokens it gets for
+itself (client credentials). The secret is never shown again.
 `,
   async run(args, { io }) {
     const { values, positionals } = parseOrUsage('client show', () =>
       parseArgs({ args, strict: true, allowPositionals: true, options: COMMON_OPTIONS }),
     );
     const clientId = onePositional('client show', positionals, 'CLIENT_ID');
-    const client = await withServices(({ clients }) => clients.get(clientId));
-    if (values.json) return writeJson(io.stdout, client);
-    io.stdout.write(formatFields(clientFields(client)));
+    const { client, roles } = await withServices(async (services) => ({
+      client: await services.clients.get(clientId),
+      roles: (await services.roles.clientPermissionsFor(clientId)).names,
+    }));
+    if (values.json) return writeJson(io.stdout, { ...client, roles });
+    io.stdout.write(formatFields(clientFields(client, roles)));
   },
 };
 

@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config.ts';
-import type { Account, Accounts } from '../../domain/accounts.ts';
-import { NotFound } from '../../domain/errors.ts';
+import type { Account } from '../../domain/accounts.ts';
 import { PasswordPolicy, type PasswordOwner } from '../../domain/password-policy.ts';
+import { findAccount } from '../account-lookup.ts';
 import { COMMON_OPTIONS, onePositional, parseOrUsage, requireOption } from '../args.ts';
 import type { Command, CommandContext, CommandGroup } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { withServices } from '../open-services.ts';
-import { formatFields, formatTable, timestamp, writeJson, yesNo } from '../output.ts';
+import { formatFields, formatTable, listOf, timestamp, writeJson, yesNo } from '../output.ts';
 import { newPasswordCheck } from '../password-rules.ts';
 import { readNewPassword } from '../read-password.ts';
 
@@ -16,7 +16,7 @@ the process list: pipe it as the first line of stdin, or type it twice at the pr
 need at least POSTERN_PASSWORD_MIN_LENGTH characters (12 unless set) and at most 1024; common
 passwords and passwords containing the username or email address are refused.`;
 
-function accountFields(account: Account): Array<[string, string]> {
+function accountFields(account: Account, roles?: string[]): Array<[string, string]> {
   return [
     ['id', account.id],
     ['username', account.username],
@@ -25,6 +25,7 @@ function accountFields(account: Account): Array<[string, string]> {
     ['name', account.name ?? '-'],
     ['password', account.hasPassword ? 'set' : 'none'],
     ['disabled', yesNo(account.disabled)],
+    ...(roles ? [['roles', listOf(roles, 'none')] as [string, string]] : []),
     ['created', timestamp(account.createdAt)],
     ['updated', timestamp(account.updatedAt)],
   ];
@@ -37,12 +38,6 @@ function refusePasswordFlag(command: string, args: readonly string[]): void {
   if (flags.some((arg) => arg === '--password' || arg.startsWith('--password=') || arg === '-p')) {
     throw new UsageError(`${command}: passwords are never taken from the command line; pipe one line on stdin or answer the prompt`);
   }
-}
-
-async function findAccount(accounts: Accounts, idOrLogin: string): Promise<Account> {
-  const account = (await accounts.findById(idOrLogin)) ?? (await accounts.findByLogin(idOrLogin));
-  if (!account) throw new NotFound(`no account "${idOrLogin}"`);
-  return account;
 }
 
 function promptFor(context: CommandContext) {
@@ -131,16 +126,19 @@ const show: Command = {
   summary: 'show one user account',
   usage: `Usage: postern user show ID|USERNAME|EMAIL [--json]
 
-Shows one user account, found by id, username or email address.
+Shows one user account, found by id, username or email address, with the roles it holds.
 `,
   async run(args, { io }) {
     const { values, positionals } = parseOrUsage('user show', () =>
       parseArgs({ args, strict: true, allowPositionals: true, options: COMMON_OPTIONS }),
     );
     const idOrLogin = onePositional('user show', positionals, 'ID, USERNAME or EMAIL');
-    const account = await withServices(({ accounts }) => findAccount(accounts, idOrLogin));
-    if (values.json) return writeJson(io.stdout, account);
-    io.stdout.write(formatFields(accountFields(account)));
+    const { account, roles } = await withServices(async (services) => {
+      const found = await findAccount(services.accounts, idOrLogin);
+      return { account: found, roles: (await services.roles.permissionsFor(found.id)).names };
+    });
+    if (values.json) return writeJson(io.stdout, { ...account, roles });
+    io.stdout.write(formatFields(accountFields(account, roles)));
   },
 };
 

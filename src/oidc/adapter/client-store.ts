@@ -1,5 +1,6 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Clients } from '../../domain/clients.ts';
+import { engineClientMetadata } from '../configuration/client-scope-allowance.ts';
 
 /** Clients are registered through the CLI and admin API; the engine only reads them. */
 export class ClientStore implements Adapter {
@@ -10,7 +11,8 @@ export class ClientStore implements Adapter {
   }
 
   async find(id: string) {
-    return (await this.#clients.metadataFor(id)) as AdapterPayload | undefined;
+    const metadata = await this.#clients.metadataFor(id);
+    return (metadata && engineClientMetadata(metadata)) as AdapterPayload | undefined;
   }
 
   async upsert(): Promise<never> {

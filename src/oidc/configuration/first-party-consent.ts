@@ -2,25 +2,26 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 
 /**
  * `loadExistingGrant`: the engine's default, plus an automatic grant for first-party clients so
- * that they skip the consent page (oidc-provider's documented "skip consent" recipe).
+ * that they skip the consent page (oidc-provider's documented "skip consent" recipe). A first-party
+ * client's grant is also topped up with what it asks for now: scopes that roles given since the
+ * last sign-in allow would otherwise bring up the consent page.
  */
 export async function loadExistingGrant(ctx: KoaContextWithOIDC) {
   const { client, session, params, provider } = ctx.oidc;
   if (!client || !session?.accountId) return undefined;
   const grantId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
-  if (grantId) {
-    const existing = await provider.Grant.find(grantId);
-    if (existing) return existing;
-  }
-  if (client.metadata().first_party !== true) return undefined;
+  const existing = grantId ? await provider.Grant.find(grantId) : undefined;
+  if (client.metadata().first_party !== true) return existing;
 
-  const grant = new provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+  const grant = existing ?? new provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+  const before = JSON.stringify([grant.openid, grant.resources]);
   const scope = typeof params?.scope === 'string' ? params.scope : '';
   grant.addOIDCScope(scope);
   const resources = ctx.oidc.resourceServers ?? {};
   for (const [identifier, server] of Object.entries(resources)) {
-    grant.addResourceScope(identifier, server.scope);
+    // a roles API may offer this user nothing
+    if (server.scope) grant.addResourceScope(identifier, server.scope);
   }
-  await grant.save();
+  if (!existing || JSON.stringify([grant.openid, grant.resources]) !== before) await grant.save();
   return grant;
 }
