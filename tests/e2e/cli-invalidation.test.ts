@@ -131,7 +131,7 @@ describe.runIf(enabled)(`changes made through the CLI reach every running instan
     const first = cluster.servers[0]!;
     const fixture = await seed(first, { username: 'api-user', clientName: 'Calls an API' });
     const billing = 'https://billing.example.test';
-    await first.services.resourceServers.create({ identifier: billing, name: 'Billing', scopes: [{ scope: 'invoices:read' }] });
+    await first.services.resourceServers.create({ identifier: billing, name: 'Billing', access: 'open', scopes: [{ scope: 'invoices:read' }] });
 
     await everyInstance(fixture, async (instance) => {
       expect((await oidc.clientCredentialsGrant(instance, { scope: 'invoices:read', resource: billing })).scope).toBe('invoices:read');
@@ -150,7 +150,7 @@ describe.runIf(enabled)(`changes made through the CLI reach every running instan
     const { client, clientSecret } = await first.services.clients.create({ name: 'Orders API', type: 'confidential', grantTypes: ['client_credentials'] });
     const introspector = { clientId: client.clientId, clientSecret: clientSecret! };
     const orders = 'https://orders.example.test';
-    await first.services.resourceServers.create({ identifier: orders, name: 'Orders', scopes: [{ scope: 'orders:read' }], introspectors: [client.clientId] });
+    await first.services.resourceServers.create({ identifier: orders, name: 'Orders', access: 'open', scopes: [{ scope: 'orders:read' }], introspectors: [client.clientId] });
     const token = (await oidc.clientCredentialsGrant(await via(first, issuer, fixture), { scope: 'orders:read', resource: orders })).access_token;
 
     await everyInstance(introspector, async (instance) => {
