@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -41,7 +41,8 @@ function looksLikeJwt(value: unknown): value is string {
 }
 
 export function createJwtShadow(options: { issuer: string; hmacKey: Buffer; publicJwks: () => JWK[] }): JwtShadow {
-  const shadowId = (jti: string) => createHmac('sha256', options.hmacKey).update(jti).digest('base64url');
+  const secret = createSecretKey(options.hmacKey);
+  const shadowId = (jti: string) => createHmac('sha256', secret).update(jti).digest('base64url');
   let keySet: ReturnType<typeof createLocalJWKSet> | undefined;
   let keySetSource: JWK[] | undefined;
   const currentKeySet = () => {

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 import type { AdapterPayload } from 'oidc-provider';
 
 /**
@@ -48,7 +48,9 @@ interface StoredPayload extends AdapterPayload {
 }
 
 export function createTokenIds(key: Buffer): TokenIds {
-  const storageId = (value: string) => createHmac('sha256', key).update(value).digest('base64url');
+  // a key object once: hashing with raw bytes re-imports the key on every call (on every token request)
+  const secret = createSecretKey(key);
+  const storageId = (value: string) => createHmac('sha256', secret).update(value).digest('base64url');
   return {
     storageId,
     storageIdOf: (jti) => (jti.startsWith(STORED_ID_MARK) ? jti.slice(STORED_ID_MARK.length) : storageId(jti)),

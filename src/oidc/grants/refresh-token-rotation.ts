@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey } from 'node:crypto';
 import type { AdapterPayload } from 'oidc-provider';
 import { asDatabaseUnavailable } from '../../store/database-guard.ts';
 import type { SqlModelStore } from '../adapter/sql-model-store.ts';
@@ -21,10 +21,11 @@ export interface RefreshTokenRotation {
 
 export function createRefreshTokenRotation(options: { store: SqlModelStore; tokenIds: TokenIds; key: Buffer; reuseIntervalSeconds: number }): RefreshTokenRotation {
   const { store, tokenIds, key, reuseIntervalSeconds } = options;
+  const secret = createSecretKey(key);
   return {
     reuseIntervalSeconds,
     // 256 bits, base64url: the same shape as the engine's own opaque token values
-    successorOf: (presented) => createHmac('sha256', key).update(presented).digest('base64url'),
+    successorOf: (presented) => createHmac('sha256', secret).update(presented).digest('base64url'),
     async commit(presented, successor, payload, expiresIn) {
       try {
         return await store.rotate(tokenIds.storageId(presented), tokenIds.storageId(successor), tokenIds.toStored(successor, payload), expiresIn);

@@ -55,10 +55,12 @@ export class RedisKv implements KvStore {
   readonly #breaker = new CircuitBreaker(1000);
   readonly #prefix: string;
   readonly #newSubscriber: () => RedisSubscriber;
+  readonly #timeoutMs: number;
   #subscriber: RedisSubscriber | undefined;
 
   constructor(url: string, prefix: string, options: RedisKvOptions = {}) {
     const timeoutMs = options.timeoutMs ?? 750;
+    this.#timeoutMs = timeoutMs;
     this.#prefix = prefix;
     this.#newSubscriber = () => new RedisSubscriber(url, { timeoutMs, heartbeatMs: options.heartbeatMs, connectionName: `${prefix}subscriber` });
     this.#redis = new Redis(url, {
@@ -66,21 +68,34 @@ export class RedisKv implements KvStore {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: timeoutMs,
+      // ioredis' own timeout only clears commands stuck behind a Redis that stopped answering; the
+      // caller's wait is bounded by #call, from the moment it asks (see there)
+      commandTimeout: timeoutMs * 4,
       connectTimeout: timeoutMs,
       retryStrategy: (attempt) => Math.min(100 * attempt, 1000),
-      // no auto-pipelining: ioredis holds every later command until the pipeline in flight has
-      // answered, so one Redis that stops answering made each command wait out two timeouts
-      enableAutoPipelining: false,
+      enableAutoPipelining: true,
     });
     // Connection errors surface as rejected commands; without a listener ioredis would also print them.
     this.#redis.on('error', () => {});
   }
 
+  /**
+   * One command, bounded by the storage timeout from the moment it is asked for. (With
+   * auto-pipelining ioredis sends a command only once the pipeline in flight has answered, and
+   * starts its own timer then: behind a Redis that stopped answering, a command would wait out
+   * two of its timeouts.)
+   */
   async #call<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
     if (!this.#breaker.allow()) throw new StorageUnavailable('kv');
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const result = await command(this.#redis);
+      const pending = command(this.#redis);
+      const timedOut = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error('Command timed out')), this.#timeoutMs);
+      });
+      // the command may still settle after the timeout: nobody waits for it then
+      pending.catch(() => {});
+      const result = await Promise.race([pending, timedOut]);
       this.#breaker.succeeded();
       return result;
     } catch (error) {
@@ -91,6 +106,8 @@ export class RedisKv implements KvStore {
       }
       this.#breaker.failed();
       throw new StorageUnavailable('kv', error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
