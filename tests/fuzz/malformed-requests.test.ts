@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
 import { availableBackends } from '../support/backends.ts';
 import { logLines } from '../support/log-capture.ts';
@@ -24,6 +24,14 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261129);
 const TOTAL = Number(process.env.FUZZ_CASES ?? 5400);
 const ONLY = process.env.FUZZ_ONLY ? new Set(process.env.FUZZ_ONLY.split(',').map(Number)) : undefined;
 const LIMIT_OFF = '1000000/1m';
+
+// the engine prints its warnings as plain text (console.warn), once per process: caught for the whole file
+const consoleWarnings: string[] = [];
+beforeAll(() => {
+  vi.spyOn(console, 'warn').mockImplementation((...parts: unknown[]) => {
+    consoleWarnings.push(parts.map(String).join(' '));
+  });
+});
 
 describe.each(availableBackends())('malformed requests on %s', (backend) => {
   const { lines, sink } = logLines();
@@ -115,6 +123,10 @@ describe.each(availableBackends())('malformed requests on %s', (backend) => {
 
   it("answers errors in the endpoint's format: OAuth JSON on protocol endpoints, HTML on pages", () => {
     expect(summarize(run.violations, 'error format')).toEqual([]);
+  });
+
+  it('makes the engine print no plain-text warning (every line is JSON)', () => {
+    expect(consoleWarnings).toEqual([]);
   });
 
   it('lets no parameter name reach Object.prototype', () => {

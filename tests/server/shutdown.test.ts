@@ -86,6 +86,16 @@ async function requestInFlight(port: number): Promise<{ socket: Socket; response
   return { socket, response, finish: () => socket.write(body.slice(10)) };
 }
 
+/** A whole token request whose connection closes right after it is written. */
+function abandon(port: number): void {
+  const body = 'grant_type=client_credentials&client_id=nobody&client_secret=nothing';
+  const socket = connect(port, '127.0.0.1', () => {
+    socket.write(`POST /token HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    socket.destroy();
+  });
+  socket.on('error', () => {});
+}
+
 function refused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -112,6 +122,9 @@ describe('a deploy (SIGTERM)', () => {
       body: 'token=eyJhbGciOiJSUzI1NiJ9.e30.c2ln',
     });
     expect(introspection.status).toBe(401);
+    // clients that go away as soon as they have sent their request: once made the engine print a warning too
+    for (let i = 0; i < 20; i += 1) abandon(server.port);
+    await new Promise((resolve) => setTimeout(resolve, 500));
     const inFlight = await requestInFlight(server.port);
     server.child.kill('SIGTERM');
     await new Promise((resolve) => setTimeout(resolve, 300));
