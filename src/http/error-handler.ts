@@ -6,6 +6,9 @@ import { asDatabaseUnavailable, isUnstorableText } from '../store/database-guard
 import { logOutage } from '../store/outage-log.ts';
 import { StorageUnavailable } from '../store/unavailable.ts';
 
+/** Seconds a client is asked to wait after a 503: about how long a storage tier takes to be used again. */
+const RETRY_AFTER_SECONDS = '5';
+
 const ABORT_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 /** The client went away while its request was read or answered: nothing to answer, nothing wrong here. */
@@ -32,6 +35,8 @@ export function errorHandler(views: Views): Middleware {
       // what no route answered, and a router's own 405 (a method none of its routes serves), come without a body
       if (ctx.status === 404 && ctx.body == null) throw new NotFound('There is nothing at this address.');
       if (ctx.status === 405 && ctx.body == null) throw new MethodNotAllowed(`${ctx.method} is not supported here; use one of ${ctx.response.get('Allow')}`);
+      // the engine renders a storage outage itself (503 temporarily_unavailable): tell when to come back, as Postern's own pages do
+      if (ctx.status === 503 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', RETRY_AFTER_SECONDS);
     } catch (thrown) {
       if (clientAborted(ctx, thrown)) {
         ctx.state.clientAborted = true;
@@ -71,7 +76,7 @@ export function errorHandler(views: Views): Middleware {
 function renderUnavailable(ctx: Context, views: Views, error: StorageUnavailable): void {
   if (ctx.state.log) logOutage(ctx.state.log, error);
   ctx.status = 503;
-  ctx.set('Retry-After', '5');
+  ctx.set('Retry-After', RETRY_AFTER_SECONDS);
   if (wantsHtml(ctx)) {
     ctx.type = 'html';
     ctx.body = views.render('error', {
