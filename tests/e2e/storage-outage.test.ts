@@ -55,7 +55,8 @@ describe.skipIf(skip)('without the ephemeral tier', () => {
 
   it('answers a token request 503 temporarily_unavailable within a second, and the refresh token stays usable', async () => {
     const basic = `Basic ${Buffer.from(`${fixture.clientId}:${fixture.clientSecret}`).toString('base64')}`;
-    for (const body of [{ grant_type: 'client_credentials', scope: 'read' }, { grant_type: 'refresh_token', refresh_token: refreshToken }]) {
+    const bodies: Array<Record<string, string>> = [{ grant_type: 'client_credentials', scope: 'read' }, { grant_type: 'refresh_token', refresh_token: refreshToken }];
+    for (const body of bodies) {
       const { result, ms } = await timed(() =>
         fetch(new URL('/token', server.url), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic }, body: new URLSearchParams(body) }),
       );
