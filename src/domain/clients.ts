@@ -11,6 +11,16 @@ import { TtlCache } from './ttl-cache.ts';
 export type ClientType = 'confidential' | 'public';
 export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
 export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials'];
+/** How a confidential client authenticates at the token endpoint (a public one: `none`). */
+export type SecretAuthMethod = 'client_secret_basic' | 'client_secret_post';
+export const SECRET_AUTH_METHODS: readonly SecretAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+/**
+ * `required`: every authorization request carries PKCE (S256). `nonce_instead`: a confidential
+ * client may leave PKCE out of a request that carries an OpenID Connect `nonce` (its own
+ * protection against code injection, OpenID Connect Core §15.5.2); never for a public client.
+ */
+export type PkcePolicy = 'required' | 'nonce_instead';
+export const PKCE_POLICIES: readonly PkcePolicy[] = ['required', 'nonce_instead'];
 
 export interface ClientSummary {
   clientId: string;
@@ -21,6 +31,9 @@ export interface ClientSummary {
   postLogoutRedirectUris: string[];
   grantTypes: GrantType[];
   scopes: string[];
+  /** how it authenticates at the token endpoint; `none` for a public client */
+  tokenEndpointAuthMethod: SecretAuthMethod | 'none';
+  pkcePolicy: PkcePolicy;
   createdAt: Date;
 }
 
@@ -34,6 +47,9 @@ export interface NewClient {
   /** scopes the client may ask for; empty means every registered scope */
   scopes?: string[] | undefined;
   firstParty?: boolean | undefined;
+  /** confidential clients only; default client_secret_basic */
+  tokenEndpointAuthMethod?: SecretAuthMethod | undefined;
+  pkcePolicy?: PkcePolicy | undefined;
 }
 
 /** What the protocol engine reads: RFC 7591 client metadata plus Postern's `first_party`. */
@@ -48,6 +64,8 @@ export interface ClientMetadata {
   response_types: string[];
   scope?: string;
   first_party: boolean;
+  /** absent: required */
+  pkce_policy?: PkcePolicy;
 }
 
 interface ClientRow {
@@ -79,6 +97,14 @@ function validateRedirectUri(uri: string, field: string): string {
   return uri;
 }
 
+function checkPkcePolicy(policy: PkcePolicy, authMethod: ClientMetadata['token_endpoint_auth_method']): PkcePolicy {
+  if (!PKCE_POLICIES.includes(policy)) throw new InvalidClientMetadata(`unknown PKCE policy "${policy}" (allowed: ${PKCE_POLICIES.join(', ')})`);
+  if (policy !== 'required' && authMethod === 'none') {
+    throw new InvalidClientMetadata('a public client always uses PKCE: it cannot prove at the token endpoint that it asked for the code');
+  }
+  return policy;
+}
+
 function toSummary(row: ClientRow): ClientSummary {
   return {
     clientId: row.client_id,
@@ -89,6 +115,8 @@ function toSummary(row: ClientRow): ClientSummary {
     postLogoutRedirectUris: row.metadata.post_logout_redirect_uris,
     grantTypes: row.metadata.grant_types,
     scopes: row.metadata.scope ? row.metadata.scope.split(' ') : [],
+    tokenEndpointAuthMethod: row.metadata.token_endpoint_auth_method,
+    pkcePolicy: row.metadata.pkce_policy ?? 'required',
     createdAt: new Date(row.created_at),
   };
 }
@@ -159,13 +187,22 @@ export class Clients {
     // hex: an id never starts with '-', which a command line would read as an option
     const clientId = input.clientId ?? randomBytes(16).toString('hex');
     const clientSecret = input.type === 'confidential' ? randomBytes(32).toString('base64url') : undefined;
+    if (input.tokenEndpointAuthMethod !== undefined && !clientSecret) {
+      throw new InvalidClientMetadata('a public client has no secret to authenticate with');
+    }
+    if (input.tokenEndpointAuthMethod !== undefined && !SECRET_AUTH_METHODS.includes(input.tokenEndpointAuthMethod)) {
+      throw new InvalidClientMetadata(`unknown token endpoint authentication method "${input.tokenEndpointAuthMethod}" (allowed: ${SECRET_AUTH_METHODS.join(', ')})`);
+    }
+    const authMethod = clientSecret ? (input.tokenEndpointAuthMethod ?? 'client_secret_basic') : 'none';
+    const pkcePolicy = checkPkcePolicy(input.pkcePolicy ?? 'required', authMethod);
     const metadata: ClientRow['metadata'] = {
-      token_endpoint_auth_method: clientSecret ? 'client_secret_basic' : 'none',
+      token_endpoint_auth_method: authMethod,
       redirect_uris: redirectUris,
       post_logout_redirect_uris: postLogoutRedirectUris,
       grant_types: grantTypes,
       response_types: usesCode ? ['code'] : [],
       ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+      ...(pkcePolicy !== 'required' ? { pkce_policy: pkcePolicy } : {}),
     };
     try {
       // announced too: a process may have cached that the id is unknown
@@ -196,6 +233,16 @@ export class Clients {
     const row = await this.#db<ClientRow>('clients').where({ client_id: clientId }).first();
     if (!row) throw new NotFound(`no client ${clientId}`);
     return toSummary(row);
+  }
+
+  /** Sets whether the client may leave PKCE out of requests that carry a nonce (see PkcePolicy). */
+  async setPkcePolicy(clientId: string, policy: PkcePolicy): Promise<ClientSummary> {
+    const current = await this.get(clientId);
+    checkPkcePolicy(policy, current.tokenEndpointAuthMethod);
+    const update = policy === 'required' ? this.#db.raw("metadata - 'pkce_policy'") : this.#db.raw("jsonb_set(metadata, '{pkce_policy}', ?::jsonb)", [JSON.stringify(policy)]);
+    const [row] = await this.#changing([clientId], () => this.#db('clients').where({ client_id: clientId }).update({ metadata: update }).returning('*'));
+    if (!row) throw new NotFound(`no client ${clientId}`);
+    return toSummary(row as ClientRow);
   }
 
   async delete(clientId: string): Promise<void> {

@@ -30,6 +30,7 @@ import { grantHelpersFor } from './engine-internals.ts';
 import { parameters as refreshTokenParameters, refreshTokenHandler } from './grants/refresh-token.ts';
 import { createRefreshTokenRotation } from './grants/refresh-token-rotation.ts';
 import { metadataCaching } from './metadata-caching.ts';
+import { PKCE_POLICY, pkceRequired, validatePkcePolicy } from './configuration/pkce-policy.ts';
 
 export interface ProviderDependencies {
   config: Readonly<Config>;
@@ -71,7 +72,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
     claims: { ...CLAIMS_BY_SCOPE } as unknown as Configuration['claims'],
     scopes: [...OIDC_SCOPES],
     responseTypes: ['code'],
-    pkce: { required: () => true },
+    pkce: { required: pkceRequired },
     rotateRefreshToken: true,
     allowOmittingSingleRegisteredRedirectUri: false,
     clientDefaults: {
@@ -87,8 +88,9 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       authorizationSigningAlgValues: ['RS256'],
     },
     extraClientMetadata: {
-      properties: ['first_party', SCOPE_ALLOWANCE],
-      validator(_ctx, key, value) {
+      properties: ['first_party', SCOPE_ALLOWANCE, PKCE_POLICY],
+      validator(_ctx, key, value, metadata) {
+        if (key === PKCE_POLICY) validatePkcePolicy(value, metadata as Record<string, unknown>);
         if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
           throw new TypeError('first_party must be a boolean');
         }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import type { ClientSummary, GrantType } from '../../domain/clients.ts';
+import { PKCE_POLICIES, type ClientSummary, type GrantType, type PkcePolicy, type SecretAuthMethod } from '../../domain/clients.ts';
+import { UsageError } from '../errors.ts';
 import { COMMON_OPTIONS, onePositional, parseOrUsage, requireOption } from '../args.ts';
 import type { Command, CommandGroup } from '../command.ts';
 import { withServices } from '../open-services.ts';
@@ -16,18 +17,27 @@ function clientFields(client: ClientSummary, roles?: string[]): Array<[string, s
     ['redirect uris', listOf(client.redirectUris)],
     ['post-logout uris', listOf(client.postLogoutRedirectUris)],
     ['grant types', listOf(client.grantTypes)],
+    ['token endpoint auth', client.tokenEndpointAuthMethod],
+    ['pkce', PKCE_WORDS[client.pkcePolicy]],
     ['scopes', listOf(client.scopes, 'any registered scope')],
     ...(roles ? [['roles', listOf(roles, 'none')] as [string, string]] : []),
     ['created', timestamp(client.createdAt)],
   ];
 }
 
+const PKCE_WORDS: Record<PkcePolicy, string> = {
+  required: 'required',
+  nonce_instead: 'may be left out of a request that carries a nonce (nonce_instead)',
+};
+
 const create: Command = {
   summary: 'register an application (confidential unless --public)',
   usage: `Usage: postern client create --name NAME [options]
 
 Registers an application. It is confidential (it gets a client secret, shown once) unless
---public is given. PKCE is required for every client using the authorization code grant.
+--public is given. PKCE is required for every client using the authorization code grant
+unless --pkce-policy nonce_instead relaxes it (confidential clients only; see
+\`postern client pkce --help\`).
 
 Options:
   --name NAME                      name shown on the sign-in and consent pages (required)
@@ -38,6 +48,8 @@ Options:
                                    (repeat; default: authorization_code and refresh_token)
   --scope SCOPE                    an API scope the client may ask for (repeat; default: any)
   --first-party                    your own application: the consent page is skipped
+  --token-endpoint-auth-method M   client_secret_basic (default) or client_secret_post
+  --pkce-policy POLICY             required (default) or nonce_instead
   --client-id ID                   choose the client_id instead of a random one
   --json                           print JSON (with clientSecret) instead of text
 `,
@@ -56,10 +68,13 @@ Options:
           scope: { type: 'string', multiple: true },
           'first-party': { type: 'boolean' },
           'client-id': { type: 'string' },
+          'token-endpoint-auth-method': { type: 'string' },
+          'pkce-policy': { type: 'string' },
         },
       }),
     );
     const name = requireOption('client create', values.name, '--name');
+    const pkcePolicy = values['pkce-policy'] as PkcePolicy | undefined;
     const { client, clientSecret } = await withServices(async ({ clients, audit }) => {
       const created = await clients.create({
         name,
@@ -71,8 +86,11 @@ Options:
         grantTypes: values['grant-type'] as GrantType[] | undefined,
         scopes: values.scope,
         firstParty: values['first-party'],
+        // unknown values are refused by the domain with the list of allowed ones
+        tokenEndpointAuthMethod: values['token-endpoint-auth-method'] as SecretAuthMethod | undefined,
+        pkcePolicy,
       });
-      await audit.record({ type: 'client.created', clientId: created.client.clientId, details: { via: 'cli' } });
+      await audit.record({ type: 'client.created', clientId: created.client.clientId, details: { via: 'cli', pkcePolicy: created.client.pkcePolicy } });
       return created;
     });
     if (values.json) {
@@ -128,6 +146,37 @@ itself (client credentials). The secret is never shown again.
   },
 };
 
+const pkce: Command = {
+  summary: "set whether an application may leave PKCE out of requests that carry a nonce",
+  usage: `Usage: postern client pkce CLIENT_ID POLICY [--json]
+
+POLICY is one of:
+  required        every authorization request carries PKCE (S256); the default
+  nonce_instead   a request that asks for openid and carries a nonce may leave PKCE out
+
+nonce_instead is for confidential clients that cannot send PKCE (some OpenID Connect relying
+party modules, conformance test runs): the code is still bound to the client by its
+authentication at the token endpoint, and the ID token to the request by the nonce (OpenID
+Connect Core 15.5.2). Requests without a nonce still need PKCE. Public clients always use
+PKCE. The change is an audit event (client.pkce_policy_changed).
+`,
+  async run(args, { io }) {
+    const { values, positionals } = parseOrUsage('client pkce', () =>
+      parseArgs({ args, strict: true, allowPositionals: true, options: COMMON_OPTIONS }),
+    );
+    if (positionals.length !== 2) throw new UsageError('client pkce: give CLIENT_ID and POLICY');
+    const [clientId, policy] = positionals as [string, string];
+    if (!PKCE_POLICIES.includes(policy as PkcePolicy)) throw new UsageError(`client pkce: POLICY is one of ${PKCE_POLICIES.join(', ')}`);
+    const client = await withServices(async ({ clients, audit }) => {
+      const updated = await clients.setPkcePolicy(clientId, policy as PkcePolicy);
+      await audit.record({ type: 'client.pkce_policy_changed', clientId, details: { via: 'cli', pkcePolicy: updated.pkcePolicy } });
+      return updated;
+    });
+    if (values.json) return writeJson(io.stdout, client);
+    io.stdout.write(formatFields(clientFields(client)));
+  },
+};
+
 const remove: Command = {
   summary: 'delete an application and the grants and refresh tokens issued to it',
   usage: `Usage: postern client delete CLIENT_ID [--json]
@@ -154,5 +203,5 @@ already issued still verify offline (against the JWKS) until they expire.
 
 export const clientCommands: CommandGroup = {
   summary: 'applications that sign users in or get tokens for themselves',
-  commands: { create, list, show, delete: remove },
+  commands: { create, list, show, pkce, delete: remove },
 };
