@@ -34,7 +34,23 @@ export interface ClientSummary {
   /** how it authenticates at the token endpoint; `none` for a public client */
   tokenEndpointAuthMethod: SecretAuthMethod | 'none';
   pkcePolicy: PkcePolicy;
+  /** where its request objects' signatures are checked: a JWKS URL, or public keys registered with it */
+  jwksUri: string | undefined;
+  registeredKeys: number;
+  /** authorization requests must come as a signed request object (RFC 9101) */
+  requireSignedRequestObject: boolean;
   createdAt: Date;
+}
+
+/** A client's public keys, for the request objects it signs (RFC 7517 key set). */
+export interface PublicKeySet {
+  keys: Array<Record<string, unknown>>;
+}
+
+export interface RequestObjectSettings {
+  jwks?: PublicKeySet | null | undefined;
+  jwksUri?: string | null | undefined;
+  requireSignedRequestObject?: boolean | undefined;
 }
 
 export interface NewClient {
@@ -50,6 +66,7 @@ export interface NewClient {
   /** confidential clients only; default client_secret_basic */
   tokenEndpointAuthMethod?: SecretAuthMethod | undefined;
   pkcePolicy?: PkcePolicy | undefined;
+  requestObjects?: RequestObjectSettings | undefined;
 }
 
 /** What the protocol engine reads: RFC 7591 client metadata plus Postern's `first_party`. */
@@ -66,6 +83,9 @@ export interface ClientMetadata {
   first_party: boolean;
   /** absent: required */
   pkce_policy?: PkcePolicy;
+  jwks?: PublicKeySet;
+  jwks_uri?: string;
+  require_signed_request_object?: boolean;
 }
 
 interface ClientRow {
@@ -105,6 +125,44 @@ function checkPkcePolicy(policy: PkcePolicy, authMethod: ClientMetadata['token_e
   return policy;
 }
 
+const PRIVATE_KEY_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+const REQUEST_OBJECT_KEY_TYPES = new Set(['RSA', 'EC']);
+
+function checkPublicKeys(jwks: PublicKeySet): PublicKeySet {
+  if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys)) throw new InvalidClientMetadata('jwks must be a JSON Web Key Set: {"keys": [...]}');
+  if (jwks.keys.length === 0 || jwks.keys.length > 10) throw new InvalidClientMetadata('jwks must hold 1 to 10 keys');
+  for (const key of jwks.keys) {
+    if (typeof key !== 'object' || key === null || !REQUEST_OBJECT_KEY_TYPES.has(key.kty as string)) throw new InvalidClientMetadata('jwks keys must be RSA or EC public keys');
+    if (PRIVATE_KEY_MEMBERS.some((member) => member in key)) throw new InvalidClientMetadata('jwks must hold public keys only: a private key was given');
+  }
+  return { keys: jwks.keys };
+}
+
+/**
+ * The request-object part of a registration: at most one of jwks and jwks_uri, and a signed
+ * request object can only be required of a client that has keys to sign it with.
+ */
+function requestObjectMetadata(settings: RequestObjectSettings, current: Pick<ClientMetadata, 'jwks' | 'jwks_uri' | 'require_signed_request_object'> = {}) {
+  const next = { ...current };
+  if (settings.jwks !== undefined) {
+    if (settings.jwks === null) delete next.jwks;
+    else next.jwks = checkPublicKeys(settings.jwks);
+  }
+  if (settings.jwksUri !== undefined) {
+    if (settings.jwksUri === null) delete next.jwks_uri;
+    else next.jwks_uri = validateRedirectUri(settings.jwksUri, 'jwks_uri');
+  }
+  if (next.jwks && next.jwks_uri) throw new InvalidClientMetadata('give either jwks or jwks_uri, not both');
+  if (settings.requireSignedRequestObject !== undefined) {
+    if (settings.requireSignedRequestObject) next.require_signed_request_object = true;
+    else delete next.require_signed_request_object;
+  }
+  if (next.require_signed_request_object && !next.jwks && !next.jwks_uri) {
+    throw new InvalidClientMetadata('requiring signed request objects needs the client\'s public keys (jwks or jwks_uri)');
+  }
+  return next;
+}
+
 function toSummary(row: ClientRow): ClientSummary {
   return {
     clientId: row.client_id,
@@ -117,6 +175,9 @@ function toSummary(row: ClientRow): ClientSummary {
     scopes: row.metadata.scope ? row.metadata.scope.split(' ') : [],
     tokenEndpointAuthMethod: row.metadata.token_endpoint_auth_method,
     pkcePolicy: row.metadata.pkce_policy ?? 'required',
+    jwksUri: row.metadata.jwks_uri,
+    registeredKeys: row.metadata.jwks?.keys.length ?? 0,
+    requireSignedRequestObject: row.metadata.require_signed_request_object === true,
     createdAt: new Date(row.created_at),
   };
 }
@@ -203,6 +264,7 @@ export class Clients {
       response_types: usesCode ? ['code'] : [],
       ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
       ...(pkcePolicy !== 'required' ? { pkce_policy: pkcePolicy } : {}),
+      ...requestObjectMetadata(input.requestObjects ?? {}),
     };
     try {
       // announced too: a process may have cached that the id is unknown
@@ -243,6 +305,22 @@ export class Clients {
     const [row] = await this.#changing([clientId], () => this.#db('clients').where({ client_id: clientId }).update({ metadata: update }).returning('*'));
     if (!row) throw new NotFound(`no client ${clientId}`);
     return toSummary(row as ClientRow);
+  }
+
+  /** Registers or removes the client's public keys and whether it must send signed request objects (RFC 9101). */
+  async setRequestObjects(clientId: string, settings: RequestObjectSettings): Promise<ClientSummary> {
+    // announced around the whole transaction, so no process caches what it read before the commit
+    return this.#changing([clientId], () =>
+      this.#db.transaction(async (trx) => {
+        const row = await trx<ClientRow>('clients').where({ client_id: clientId }).forUpdate().first();
+        if (!row) throw new NotFound(`no client ${clientId}`);
+        const { jwks, jwks_uri, require_signed_request_object, ...rest } = row.metadata;
+        const current = { ...(jwks ? { jwks } : {}), ...(jwks_uri ? { jwks_uri } : {}), ...(require_signed_request_object ? { require_signed_request_object } : {}) };
+        const metadata = { ...rest, ...requestObjectMetadata(settings, current) };
+        const [saved] = await trx('clients').where({ client_id: clientId }).update({ metadata: JSON.stringify(metadata) }).returning('*');
+        return toSummary(saved as ClientRow);
+      }),
+    );
   }
 
   async delete(clientId: string): Promise<void> {

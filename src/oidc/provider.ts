@@ -86,6 +86,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       userinfoSigningAlgValues: ['RS256'],
       introspectionSigningAlgValues: ['RS256'],
       authorizationSigningAlgValues: ['RS256'],
+      // request objects (RFC 9101) signed with the client's own public keys; never unsigned or HMAC
+      requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256'],
     },
     extraClientMetadata: {
       properties: ['first_party', SCOPE_ALLOWANCE, PKCE_POLICY],
@@ -114,6 +116,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
     extraTokenClaims: allExtraTokenClaims(clientCredentialsSubject, accessTokenRoles(deps.entitlements)),
     features: {
       devInteractions: { enabled: false },
+      claimsParameter: { enabled: true },
+      requestObjects: { enabled: true, requireSignedRequestObject: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy(deps.resourceServers) },
       revocation: { enabled: true },
