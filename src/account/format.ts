@@ -20,6 +20,7 @@ export function displayTime(date: Date): DisplayTime {
  * no text of the request ever reaches the page.
  */
 export const NOTICES = {
+  'profile-saved': 'Your profile was saved. Applications see the change the next time they ask.',
   'password-changed': 'Your password was changed. Your other devices were signed out.',
   'device-signed-out': 'That device was signed out.',
   'two-step-on': 'Two-step verification is on.',

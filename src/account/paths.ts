@@ -5,6 +5,7 @@ export const ACCOUNT_PAGES = {
   overview: ACCOUNT_PATH,
   callback: `${ACCOUNT_PATH}/callback`,
   signedOut: `${ACCOUNT_PATH}/signed-out`,
+  profile: `${ACCOUNT_PATH}/profile`,
   password: `${ACCOUNT_PATH}/password`,
   sessions: `${ACCOUNT_PATH}/sessions`,
   endSession: `${ACCOUNT_PATH}/sessions/end`,

@@ -5,6 +5,7 @@ import { applicationRoutes, grantsByApplication } from './applications.ts';
 import { noticeFrom } from './format.ts';
 import { accountPages, type AccountPageDependencies } from './pages.ts';
 import { passwordRoutes } from './password.ts';
+import { profileRoutes } from './profile.ts';
 import { ACCOUNT_PAGES, route, SIGN_OUT_LINK } from './paths.ts';
 import { reauthentication } from './reauthentication.ts';
 import { sessionRoutes } from './sessions.ts';
@@ -58,6 +59,7 @@ export async function accountRouter(options: AccountRouterDependencies): Promise
           applicationCount: applications.size,
           notice: noticeFrom(ctx.query.notice),
           links: {
+            profile: ACCOUNT_PAGES.profile,
             password: ACCOUNT_PAGES.password,
             twoStep: ACCOUNT_PAGES.twoStep,
             sessions: ACCOUNT_PAGES.sessions,
@@ -131,6 +133,7 @@ export async function accountRouter(options: AccountRouterDependencies): Promise
     );
   });
 
+  profileRoutes(router, deps, pages);
   passwordRoutes(router, deps, pages, reauth);
   sessionRoutes(router, deps, pages);
   twoStepRoutes(router, deps, pages, reauth);

@@ -4,6 +4,7 @@ import type { RecordCache, RemovedRecord } from '../store/record-cache.ts';
 import { IdentifierTaken, InvalidRequest, NotFound } from './errors.ts';
 import { PasswordPolicy } from './password-policy.ts';
 import type { PasswordHasher } from './passwords.ts';
+import { applyProfileChanges, storedProfile, type ProfileChanges, type ProfileClaims } from './profile-claims.ts';
 
 export interface Account {
   id: string;
@@ -13,6 +14,8 @@ export interface Account {
   name: string | null;
   givenName: string | null;
   familyName: string | null;
+  /** the other standard claims: nickname, picture, phone, address, … */
+  profile: ProfileClaims;
   disabled: boolean;
   hasPassword: boolean;
   /** sessions and tokens from before this moment are not honoured; null: all are */
@@ -47,6 +50,8 @@ interface AccountRow {
   name: string | null;
   given_name: string | null;
   family_name: string | null;
+  /** absent from shared-cache entries written before the column existed */
+  profile?: unknown;
   password_hash: string | null;
   disabled: boolean;
   sessions_valid_after: Date | string | null;
@@ -59,7 +64,7 @@ const USERNAME = /^[\p{L}\p{N}._@+-]{1,64}$/u;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** The columns an account is read with when no secret is needed (no hash, no sealed TOTP secret). */
-const PUBLIC_COLUMNS = ['id', 'username', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'password_hash', 'disabled', 'sessions_valid_after', 'device_generation', 'created_at', 'updated_at'] as const;
+const PUBLIC_COLUMNS = ['id', 'username', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'profile', 'password_hash', 'disabled', 'sessions_valid_after', 'device_generation', 'created_at', 'updated_at'] as const;
 
 /** What the shared cache holds: never the password hash. */
 type CachedAccountRow = Omit<AccountRow, 'password_hash'> & { has_password: boolean };
@@ -77,6 +82,7 @@ function toAccount(row: AccountRow | CachedAccountRow): Account {
     name: row.name,
     givenName: row.given_name,
     familyName: row.family_name,
+    profile: storedProfile(row.profile),
     disabled: row.disabled,
     hasPassword: 'has_password' in row ? row.has_password : row.password_hash !== null,
     sessionsValidAfter: row.sessions_valid_after ? new Date(row.sessions_valid_after) : null,
@@ -110,8 +116,18 @@ export function claimsFor(account: Account): Record<string, unknown> {
     updated_at: Math.floor(account.updatedAt.getTime() / 1000),
     email: account.email ?? undefined,
     email_verified: account.email ? account.emailVerified : undefined,
+    ...account.profile,
   };
 }
+
+/** What a person, the CLI or the admin API may change about an account's profile. */
+export interface AccountProfileChanges extends ProfileChanges {
+  name?: string | null;
+  given_name?: string | null;
+  family_name?: string | null;
+}
+
+const NAME_COLUMNS = ['name', 'given_name', 'family_name'] as const;
 
 export class Accounts {
   readonly #db: Database;
@@ -275,6 +291,35 @@ export class Accounts {
     );
     if (!changed) throw new NotFound(`no account ${id}`);
     return changed.device_generation;
+  }
+
+  /**
+   * Changes the account's names and standard claims (null or '' removes one); updated_at moves,
+   * so relying parties see the change in the ID token and userinfo.
+   */
+  async updateProfile(id: string, changes: AccountProfileChanges): Promise<Account> {
+    const { name, given_name, family_name, ...claims } = changes;
+    const names: Record<string, string | null> = {};
+    for (const [column, value] of Object.entries({ name, given_name, family_name }) as Array<[(typeof NAME_COLUMNS)[number], unknown]>) {
+      if (value === undefined) continue;
+      if (value !== null && typeof value !== 'string') throw new InvalidRequest(`${column} must be a string`);
+      const trimmed = value?.trim() ?? '';
+      if (trimmed.length > 200) throw new InvalidRequest(`${column} must be at most 200 characters`);
+      names[column] = trimmed === '' ? null : trimmed;
+    }
+    const updated = await this.#change(id, () =>
+      this.#db.transaction(async (trx) => {
+        const row = await trx<AccountRow>('accounts').where({ id }).forUpdate().first('profile');
+        if (!row) throw new NotFound(`no account ${id}`);
+        const profile = applyProfileChanges(storedProfile(row.profile), claims);
+        const [saved] = await trx('accounts')
+          .where({ id })
+          .update({ ...names, profile: JSON.stringify(profile), updated_at: trx.fn.now() })
+          .returning(PUBLIC_COLUMNS);
+        return saved as AccountRow;
+      }),
+    );
+    return toAccount(updated);
   }
 
   async list(): Promise<Account[]> {

@@ -11,6 +11,16 @@ import { TtlCache } from './ttl-cache.ts';
 export type ClientType = 'confidential' | 'public';
 export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
 export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials'];
+/** How a confidential client authenticates at the token endpoint (a public one: `none`). */
+export type SecretAuthMethod = 'client_secret_basic' | 'client_secret_post';
+export const SECRET_AUTH_METHODS: readonly SecretAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+/**
+ * `required`: every authorization request carries PKCE (S256). `nonce_instead`: a confidential
+ * client may leave PKCE out of a request that carries an OpenID Connect `nonce` (its own
+ * protection against code injection, OpenID Connect Core §15.5.2); never for a public client.
+ */
+export type PkcePolicy = 'required' | 'nonce_instead';
+export const PKCE_POLICIES: readonly PkcePolicy[] = ['required', 'nonce_instead'];
 
 export interface ClientSummary {
   clientId: string;
@@ -21,7 +31,26 @@ export interface ClientSummary {
   postLogoutRedirectUris: string[];
   grantTypes: GrantType[];
   scopes: string[];
+  /** how it authenticates at the token endpoint; `none` for a public client */
+  tokenEndpointAuthMethod: SecretAuthMethod | 'none';
+  pkcePolicy: PkcePolicy;
+  /** where its request objects' signatures are checked: a JWKS URL, or public keys registered with it */
+  jwksUri: string | undefined;
+  registeredKeys: number;
+  /** authorization requests must come as a signed request object (RFC 9101) */
+  requireSignedRequestObject: boolean;
   createdAt: Date;
+}
+
+/** A client's public keys, for the request objects it signs (RFC 7517 key set). */
+export interface PublicKeySet {
+  keys: Array<Record<string, unknown>>;
+}
+
+export interface RequestObjectSettings {
+  jwks?: PublicKeySet | null | undefined;
+  jwksUri?: string | null | undefined;
+  requireSignedRequestObject?: boolean | undefined;
 }
 
 export interface NewClient {
@@ -34,6 +63,10 @@ export interface NewClient {
   /** scopes the client may ask for; empty means every registered scope */
   scopes?: string[] | undefined;
   firstParty?: boolean | undefined;
+  /** confidential clients only; default client_secret_basic */
+  tokenEndpointAuthMethod?: SecretAuthMethod | undefined;
+  pkcePolicy?: PkcePolicy | undefined;
+  requestObjects?: RequestObjectSettings | undefined;
 }
 
 /** What the protocol engine reads: RFC 7591 client metadata plus Postern's `first_party`. */
@@ -48,6 +81,11 @@ export interface ClientMetadata {
   response_types: string[];
   scope?: string;
   first_party: boolean;
+  /** absent: required */
+  pkce_policy?: PkcePolicy;
+  jwks?: PublicKeySet;
+  jwks_uri?: string;
+  require_signed_request_object?: boolean;
 }
 
 interface ClientRow {
@@ -79,6 +117,52 @@ function validateRedirectUri(uri: string, field: string): string {
   return uri;
 }
 
+function checkPkcePolicy(policy: PkcePolicy, authMethod: ClientMetadata['token_endpoint_auth_method']): PkcePolicy {
+  if (!PKCE_POLICIES.includes(policy)) throw new InvalidClientMetadata(`unknown PKCE policy "${policy}" (allowed: ${PKCE_POLICIES.join(', ')})`);
+  if (policy !== 'required' && authMethod === 'none') {
+    throw new InvalidClientMetadata('a public client always uses PKCE: it cannot prove at the token endpoint that it asked for the code');
+  }
+  return policy;
+}
+
+const PRIVATE_KEY_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+const REQUEST_OBJECT_KEY_TYPES = new Set(['RSA', 'EC']);
+
+function checkPublicKeys(jwks: PublicKeySet): PublicKeySet {
+  if (typeof jwks !== 'object' || jwks === null || !Array.isArray(jwks.keys)) throw new InvalidClientMetadata('jwks must be a JSON Web Key Set: {"keys": [...]}');
+  if (jwks.keys.length === 0 || jwks.keys.length > 10) throw new InvalidClientMetadata('jwks must hold 1 to 10 keys');
+  for (const key of jwks.keys) {
+    if (typeof key !== 'object' || key === null || !REQUEST_OBJECT_KEY_TYPES.has(key.kty as string)) throw new InvalidClientMetadata('jwks keys must be RSA or EC public keys');
+    if (PRIVATE_KEY_MEMBERS.some((member) => member in key)) throw new InvalidClientMetadata('jwks must hold public keys only: a private key was given');
+  }
+  return { keys: jwks.keys };
+}
+
+/**
+ * The request-object part of a registration: at most one of jwks and jwks_uri, and a signed
+ * request object can only be required of a client that has keys to sign it with.
+ */
+function requestObjectMetadata(settings: RequestObjectSettings, current: Pick<ClientMetadata, 'jwks' | 'jwks_uri' | 'require_signed_request_object'> = {}) {
+  const next = { ...current };
+  if (settings.jwks !== undefined) {
+    if (settings.jwks === null) delete next.jwks;
+    else next.jwks = checkPublicKeys(settings.jwks);
+  }
+  if (settings.jwksUri !== undefined) {
+    if (settings.jwksUri === null) delete next.jwks_uri;
+    else next.jwks_uri = validateRedirectUri(settings.jwksUri, 'jwks_uri');
+  }
+  if (next.jwks && next.jwks_uri) throw new InvalidClientMetadata('give either jwks or jwks_uri, not both');
+  if (settings.requireSignedRequestObject !== undefined) {
+    if (settings.requireSignedRequestObject) next.require_signed_request_object = true;
+    else delete next.require_signed_request_object;
+  }
+  if (next.require_signed_request_object && !next.jwks && !next.jwks_uri) {
+    throw new InvalidClientMetadata('requiring signed request objects needs the client\'s public keys (jwks or jwks_uri)');
+  }
+  return next;
+}
+
 function toSummary(row: ClientRow): ClientSummary {
   return {
     clientId: row.client_id,
@@ -89,6 +173,11 @@ function toSummary(row: ClientRow): ClientSummary {
     postLogoutRedirectUris: row.metadata.post_logout_redirect_uris,
     grantTypes: row.metadata.grant_types,
     scopes: row.metadata.scope ? row.metadata.scope.split(' ') : [],
+    tokenEndpointAuthMethod: row.metadata.token_endpoint_auth_method,
+    pkcePolicy: row.metadata.pkce_policy ?? 'required',
+    jwksUri: row.metadata.jwks_uri,
+    registeredKeys: row.metadata.jwks?.keys.length ?? 0,
+    requireSignedRequestObject: row.metadata.require_signed_request_object === true,
     createdAt: new Date(row.created_at),
   };
 }
@@ -159,13 +248,23 @@ export class Clients {
     // hex: an id never starts with '-', which a command line would read as an option
     const clientId = input.clientId ?? randomBytes(16).toString('hex');
     const clientSecret = input.type === 'confidential' ? randomBytes(32).toString('base64url') : undefined;
+    if (input.tokenEndpointAuthMethod !== undefined && !clientSecret) {
+      throw new InvalidClientMetadata('a public client has no secret to authenticate with');
+    }
+    if (input.tokenEndpointAuthMethod !== undefined && !SECRET_AUTH_METHODS.includes(input.tokenEndpointAuthMethod)) {
+      throw new InvalidClientMetadata(`unknown token endpoint authentication method "${input.tokenEndpointAuthMethod}" (allowed: ${SECRET_AUTH_METHODS.join(', ')})`);
+    }
+    const authMethod = clientSecret ? (input.tokenEndpointAuthMethod ?? 'client_secret_basic') : 'none';
+    const pkcePolicy = checkPkcePolicy(input.pkcePolicy ?? 'required', authMethod);
     const metadata: ClientRow['metadata'] = {
-      token_endpoint_auth_method: clientSecret ? 'client_secret_basic' : 'none',
+      token_endpoint_auth_method: authMethod,
       redirect_uris: redirectUris,
       post_logout_redirect_uris: postLogoutRedirectUris,
       grant_types: grantTypes,
       response_types: usesCode ? ['code'] : [],
       ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+      ...(pkcePolicy !== 'required' ? { pkce_policy: pkcePolicy } : {}),
+      ...requestObjectMetadata(input.requestObjects ?? {}),
     };
     try {
       // announced too: a process may have cached that the id is unknown
@@ -196,6 +295,32 @@ export class Clients {
     const row = await this.#db<ClientRow>('clients').where({ client_id: clientId }).first();
     if (!row) throw new NotFound(`no client ${clientId}`);
     return toSummary(row);
+  }
+
+  /** Sets whether the client may leave PKCE out of requests that carry a nonce (see PkcePolicy). */
+  async setPkcePolicy(clientId: string, policy: PkcePolicy): Promise<ClientSummary> {
+    const current = await this.get(clientId);
+    checkPkcePolicy(policy, current.tokenEndpointAuthMethod);
+    const update = policy === 'required' ? this.#db.raw("metadata - 'pkce_policy'") : this.#db.raw("jsonb_set(metadata, '{pkce_policy}', ?::jsonb)", [JSON.stringify(policy)]);
+    const [row] = await this.#changing([clientId], () => this.#db('clients').where({ client_id: clientId }).update({ metadata: update }).returning('*'));
+    if (!row) throw new NotFound(`no client ${clientId}`);
+    return toSummary(row as ClientRow);
+  }
+
+  /** Registers or removes the client's public keys and whether it must send signed request objects (RFC 9101). */
+  async setRequestObjects(clientId: string, settings: RequestObjectSettings): Promise<ClientSummary> {
+    // announced around the whole transaction, so no process caches what it read before the commit
+    return this.#changing([clientId], () =>
+      this.#db.transaction(async (trx) => {
+        const row = await trx<ClientRow>('clients').where({ client_id: clientId }).forUpdate().first();
+        if (!row) throw new NotFound(`no client ${clientId}`);
+        const { jwks, jwks_uri, require_signed_request_object, ...rest } = row.metadata;
+        const current = { ...(jwks ? { jwks } : {}), ...(jwks_uri ? { jwks_uri } : {}), ...(require_signed_request_object ? { require_signed_request_object } : {}) };
+        const metadata = { ...rest, ...requestObjectMetadata(settings, current) };
+        const [saved] = await trx('clients').where({ client_id: clientId }).update({ metadata: JSON.stringify(metadata) }).returning('*');
+        return toSummary(saved as ClientRow);
+      }),
+    );
   }
 
   async delete(clientId: string): Promise<void> {

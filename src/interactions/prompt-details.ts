@@ -1,5 +1,5 @@
 import type { Provider } from 'oidc-provider';
-import { SCOPE_DESCRIPTIONS } from '../oidc/configuration/claims.ts';
+import { CLAIM_DESCRIPTIONS, SCOPE_DESCRIPTIONS } from '../oidc/configuration/claims.ts';
 import type { ResourceServers } from '../domain/resource-servers.ts';
 
 export type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -21,9 +21,9 @@ export function consentRequest(details: InteractionDetails): ConsentRequest {
 
 /** What the consent page says the application will receive, in plain words. */
 export async function describeConsent(request: ConsentRequest, resourceServers: ResourceServers) {
-  const permissions = request.missingOIDCScope
-    .map((scope) => SCOPE_DESCRIPTIONS[scope])
-    .filter((line): line is string => line !== undefined);
+  const permissions = [...request.missingOIDCScope.map((scope) => SCOPE_DESCRIPTIONS[scope]), ...request.missingOIDCClaims.map((claim) => CLAIM_DESCRIPTIONS[claim])].filter(
+    (line): line is string => line !== undefined,
+  );
   const apis = await Promise.all(
     Object.entries(request.missingResourceScopes).map(async ([identifier, scopes]) => {
       const server = await resourceServers.find(identifier);

@@ -88,6 +88,7 @@ export interface PageTypes {
   'logged-out': LoggedOutPage;
   error: ErrorPage;
   account: AccountOverviewPage;
+  'account-profile': AccountProfilePage;
   'account-password': AccountPasswordPage;
   'account-sessions': AccountSessionsPage;
   'account-two-step': AccountTwoStepPage;
@@ -135,7 +136,17 @@ export interface AccountOverviewPage extends PageFrame {
   sessionCount: number;
   applicationCount: number;
   notice?: string | undefined;
-  links: { password: string; twoStep: string; sessions: string; applications: string; signOut: string };
+  links: { profile: string; password: string; twoStep: string; sessions: string; applications: string; signOut: string };
+}
+
+export interface AccountProfilePage extends PageFrame {
+  action: string;
+  backLink: string;
+  csrfToken: string;
+  /** the form's fields by name, as stored or as submitted */
+  values: Record<string, string>;
+  phoneVerified: boolean;
+  error?: string | undefined;
 }
 
 export interface AccountPasswordPage extends PageFrame {

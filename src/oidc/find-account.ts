@@ -3,8 +3,11 @@ import { claimsFor, predatesSignOut, type Accounts } from '../domain/accounts.ts
 import { failingAsUnavailable } from './adapter/unavailable-guard.ts';
 import type { EntitlementsLookup } from './entitlements.ts';
 
-function grants(scope: string, name: string): boolean {
-  return scope.split(' ').includes(name);
+type ClaimsRequest = Record<string, unknown> | undefined;
+
+/** Whether the roles claim is released: with the `roles` scope, or asked for by name (the `claims` parameter, consented). */
+function releasesRoles(scope: string, claims: ClaimsRequest): boolean {
+  return scope.split(' ').includes('roles') || (claims !== undefined && 'roles' in claims);
 }
 
 export function createFindAccount(accounts: Accounts, entitlements: EntitlementsLookup): FindAccount {
@@ -16,11 +19,11 @@ export function createFindAccount(accounts: Accounts, entitlements: Entitlements
     return {
       accountId: account.id,
       // the engine filters these by the granted scopes and requested claims
-      claims: async (_use: string, scope: string) => ({
+      claims: async (_use: string, scope: string, claims?: ClaimsRequest) => ({
         ...claimsFor(account),
         sub: account.id,
         // the roles the user holds now, read again for every ID token and userinfo answer
-        ...(grants(scope, 'roles') ? { roles: (await entitlements.of({ kind: 'account', id: account.id }, ctx)).names } : {}),
+        ...(releasesRoles(scope, claims) ? { roles: (await entitlements.of({ kind: 'account', id: account.id }, ctx)).names } : {}),
       }),
     };
   });

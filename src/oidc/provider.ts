@@ -30,6 +30,7 @@ import { grantHelpersFor } from './engine-internals.ts';
 import { parameters as refreshTokenParameters, refreshTokenHandler } from './grants/refresh-token.ts';
 import { createRefreshTokenRotation } from './grants/refresh-token-rotation.ts';
 import { metadataCaching } from './metadata-caching.ts';
+import { PKCE_POLICY, pkceRequired, validatePkcePolicy } from './configuration/pkce-policy.ts';
 
 export interface ProviderDependencies {
   config: Readonly<Config>;
@@ -71,7 +72,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
     claims: { ...CLAIMS_BY_SCOPE } as unknown as Configuration['claims'],
     scopes: [...OIDC_SCOPES],
     responseTypes: ['code'],
-    pkce: { required: () => true },
+    pkce: { required: pkceRequired },
     rotateRefreshToken: true,
     allowOmittingSingleRegisteredRedirectUri: false,
     clientDefaults: {
@@ -85,10 +86,13 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       userinfoSigningAlgValues: ['RS256'],
       introspectionSigningAlgValues: ['RS256'],
       authorizationSigningAlgValues: ['RS256'],
+      // request objects (RFC 9101) signed with the client's own public keys; never unsigned or HMAC
+      requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256'],
     },
     extraClientMetadata: {
-      properties: ['first_party', SCOPE_ALLOWANCE],
-      validator(_ctx, key, value) {
+      properties: ['first_party', SCOPE_ALLOWANCE, PKCE_POLICY],
+      validator(_ctx, key, value, metadata) {
+        if (key === PKCE_POLICY) validatePkcePolicy(value, metadata as Record<string, unknown>);
         if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
           throw new TypeError('first_party must be a boolean');
         }
@@ -112,6 +116,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
     extraTokenClaims: allExtraTokenClaims(clientCredentialsSubject, accessTokenRoles(deps.entitlements)),
     features: {
       devInteractions: { enabled: false },
+      claimsParameter: { enabled: true },
+      requestObjects: { enabled: true, requireSignedRequestObject: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy(deps.resourceServers) },
       revocation: { enabled: true },

@@ -75,6 +75,25 @@ describe.each(availableBackends())('postern client on %s', { timeout: 300_000 },
     expect(errorLines(unknown)).toEqual(["postern: client create: unknown option '--secret'"]);
   });
 
+  it('relaxes PKCE for a confidential client with a nonce (client pkce), shown by client show, never for a public one', async () => {
+    const relaxed = parseJson<Client>(await cli.run(['client', 'pkce', confidentialId, 'nonce_instead', '--json']));
+    expect(relaxed).toMatchObject({ clientId: confidentialId, pkcePolicy: 'nonce_instead', tokenEndpointAuthMethod: 'client_secret_basic' });
+    expect((await cli.run(['client', 'show', confidentialId])).stdout).toMatch(/^pkce +may be left out of a request that carries a nonce \(nonce_instead\)$/m);
+    const refused = await cli.run(['client', 'pkce', publicId, 'nonce_instead']);
+    expect(refused.code).toBe(1);
+    expect(errorLines(refused)).toEqual(['postern: a public client always uses PKCE: it cannot prove at the token endpoint that it asked for the code']);
+    const unknown = await cli.run(['client', 'pkce', confidentialId, 'off']);
+    expect(unknown.code).toBe(2);
+    expect((await cli.run(['client', 'pkce', confidentialId, 'required'])).stdout).toMatch(/^pkce +required$/m);
+  });
+
+  it('creates a client that authenticates with client_secret_post', async () => {
+    const client = parseJson<Client>(await cli.run(['client', 'create', '--name', 'Post App', '--redirect-uri', REDIRECT_URI, '--token-endpoint-auth-method', 'client_secret_post', '--pkce-policy', 'nonce_instead', '--json']));
+    expect(client).toMatchObject({ tokenEndpointAuthMethod: 'client_secret_post', pkcePolicy: 'nonce_instead' });
+    const refused = await cli.run(['client', 'create', '--name', 'X', '--public', '--redirect-uri', REDIRECT_URI, '--token-endpoint-auth-method', 'client_secret_post']);
+    expect(refused.code).toBe(1);
+  });
+
   it('deletes a client; afterwards it is not found', async () => {
     expect(parseJson(await cli.run(['client', 'delete', publicId, '--json']))).toEqual({ deleted: true, clientId: publicId });
     const gone = await cli.run(['client', 'show', publicId]);

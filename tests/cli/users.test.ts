@@ -80,6 +80,20 @@ describe.each(availableBackends())('postern user on %s', { timeout: 300_000 }, (
     expect(parseJson<AccountJson>(await cli.run(['user', 'show', 'alice', '--json'])).id).toBe(alice.id);
   });
 
+  it('sets profile claims (user profile), shown by user show; refuses a bad value in one line, exit 1', async () => {
+    const result = await cli.run(['user', 'profile', 'alice', '--nickname', 'Al', '--phone', '+44 20 7946 0958', '--phone-verified', 'yes', '--locality', 'London', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(parseJson<Record<string, unknown>>(result)).toMatchObject({ nickname: 'Al', phone_number: '+442079460958', phone_number_verified: true, address: { locality: 'London' } });
+    const shown = await cli.run(['user', 'show', 'alice']);
+    expect(shown.stdout).toMatch(/^nickname +Al$/m);
+    expect(shown.stdout).toMatch(/^phone verified +yes$/m);
+    expect(shown.stdout).toMatch(/^address locality +London$/m);
+    const refused = await cli.run(['user', 'profile', 'alice', '--website', 'http://alice.example']);
+    expect(refused.code).toBe(1);
+    expect(errorLines(refused)).toEqual(['postern: website must be an absolute https URL']);
+    expect((await cli.run(['user', 'profile', 'alice'])).code).toBe(2);
+  });
+
   it('deletes a user; the list no longer has it', async () => {
     expect(parseJson(await cli.run(['user', 'delete', 'bob', '--json']))).toMatchObject({ deleted: true, username: 'bob' });
     const remaining = parseJson<AccountJson[]>(await cli.run(['user', 'list', '--json']));

@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { ClientSummary, GrantType } from '../../domain/clients.ts';
+import { PKCE_POLICIES, type ClientSummary, type GrantType, type PkcePolicy, type PublicKeySet, type SecretAuthMethod } from '../../domain/clients.ts';
+import { UsageError } from '../errors.ts';
 import { COMMON_OPTIONS, onePositional, parseOrUsage, requireOption } from '../args.ts';
 import type { Command, CommandGroup } from '../command.ts';
 import { withServices } from '../open-services.ts';
@@ -16,18 +18,45 @@ function clientFields(client: ClientSummary, roles?: string[]): Array<[string, s
     ['redirect uris', listOf(client.redirectUris)],
     ['post-logout uris', listOf(client.postLogoutRedirectUris)],
     ['grant types', listOf(client.grantTypes)],
+    ['token endpoint auth', client.tokenEndpointAuthMethod],
+    ['pkce', PKCE_WORDS[client.pkcePolicy]],
+    ['request objects', client.requireSignedRequestObject ? 'required, signed' : 'optional'],
+    ['public keys', client.jwksUri ?? (client.registeredKeys > 0 ? `${client.registeredKeys} registered` : 'none')],
     ['scopes', listOf(client.scopes, 'any registered scope')],
     ...(roles ? [['roles', listOf(roles, 'none')] as [string, string]] : []),
     ['created', timestamp(client.createdAt)],
   ];
 }
 
+/** A JSON Web Key Set from a file: the client's public keys, never a secret. */
+async function readKeySet(command: string, path: string | undefined): Promise<PublicKeySet | undefined> {
+  if (path === undefined) return undefined;
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${command}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  try {
+    return JSON.parse(text) as PublicKeySet;
+  } catch {
+    throw new UsageError(`${command}: ${path} is not JSON`);
+  }
+}
+
+const PKCE_WORDS: Record<PkcePolicy, string> = {
+  required: 'required',
+  nonce_instead: 'may be left out of a request that carries a nonce (nonce_instead)',
+};
+
 const create: Command = {
   summary: 'register an application (confidential unless --public)',
   usage: `Usage: postern client create --name NAME [options]
 
 Registers an application. It is confidential (it gets a client secret, shown once) unless
---public is given. PKCE is required for every client using the authorization code grant.
+--public is given. PKCE is required for every client using the authorization code grant
+unless --pkce-policy nonce_instead relaxes it (confidential clients only; see
+\`postern client pkce --help\`).
 
 Options:
   --name NAME                      name shown on the sign-in and consent pages (required)
@@ -38,6 +67,11 @@ Options:
                                    (repeat; default: authorization_code and refresh_token)
   --scope SCOPE                    an API scope the client may ask for (repeat; default: any)
   --first-party                    your own application: the consent page is skipped
+  --token-endpoint-auth-method M   client_secret_basic (default) or client_secret_post
+  --pkce-policy POLICY             required (default) or nonce_instead
+  --jwks-file PATH                 the client's public keys (a JWKS), for signed request objects
+  --jwks-uri URL                   where to fetch them instead
+  --require-signed-request-object  authorization requests only as a signed request object
   --client-id ID                   choose the client_id instead of a random one
   --json                           print JSON (with clientSecret) instead of text
 `,
@@ -56,10 +90,17 @@ Options:
           scope: { type: 'string', multiple: true },
           'first-party': { type: 'boolean' },
           'client-id': { type: 'string' },
+          'token-endpoint-auth-method': { type: 'string' },
+          'pkce-policy': { type: 'string' },
+          'jwks-file': { type: 'string' },
+          'jwks-uri': { type: 'string' },
+          'require-signed-request-object': { type: 'boolean' },
         },
       }),
     );
     const name = requireOption('client create', values.name, '--name');
+    const pkcePolicy = values['pkce-policy'] as PkcePolicy | undefined;
+    const jwks = await readKeySet('client create', values['jwks-file']);
     const { client, clientSecret } = await withServices(async ({ clients, audit }) => {
       const created = await clients.create({
         name,
@@ -71,8 +112,12 @@ Options:
         grantTypes: values['grant-type'] as GrantType[] | undefined,
         scopes: values.scope,
         firstParty: values['first-party'],
+        // unknown values are refused by the domain with the list of allowed ones
+        tokenEndpointAuthMethod: values['token-endpoint-auth-method'] as SecretAuthMethod | undefined,
+        pkcePolicy,
+        requestObjects: { jwks, jwksUri: values['jwks-uri'], requireSignedRequestObject: values['require-signed-request-object'] },
       });
-      await audit.record({ type: 'client.created', clientId: created.client.clientId, details: { via: 'cli' } });
+      await audit.record({ type: 'client.created', clientId: created.client.clientId, details: { via: 'cli', pkcePolicy: created.client.pkcePolicy } });
       return created;
     });
     if (values.json) {
@@ -128,6 +173,78 @@ itself (client credentials). The secret is never shown again.
   },
 };
 
+const pkce: Command = {
+  summary: "set whether an application may leave PKCE out of requests that carry a nonce",
+  usage: `Usage: postern client pkce CLIENT_ID POLICY [--json]
+
+POLICY is one of:
+  required        every authorization request carries PKCE (S256); the default
+  nonce_instead   a request that asks for openid and carries a nonce may leave PKCE out
+
+nonce_instead is for confidential clients that cannot send PKCE (some OpenID Connect relying
+party modules, conformance test runs): the code is still bound to the client by its
+authentication at the token endpoint, and the ID token to the request by the nonce (OpenID
+Connect Core 15.5.2). Requests without a nonce still need PKCE. Public clients always use
+PKCE. The change is an audit event (client.pkce_policy_changed).
+`,
+  async run(args, { io }) {
+    const { values, positionals } = parseOrUsage('client pkce', () =>
+      parseArgs({ args, strict: true, allowPositionals: true, options: COMMON_OPTIONS }),
+    );
+    if (positionals.length !== 2) throw new UsageError('client pkce: give CLIENT_ID and POLICY');
+    const [clientId, policy] = positionals as [string, string];
+    if (!PKCE_POLICIES.includes(policy as PkcePolicy)) throw new UsageError(`client pkce: POLICY is one of ${PKCE_POLICIES.join(', ')}`);
+    const client = await withServices(async ({ clients, audit }) => {
+      const updated = await clients.setPkcePolicy(clientId, policy as PkcePolicy);
+      await audit.record({ type: 'client.pkce_policy_changed', clientId, details: { via: 'cli', pkcePolicy: updated.pkcePolicy } });
+      return updated;
+    });
+    if (values.json) return writeJson(io.stdout, client);
+    io.stdout.write(formatFields(clientFields(client)));
+  },
+};
+
+const requestObjects: Command = {
+  summary: "set an application's public keys and whether it must sign its authorization requests",
+  usage: `Usage: postern client request-objects CLIENT_ID [options]
+
+A client may send its authorization request as a signed JWT (the request parameter, OpenID
+Connect Core 6.1 / RFC 9101), checked against its public keys: RS256, PS256 or ES256.
+
+Options:
+  --jwks-file PATH   register these public keys (a JSON Web Key Set; private keys are refused)
+  --jwks-uri URL     fetch the keys from this https URL instead
+  --no-keys          remove the registered keys or URL
+  --required         every authorization request must be a signed request object
+  --optional         plain requests are accepted too (the default)
+  --json             print JSON
+`,
+  async run(args, { io }) {
+    const { values, positionals } = parseOrUsage('client request-objects', () =>
+      parseArgs({
+        args,
+        strict: true,
+        allowPositionals: true,
+        options: { ...COMMON_OPTIONS, 'jwks-file': { type: 'string' }, 'jwks-uri': { type: 'string' }, 'no-keys': { type: 'boolean' }, required: { type: 'boolean' }, optional: { type: 'boolean' } },
+      }),
+    );
+    const clientId = onePositional('client request-objects', positionals, 'CLIENT_ID');
+    if (values.required && values.optional) throw new UsageError('client request-objects: --required or --optional, not both');
+    const jwks = await readKeySet('client request-objects', values['jwks-file']);
+    const client = await withServices(async ({ clients, audit }) => {
+      const updated = await clients.setRequestObjects(clientId, {
+        jwks: values['no-keys'] ? null : jwks,
+        jwksUri: values['no-keys'] ? null : values['jwks-uri'],
+        requireSignedRequestObject: values.required ? true : values.optional ? false : undefined,
+      });
+      await audit.record({ type: 'client.request_objects_changed', clientId, details: { via: 'cli', required: updated.requireSignedRequestObject, jwksUri: updated.jwksUri ?? null, registeredKeys: updated.registeredKeys } });
+      return updated;
+    });
+    if (values.json) return writeJson(io.stdout, client);
+    io.stdout.write(formatFields(clientFields(client)));
+  },
+};
+
 const remove: Command = {
   summary: 'delete an application and the grants and refresh tokens issued to it',
   usage: `Usage: postern client delete CLIENT_ID [--json]
@@ -154,5 +271,5 @@ already issued still verify offline (against the JWKS) until they expire.
 
 export const clientCommands: CommandGroup = {
   summary: 'applications that sign users in or get tokens for themselves',
-  commands: { create, list, show, delete: remove },
+  commands: { create, list, show, pkce, 'request-objects': requestObjects, delete: remove },
 };

@@ -10,6 +10,7 @@ import { withServices } from '../open-services.ts';
 import { formatFields, formatTable, listOf, timestamp, writeJson, yesNo } from '../output.ts';
 import { newPasswordCheck } from '../password-rules.ts';
 import { readNewPassword } from '../read-password.ts';
+import { profile, profileFields } from './user-profile.ts';
 
 const PASSWORD_INPUT = `The password is never taken from the command line, where it would land in shell history and
 the process list: pipe it as the first line of stdin, or type it twice at the prompt. Passwords
@@ -23,6 +24,7 @@ function accountFields(account: Account, roles?: string[]): Array<[string, strin
     ['email', account.email ?? '-'],
     ['email verified', yesNo(account.emailVerified)],
     ['name', account.name ?? '-'],
+    ...profileFields(account),
     ['password', account.hasPassword ? 'set' : 'none'],
     ['disabled', yesNo(account.disabled)],
     ...(roles ? [['roles', listOf(roles, 'none')] as [string, string]] : []),
@@ -195,5 +197,5 @@ Example:
 
 export const userCommands: CommandGroup = {
   summary: 'user accounts that sign in to applications',
-  commands: { create, list, show, delete: remove, 'set-password': setPassword },
+  commands: { create, list, show, profile, delete: remove, 'set-password': setPassword },
 };
