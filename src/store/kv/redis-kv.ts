@@ -116,8 +116,17 @@ export class RedisKv implements KvStore {
     }
   }
 
+  /** Fails when no connection is ready within a few timeouts (through Sentinels, ioredis would go on asking). */
   async connect(): Promise<void> {
-    await this.#redis.connect();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('no connection ready in time')), this.#timeoutMs * 4);
+    });
+    try {
+      await Promise.race([this.#redis.connect(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async get(key: string) {
