@@ -358,7 +358,7 @@ async function main(): Promise<number> {
       const env = { ...inherited, ...posternEnv };
 
       const runPostern = async (name: string, workers: number) => {
-        const entry = workers > 1 ? [join(ROOT, 'bench', 'cluster-entry.ts'), String(workers)] : [join(ROOT, 'src', 'main.ts')];
+        const entry = [join(ROOT, 'src', 'main.ts'), ...(workers > 1 ? ['--workers', String(workers)] : [])];
         const server = await startServer({ label: name, args: [...nodeArgs('BENCH_NODE_ARGS'), ...entry], env, url, logFile: POSTERN_LOG, cwd: ROOT });
         running.add(server);
         say(`${name} on ${url} (${workers} process${workers > 1 ? 'es' : ''}, pid ${server.pid})`);

@@ -118,8 +118,10 @@ export interface Config {
   /** postgres:// URL; undefined selects embedded PGlite in `dataDir` */
   databaseUrl: string | undefined;
   dataDir: string;
-  /** redis:// URL; undefined selects the in-process store */
+  /** REDIS_URL as given; undefined selects the in-process store */
   redisUrl: string | undefined;
+  /** REDIS_URL parsed: one server, a Cluster or a Sentinel-watched master */
+  redis: RedisConnection | undefined;
   /** key prefix for everything Postern writes to Redis */
   redisPrefix: string;
   /** base64 master key from the environment, or undefined */
@@ -141,6 +143,40 @@ export interface Config {
   security: SignInSecurity;
   mail: MailSettings;
   resilience: Resilience;
+  /** processes serving the port (node:cluster); 1 = this process alone; default 1 */
+  workers: number;
+}
+
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+interface RedisCredentials {
+  tls: boolean;
+  username: string | undefined;
+  password: string | undefined;
+}
+
+/** Where the ephemeral tier lives (see the README, "Scaling"). */
+export type RedisConnection =
+  | { mode: 'standalone'; url: string }
+  | ({ mode: 'cluster'; nodes: RedisNode[] } & RedisCredentials)
+  | ({
+      mode: 'sentinel';
+      sentinels: RedisNode[];
+      /** the master's name in the Sentinels' configuration */
+      name: string;
+      db: number;
+      sentinelUsername: string | undefined;
+      sentinelPassword: string | undefined;
+    } & RedisCredentials);
+
+/** The servers a connection names, for logs and errors: never its credentials. */
+export function describeRedis(connection: RedisConnection): string {
+  if (connection.mode === 'standalone') return new URL(connection.url).host;
+  const nodes = (connection.mode === 'cluster' ? connection.nodes : connection.sentinels).map((node) => `${node.host}:${node.port}`).join(',');
+  return connection.mode === 'cluster' ? `cluster ${nodes}` : `sentinel ${nodes} (master ${connection.name})`;
 }
 
 /** A configuration mistake: reported as one line at startup, never as a stack trace. */
@@ -183,6 +219,75 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
     throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
   }
   return raw;
+}
+
+const MULTI_NODE_URL = /^(rediss?)\+(cluster|sentinel):\/\/(?:([^@/?#]*)@)?([^/?#]+)(\/[^?#]*)?(?:\?([^#]*))?$/;
+
+function redisNodes(list: string, defaultPort: number): RedisNode[] {
+  return list.split(',').map((entry) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(`redis://${entry.trim()}`);
+    } catch {
+      throw new ConfigError(`REDIS_URL: "${entry}" is not a host:port`);
+    }
+    if (parsed.hostname === '' || parsed.username || parsed.pathname) throw new ConfigError(`REDIS_URL: "${entry}" is not a host:port`);
+    return { host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: parsed.port ? Number(parsed.port) : defaultPort };
+  });
+}
+
+/**
+ * `redis://` and `rediss://` name one server; `redis+cluster://[user:password@]host:port,host:port/`
+ * a Redis Cluster by some of its nodes; `redis+sentinel://[user:password@]host:port,…/[db]?name=<master>`
+ * a master watched by Sentinels (`sentinel_username`, `sentinel_password` when the Sentinels ask
+ * for their own). `rediss+…` speaks TLS to every node.
+ */
+export function parseRedisUrl(raw: string): RedisConnection {
+  const match = MULTI_NODE_URL.exec(raw);
+  if (!match) {
+    if (/^rediss?\+/i.test(raw)) {
+      throw new ConfigError('REDIS_URL: write a Redis Cluster as redis+cluster://host:port,host:port/ and Sentinels as redis+sentinel://host:port,host:port/?name=mymaster');
+    }
+    url({ REDIS_URL: raw }, 'REDIS_URL', ['redis:', 'rediss:']);
+    return { mode: 'standalone', url: raw };
+  }
+  const [, scheme, mode, userinfo, hosts, path = '', query = ''] = match;
+  const [username, password] = (userinfo ?? '').split(/:(.*)/s).map((part) => (part ? decodeURIComponent(part) : undefined));
+  const credentials: RedisCredentials = { tls: scheme === 'rediss', username, password };
+  const parameters = new URLSearchParams(query);
+  if (mode === 'cluster') {
+    if (path.replace(/\/$/, '') !== '') throw new ConfigError('REDIS_URL: a Redis Cluster has no database number (nothing after the hosts but "/")');
+    if (query !== '') throw new ConfigError(`REDIS_URL: a cluster URL takes no parameters, got "?${query}"`);
+    return { mode: 'cluster', nodes: redisNodes(hosts!, 6379), ...credentials };
+  }
+  const name = parameters.get('name');
+  if (!name) throw new ConfigError('REDIS_URL: a Sentinel URL names its master: redis+sentinel://host:26379,…/?name=mymaster');
+  const unknown = [...parameters.keys()].filter((key) => !['name', 'sentinel_username', 'sentinel_password'].includes(key));
+  if (unknown.length > 0) throw new ConfigError(`REDIS_URL: unknown Sentinel URL parameter ${unknown.join(', ')}`);
+  const db = path.replace(/^\/|\/$/g, '');
+  if (!/^\d*$/.test(db)) throw new ConfigError(`REDIS_URL: the database must be a number, got "${db}"`);
+  return {
+    mode: 'sentinel',
+    sentinels: redisNodes(hosts!, 26379),
+    name,
+    db: Number(db || 0),
+    sentinelUsername: parameters.get('sentinel_username') ?? undefined,
+    sentinelPassword: parameters.get('sentinel_password') ?? undefined,
+    ...credentials,
+  };
+}
+
+/** `--workers N` on the command line stands for POSTERN_WORKERS=N; nothing else is accepted there. */
+export function withArguments(env: Env, argv: readonly string[]): Env {
+  const merged = { ...env };
+  for (let i = 0; i < argv.length; i += 1) {
+    const match = /^--workers(?:=(.*))?$/.exec(argv[i]!);
+    if (!match) throw new ConfigError(`unknown argument "${argv[i]}" (the server takes --workers N; everything else is set in the environment)`);
+    const value = match[1] ?? argv[(i += 1)];
+    if (value === undefined) throw new ConfigError('--workers needs a number');
+    merged.POSTERN_WORKERS = value;
+  }
+  return merged;
 }
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
@@ -272,7 +377,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port,
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     dataDir: env.POSTERN_DATA_DIR === ':memory:' ? ':memory:' : resolve(cwd, env.POSTERN_DATA_DIR || 'data'),
-    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisUrl: env.REDIS_URL || undefined,
+    redis: env.REDIS_URL ? parseRedisUrl(env.REDIS_URL) : undefined,
     redisPrefix: env.POSTERN_REDIS_PREFIX || 'postern:',
     masterKey,
     masterKeyFile: masterKeyFile ? resolve(cwd, masterKeyFile) : undefined,
@@ -327,7 +433,17 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       requestTimeoutSeconds: integer(env, 'POSTERN_REQUEST_TIMEOUT', 30, 1, 3600),
       keepAliveTimeoutSeconds: integer(env, 'POSTERN_KEEP_ALIVE_TIMEOUT', 65, 1, 3600),
     },
+    workers: integer(env, 'POSTERN_WORKERS', 1, 1, 256),
   };
+  if (config.workers > 1 && (!config.databaseUrl || !config.redis)) {
+    throw new ConfigError(
+      `POSTERN_WORKERS=${config.workers} needs DATABASE_URL and REDIS_URL: the embedded tier (PGlite in ${config.dataDir}, process memory) serves one process only`,
+    );
+  }
+  if (config.redis?.mode === 'cluster' && /[{}]/.test(config.redisPrefix)) {
+    // Redis Cluster places a key by the part between its first braces: one in the prefix would put every key on one node
+    throw new ConfigError('POSTERN_REDIS_PREFIX must not contain { or } with a Redis Cluster');
+  }
   if (config.resilience.headersTimeoutSeconds > config.resilience.requestTimeoutSeconds) {
     throw new ConfigError('POSTERN_HEADERS_TIMEOUT must not be longer than POSTERN_REQUEST_TIMEOUT');
   }

@@ -1,15 +1,25 @@
-import { ConfigError, loadConfig } from './config.ts';
-import { createLogger } from './logger.ts';
+import cluster from 'node:cluster';
+import { ConfigError, loadConfig, withArguments, type Config } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
 import { startServer } from './server.ts';
+import { isWorkerCommand, superviseWorkers } from './workers.ts';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig(withArguments(process.env, process.argv.slice(2)));
   const logger = createLogger(config.logLevel);
+  if (config.workers > 1 && cluster.isPrimary) return superviseWorkers(config.workers, logger);
+  await serve(config, cluster.isWorker ? logger.child({ worker: cluster.worker!.id }) : logger);
+}
+
+async function serve(config: Readonly<Config>, logger: Logger): Promise<void> {
   const server = await startServer(config, logger);
 
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (signal: string, options: { now?: boolean } = {}) => {
     if (stopping) {
+      // a worker hears a signal sent to the whole process group and the same one from its
+      // primary: only the primary's "now" cuts a worker's drain short
+      if (cluster.isWorker && !options.now) return;
       // a second signal: the operator does not want to wait for the drain
       logger.warn({ signal }, 'stopping at once');
       process.exit(1);
@@ -32,6 +42,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('message', (message) => {
+    if (isWorkerCommand(message)) stop(message.signal, { now: message.postern === 'stop-now' });
+  });
 }
 
 main().catch((error: unknown) => {

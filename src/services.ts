@@ -62,7 +62,7 @@ export async function openStorage(config: Readonly<Config>, options: { kv?: bool
   let kv: KvStore;
   try {
     kv = await createKv({
-      redisUrl: options.kv === false ? undefined : config.redisUrl,
+      redis: options.kv === false ? undefined : config.redis,
       redisPrefix: config.redisPrefix,
       storageTimeoutMs: config.resilience.storageTimeoutMs,
     });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { ConfigError, loadConfig, withArguments } from '../../src/config.ts';
 
 const CWD = '/srv/postern';
 const MASTER_KEY = randomBytes(32).toString('base64');
@@ -78,7 +78,9 @@ describe('loadConfig', () => {
         requestTimeoutSeconds: 30,
         keepAliveTimeoutSeconds: 65,
       },
+      workers: 1,
     });
+    expect(config.redis).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -217,6 +219,86 @@ describe('loadConfig', () => {
     const error = configError({ LOG_LEVEL: level });
     expect(error.message).toContain('LOG_LEVEL');
     expect(error.message).toContain('fatal, error, warn, info, debug, trace, silent');
+  });
+
+  describe('REDIS_URL forms', () => {
+    it('one server: redis:// or rediss://, as given', () => {
+      expect(load({ REDIS_URL: 'rediss://:pw@cache.internal:6380/2' }).redis).toEqual({ mode: 'standalone', url: 'rediss://:pw@cache.internal:6380/2' });
+    });
+
+    it('a Redis Cluster by some of its nodes, with credentials and TLS', () => {
+      expect(load({ REDIS_URL: 'redis+cluster://h1:7000,10.0.0.2,[::1]:7002/' }).redis).toEqual({
+        mode: 'cluster',
+        nodes: [
+          { host: 'h1', port: 7000 },
+          { host: '10.0.0.2', port: 6379 },
+          { host: '::1', port: 7002 },
+        ],
+        tls: false,
+        username: undefined,
+        password: undefined,
+      });
+      expect(load({ REDIS_URL: 'rediss+cluster://app:s%40cret@h1:7000' }).redis).toMatchObject({ mode: 'cluster', tls: true, username: 'app', password: 's@cret' });
+    });
+
+    it('a master watched by Sentinels, named by ?name=', () => {
+      expect(load({ REDIS_URL: 'redis+sentinel://:pw@s1,s2:26380/3?name=mymaster&sentinel_password=spw' }).redis).toEqual({
+        mode: 'sentinel',
+        sentinels: [
+          { host: 's1', port: 26379 },
+          { host: 's2', port: 26380 },
+        ],
+        name: 'mymaster',
+        db: 3,
+        tls: false,
+        username: undefined,
+        password: 'pw',
+        sentinelUsername: undefined,
+        sentinelPassword: 'spw',
+      });
+    });
+
+    it.each([
+      ['redis+sentinel://s1:26379/', 'names its master'],
+      ['redis+sentinel://s1:26379/?name=m&nmae=x', 'unknown Sentinel URL parameter nmae'],
+      ['redis+sentinel://s1:26379/x?name=m', 'must be a number'],
+      ['redis+cluster://h1:7000/2', 'no database number'],
+      ['redis+cluster://h1:7000/?name=x', 'takes no parameters'],
+      ['redis+cluster://h1:port', 'is not a host:port'],
+      ['redis+cluster://', 'write a Redis Cluster as'],
+      ['redis+shard://h1', 'write a Redis Cluster as'],
+    ])('refuses %s', (raw, message) => {
+      expect(configError({ REDIS_URL: raw }).message).toContain(message);
+    });
+
+    it('refuses braces in the key prefix with a Redis Cluster: every key would hash to one node', () => {
+      expect(configError({ REDIS_URL: 'redis+cluster://h1:7000', POSTERN_REDIS_PREFIX: '{postern}:' }).message).toContain('POSTERN_REDIS_PREFIX');
+      expect(load({ REDIS_URL: 'redis://h1', POSTERN_REDIS_PREFIX: '{postern}:' }).redisPrefix).toBe('{postern}:');
+    });
+  });
+
+  describe('workers', () => {
+    const shared = { DATABASE_URL: 'postgres://db/postern', REDIS_URL: 'redis://cache' };
+
+    it('POSTERN_WORKERS or --workers N / --workers=N; the argument wins', () => {
+      expect(load({ ...shared, POSTERN_WORKERS: '3' }).workers).toBe(3);
+      expect(load(withArguments({ ...shared, POSTERN_WORKERS: '3' }, ['--workers', '2'])).workers).toBe(2);
+      expect(load(withArguments(shared, ['--workers=4'])).workers).toBe(4);
+    });
+
+    it('refuses more than one worker on the embedded tier, naming what is missing', () => {
+      expect(configError({ POSTERN_WORKERS: '2' }).message).toContain('needs DATABASE_URL and REDIS_URL');
+      expect(configError({ POSTERN_WORKERS: '2', DATABASE_URL: shared.DATABASE_URL }).message).toContain('serves one process only');
+      expect(configError({ POSTERN_WORKERS: '2', REDIS_URL: shared.REDIS_URL }).message).toContain('PGlite');
+      expect(load({ POSTERN_WORKERS: '1' }).workers).toBe(1);
+    });
+
+    it('refuses other arguments and a missing or bad count', () => {
+      expect(() => withArguments({}, ['--port', '80'])).toThrow(/unknown argument "--port"/);
+      expect(() => withArguments({}, ['--workers'])).toThrow(ConfigError);
+      expect(configError(withArguments(shared, ['--workers', 'many'])).message).toContain('POSTERN_WORKERS must be a whole number');
+      expect(configError({ ...shared, POSTERN_WORKERS: '0' }).message).toContain('at least 1');
+    });
   });
 
   it('refuses a cookie key shorter than 32 characters, even next to good ones', () => {

@@ -59,7 +59,7 @@ describe.each(availableBackends())('token values at rest on %s', (backend) => {
       expect(ephemeral).toContain('AccessToken');
       for (const secret of secrets) expect(ephemeral).not.toContain(secret);
     } else {
-      for (const secret of [plain.tokens.access_token, rotated.access_token]) expect(await t.server.storage.kv.get(`oidc:AccessToken:${secret}`)).toBeUndefined();
+      for (const secret of [plain.tokens.access_token, rotated.access_token]) expect(await t.server.storage.kv.get(`oidc:AccessToken:{${secret}}`)).toBeUndefined();
     }
     // and each still works for its holder
     expect((await oidc.tokenIntrospection(t.config, rotated.access_token)).active).toBe(true);
@@ -86,9 +86,9 @@ describe.each(availableBackends())('token values at rest on %s', (backend) => {
     const { tokens } = await signInAndExchange(t.server, t.config, t.fixture);
     const value = tokens.access_token;
     const { kv } = t.server.storage;
-    const hashedKey = `oidc:AccessToken:${tokenIdsOf(t).storageId(value)}`;
+    const hashedKey = `oidc:AccessToken:{${tokenIdsOf(t).storageId(value)}}`;
     const stored = JSON.parse((await kv.get(hashedKey))!) as Record<string, unknown>;
-    await kv.set(`oidc:AccessToken:${value}`, JSON.stringify({ ...stored, jti: value }), 600);
+    await kv.set(`oidc:AccessToken:{${value}}`, JSON.stringify({ ...stored, jti: value }), 600);
     await kv.del([hashedKey]);
     expect((await oidc.tokenIntrospection(t.config, value)).active).toBe(true);
     expect(await oidc.fetchUserInfo(t.config, value, t.fixture.accountId)).toMatchObject({ sub: t.fixture.accountId });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { hashTag } from '../../src/store/kv/hash-tag.ts';
 import type { KvStore, SubscriptionListener } from '../../src/store/kv/index.ts';
 import { sleep, uniqueId } from '../support/adapter-backends.ts';
 
@@ -31,6 +32,11 @@ export async function eventually(done: () => boolean, ms = 2000): Promise<void> 
  */
 export function kvContract(kv: () => KvStore): void {
   const key = uniqueId;
+  /** a key and its claim marker, in one hash slot (as a Redis Cluster needs) */
+  const claimPair = () => {
+    const tag = hashTag(key('record'));
+    return [`target:${tag}`, `target:${tag}:marker`] as const;
+  };
 
   describe('get, getMany, set, del', () => {
     it('reads back what was set, undefined for what was not', async () => {
@@ -67,8 +73,15 @@ export function kvContract(kv: () => KvStore): void {
   });
 
   describe('claim', () => {
+    it('refuses a marker outside its key\'s hash slot, on every tier', async () => {
+      const [target] = claimPair();
+      await kv().set(target, 'x', 60);
+      await expect(kv().claim(target, key('marker'), '1')).rejects.toThrow(TypeError);
+      await expect(kv().claim(key('target'), key('marker'), '1')).rejects.toThrow(/hash tag/);
+    });
+
     it("is 'missing' when the key does not exist, and leaves no marker", async () => {
-      const [target, marker] = [key('target'), key('marker')];
+      const [target, marker] = claimPair();
       expect(await kv().claim(target, marker, '1')).toBe('missing');
       expect(await kv().get(marker)).toBeUndefined();
       await kv().set(target, 'x', 60);
@@ -76,7 +89,7 @@ export function kvContract(kv: () => KvStore): void {
     });
 
     it("is 'won' once, then 'lost', and keeps the winner's value", async () => {
-      const [target, marker] = [key('target'), key('marker')];
+      const [target, marker] = claimPair();
       await kv().set(target, 'x', 60);
       expect(await kv().claim(target, marker, 'first')).toBe('won');
       expect(await kv().claim(target, marker, 'second')).toBe('lost');
@@ -87,7 +100,7 @@ export function kvContract(kv: () => KvStore): void {
       ['a key with a TTL', 60],
       ['a key without expiry', undefined],
     ])('has exactly one winner among 20 concurrent callers on %s', async (_label, ttl) => {
-      const [target, marker] = [key('target'), key('marker')];
+      const [target, marker] = claimPair();
       await kv().set(target, 'x', ttl);
       const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => kv().claim(target, marker, String(i))));
       expect(outcomes.filter((outcome) => outcome === 'won')).toHaveLength(1);
@@ -136,7 +149,7 @@ export function kvContract(kv: () => KvStore): void {
     });
 
     it('a claim marker expires with its key', async () => {
-      const [target, marker] = [key('target'), key('marker')];
+      const [target, marker] = claimPair();
       await kv().set(target, 'x', 1);
       expect(await kv().claim(target, marker, 'won')).toBe('won');
       await sleep(1100);

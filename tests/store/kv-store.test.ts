@@ -30,7 +30,8 @@ describe.runIf(redis.enabled)(`RedisKv key prefix${REDIS_URL ? '' : ' (skipped: 
 
   it('every operation writes under the prefix only', async () => {
     const { kv, prefix } = opened();
-    const keys = { value: uniqueId('value'), marker: uniqueId('marker'), set: uniqueId('set'), counter: uniqueId('counter') };
+    const value = `value:{${uniqueId('value')}}`;
+    const keys = { value, marker: `${value}:marker`, set: uniqueId('set'), counter: uniqueId('counter') };
     await kv.set(keys.value, 'x', 60);
     await kv.claim(keys.value, keys.marker, '1');
     await kv.addToSet(keys.set, 'member', 60);

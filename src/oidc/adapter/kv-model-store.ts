@@ -1,4 +1,5 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { hashTag } from '../../store/kv/hash-tag.ts';
 import type { KvStore } from '../../store/kv/index.ts';
 import { AlreadyConsumed } from './already-consumed.ts';
 import { CONTESTED_MODELS } from './model-tiers.ts';
@@ -6,8 +7,9 @@ import { CONTESTED_MODELS } from './model-tiers.ts';
 const FALLBACK_TTL = 3600;
 
 /**
- * The ephemeral tier. Each instance is a JSON value under `oidc:<Model>:<id>`; its consumption
- * mark is a separate key set with `claim` (atomic), so the payload never needs rewriting.
+ * The ephemeral tier. Each instance is a JSON value under `oidc:<Model>:{<id>}`; its consumption
+ * mark is a separate key set with `claim` (atomic), so the payload never needs rewriting. The id
+ * is the hash tag of both keys, which keeps them in one Redis Cluster slot.
  * A per-grant set lists the instances issued under a grant, for `revokeByGrantId`.
  */
 export class KvModelStore implements Adapter {
@@ -20,11 +22,11 @@ export class KvModelStore implements Adapter {
   }
 
   #key(id: string) {
-    return `oidc:${this.#model}:${id}`;
+    return `oidc:${this.#model}:${hashTag(id)}`;
   }
 
   #consumedKey(id: string) {
-    return `oidc:${this.#model}:${id}:consumed`;
+    return `${this.#key(id)}:consumed`;
   }
 
   static grantKey(grantId: string) {

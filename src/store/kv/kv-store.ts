@@ -25,6 +25,7 @@ export interface KvStore {
   /**
    * Atomically sets `claimKey` to `value` (expiring with `key`) unless it is set already.
    * 'missing' when `key` does not exist. Exactly one of many concurrent callers wins.
+   * Both keys carry the same hash tag (hash-tag.ts), or a TypeError is thrown.
    */
   claim(key: string, claimKey: string, value: string): Promise<ClaimOutcome>;
   addToSet(key: string, member: string, ttlSeconds: number): Promise<void>;

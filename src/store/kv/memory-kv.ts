@@ -1,3 +1,4 @@
+import { assertOneSlot } from './hash-tag.ts';
 import type { ClaimOutcome, KvStore, SubscriptionListener } from './kv-store.ts';
 
 interface Entry<T> {
@@ -67,6 +68,8 @@ export class MemoryKv implements KvStore {
   }
 
   async claim(key: string, claimKey: string, value: string): Promise<ClaimOutcome> {
+    // refused here too, so that the embedded tier's tests catch what a Redis Cluster would refuse
+    assertOneSlot('claim', [key, claimKey]);
     const entry = this.#live(this.#values, key);
     if (!entry) return 'missing';
     if (this.#live(this.#values, claimKey)) return 'lost';

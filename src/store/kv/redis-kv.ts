@@ -1,7 +1,10 @@
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import { parseRedisUrl, type RedisConnection } from '../../config.ts';
 import { CircuitBreaker } from '../circuit-breaker.ts';
 import { StorageUnavailable } from '../unavailable.ts';
+import { assertOneSlot } from './hash-tag.ts';
 import type { ClaimOutcome, KvStore, SubscriptionListener } from './kv-store.ts';
+import { openCommandClient, subscriberConnector, type RedisClient } from './redis-connection.ts';
 import { RedisSubscriber } from './redis-subscriber.ts';
 
 // KEYS[1] the claimed key, KEYS[2] the claim marker; the marker expires with the key.
@@ -48,33 +51,35 @@ export interface RedisKvOptions {
  * so Postern uses Redis again within seconds of its return. Every failure surfaces as
  * StorageUnavailable. The prefix applies to pub/sub channels too (ioredis prefixes keys only);
  * subscriptions get a connection of their own, opened on the first.
+ *
+ * On a Redis Cluster, `claim` needs its two keys in one slot (hash-tag.ts); `getMany` and `del`
+ * take keys from anywhere: each key is its own command there, pipelined per node by ioredis.
  */
 export class RedisKv implements KvStore {
   readonly kind = 'redis' as const;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #breaker = new CircuitBreaker(1000);
   readonly #prefix: string;
   readonly #newSubscriber: () => RedisSubscriber;
   readonly #timeoutMs: number;
   #subscriber: RedisSubscriber | undefined;
 
-  constructor(url: string, prefix: string, options: RedisKvOptions = {}) {
+  /** `target`: a REDIS_URL (any form config.ts accepts) or one parsed already */
+  constructor(target: string | RedisConnection, prefix: string, options: RedisKvOptions = {}) {
+    const connection = typeof target === 'string' ? parseRedisUrl(target) : target;
     const timeoutMs = options.timeoutMs ?? 750;
     this.#timeoutMs = timeoutMs;
     this.#prefix = prefix;
-    this.#newSubscriber = () => new RedisSubscriber(url, { timeoutMs, heartbeatMs: options.heartbeatMs, connectionName: `${prefix}subscriber` });
-    this.#redis = new Redis(url, {
+    this.#redis = openCommandClient(connection, {
       keyPrefix: prefix,
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
       // ioredis' own timeout only clears commands stuck behind a Redis that stopped answering; the
       // caller's wait is bounded by #call, from the moment it asks (see there)
-      commandTimeout: timeoutMs * 4,
-      connectTimeout: timeoutMs,
-      retryStrategy: (attempt) => Math.min(100 * attempt, 1000),
+      commandTimeoutMs: timeoutMs * 4,
+      connectTimeoutMs: timeoutMs,
       enableAutoPipelining: true,
     });
+    const connect = subscriberConnector(connection, { commandTimeoutMs: timeoutMs, connectTimeoutMs: timeoutMs, connectionName: `${prefix}subscriber` }, this.#redis);
+    this.#newSubscriber = () => new RedisSubscriber(connect, { heartbeatMs: options.heartbeatMs });
     // Connection errors surface as rejected commands; without a listener ioredis would also print them.
     this.#redis.on('error', () => {});
   }
@@ -85,7 +90,7 @@ export class RedisKv implements KvStore {
    * starts its own timer then: behind a Redis that stopped answering, a command would wait out
    * two of its timeouts.)
    */
-  async #call<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
+  async #call<T>(command: (redis: RedisClient) => Promise<T>): Promise<T> {
     if (!this.#breaker.allow()) throw new StorageUnavailable('kv');
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -111,8 +116,17 @@ export class RedisKv implements KvStore {
     }
   }
 
+  /** Fails when no connection is ready within a few timeouts (through Sentinels, ioredis would go on asking). */
   async connect(): Promise<void> {
-    await this.#redis.connect();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('no connection ready in time')), this.#timeoutMs * 4);
+    });
+    try {
+      await Promise.race([this.#redis.connect(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async get(key: string) {
@@ -121,6 +135,7 @@ export class RedisKv implements KvStore {
 
   async getMany(keys: string[]) {
     if (keys.length === 0) return [];
+    if (this.#redis instanceof Cluster) return Promise.all(keys.map((key) => this.get(key)));
     return (await this.#call((redis) => redis.mget(...keys))).map((value) => value ?? undefined);
   }
 
@@ -134,10 +149,13 @@ export class RedisKv implements KvStore {
   }
 
   async del(keys: string[]) {
-    if (keys.length > 0) await this.#call((redis) => redis.del(...keys));
+    if (keys.length === 0) return;
+    if (this.#redis instanceof Cluster) await Promise.all(keys.map((key) => this.#call((redis) => redis.del(key))));
+    else await this.#call((redis) => redis.del(...keys));
   }
 
   async claim(key: string, claimKey: string, value: string): Promise<ClaimOutcome> {
+    assertOneSlot('claim', [key, claimKey]);
     const result = Number(await this.#call((redis) => redis.eval(CLAIM, 2, key, claimKey, value)));
     if (result === -1) return 'missing';
     return result === 1 ? 'won' : 'lost';

@@ -3,13 +3,12 @@ import { StorageUnavailable } from '../unavailable.ts';
 import type { SubscriptionListener } from './kv-store.ts';
 
 export interface RedisSubscriberOptions {
-  /** ms connecting, subscribing or a heartbeat may take before it counts as failed; default 750 */
-  timeoutMs?: number;
   /** ms between pings that find a connection that died without closing; default 5000 */
   heartbeatMs?: number;
-  /** the connection's name in CLIENT LIST */
-  connectionName?: string;
 }
+
+/** ms before a connection that gave up is replaced (no busy loop while every node is away) */
+const REPLACE_DELAY_MS = 250;
 
 interface Channel {
   listeners: Set<SubscriptionListener>;
@@ -25,7 +24,8 @@ interface Channel {
  * has it reconnect. Nothing here throws into ioredis's event loop.
  */
 export class RedisSubscriber {
-  readonly #redis: Redis;
+  readonly #open: () => Redis;
+  #redis: Redis;
   readonly #channels = new Map<string, Channel>();
   readonly #heartbeat: NodeJS.Timeout;
   #connecting: Promise<void> | undefined;
@@ -33,24 +33,35 @@ export class RedisSubscriber {
   #interrupted = false;
   #closed = false;
 
-  constructor(url: string, options: RedisSubscriberOptions = {}) {
-    const timeoutMs = options.timeoutMs ?? 750;
-    this.#redis = new Redis(url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: timeoutMs,
-      connectTimeout: timeoutMs,
-      retryStrategy: (attempt) => Math.min(100 * attempt, 1000),
-      autoResubscribe: false,
-      ...(options.connectionName ? { connectionName: options.connectionName.replace(/[^\x21-\x7e]/g, '_') } : {}),
-    });
-    this.#redis.on('error', () => {});
-    this.#redis.on('message', (channel: string, message: string) => this.#tell(this.#channels.get(channel)?.listeners, (listener) => listener.message(message)));
-    this.#redis.on('close', () => this.#lost());
-    this.#redis.on('ready', () => void this.#resubscribe());
+  /** `open` makes a new, unconnected connection each time it is called (redis-connection.ts) */
+  constructor(open: () => Redis, options: RedisSubscriberOptions = {}) {
+    this.#open = open;
+    this.#redis = this.#attach(open());
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs ?? 5000);
     this.#heartbeat.unref();
+  }
+
+  #attach(redis: Redis): Redis {
+    redis.on('error', () => {});
+    redis.on('message', (channel: string, message: string) => this.#tell(this.#channels.get(channel)?.listeners, (listener) => listener.message(message)));
+    redis.on('close', () => redis === this.#redis && this.#lost());
+    redis.on('ready', () => redis === this.#redis && void this.#resubscribe());
+    // a connection that gave up reconnecting (a Cluster node that stays away): the next one takes over
+    redis.on('end', () => redis === this.#redis && this.#replace());
+    return redis;
+  }
+
+  #replace(): void {
+    if (this.#closed || this.#connecting === undefined) return;
+    this.#lost();
+    const next = this.#attach(this.#open());
+    this.#redis = next;
+    setTimeout(() => {
+      if (this.#closed || next !== this.#redis) return;
+      next.connect().catch(() => {
+        // its retry strategy goes on, or it ends and the next one is tried
+      });
+    }, REPLACE_DELAY_MS).unref();
   }
 
   async subscribe(channel: string, listener: SubscriptionListener): Promise<() => Promise<void>> {
@@ -94,10 +105,13 @@ export class RedisSubscriber {
   }
 
   async #connect(): Promise<void> {
-    this.#connecting ??= this.#redis.connect().catch((error: unknown) => {
+    const redis = this.#redis;
+    this.#connecting ??= redis.connect().catch((error: unknown) => {
       this.#connecting = undefined;
-      // no background reconnection for a connection that never came up: the caller is told
-      this.#redis.disconnect();
+      // no background reconnection for a connection that never came up: the caller is told, and
+      // the next call starts afresh (on a Cluster, with the next node)
+      redis.disconnect();
+      if (redis === this.#redis && !this.#closed) this.#redis = this.#attach(this.#open());
       throw new StorageUnavailable('kv', error);
     });
     await this.#connecting;
