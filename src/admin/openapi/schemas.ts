@@ -126,6 +126,10 @@ export const SCHEMAS: Record<string, Schema> = {
     required: [...(client.required as string[]), 'clientSecret'],
     properties: { ...(client.properties as Schema), clientSecret: { type: 'string', description: 'shown this once' } },
   },
+  CreatedClient: {
+    ...client,
+    properties: { ...(client.properties as Schema), clientSecret: { type: 'string', description: 'a confidential client\'s secret, shown this once' } },
+  },
   NewClient: {
     type: 'object',
     required: ['name', 'type'],
