@@ -41,7 +41,7 @@ function operationObject(spec: OperationSpec): OperationObject {
     responses['403'] = problem(`the token lacks ${spec.scope}`);
     responses['429'] = problem('over the rate limit; see Retry-After');
   }
-  if (spec.parameters?.some((p) => p.in === 'path')) responses['404'] = problem('no such resource');
+  if (spec.parameters?.some((p) => p.in === 'path') || spec.body) responses['404'] = problem('no such resource, or none of a name the body gives');
   if (spec.method !== 'get' && spec.scope) responses['409'] = problem('the change conflicts with what is stored');
   if (spec.body) {
     responses['413'] = problem('the body is too large');
