@@ -1,5 +1,6 @@
 import type { RecordedAuditEvent } from '../../domain/audit.ts';
 import type { SigningKeySummary } from '../../domain/signing-keys.ts';
+import { Problem } from '../problem.ts';
 import { keysetPage, memoryPage, pageRequest } from '../pagination.ts';
 import { iso, isoOrNull, type Handler, type HandlerDependencies } from './types.ts';
 
@@ -30,8 +31,8 @@ export function auditAndKeyHandlers(deps: HandlerDependencies): Record<string, H
       };
       const page = pageRequest(query);
       // the cursor is an event id: only digits are one
-      const before = page.after !== undefined && /^\d{1,19}$/.test(page.after) ? page.after : undefined;
-      const body = await keysetPage({ ...page, after: before }, (request) => audit.page(filter, { before: request.after, limit: request.limit }), (event) => event.id, auditEventJson);
+      if (page.after !== undefined && !/^\d{1,18}$/.test(page.after)) throw new Problem(400, 'validation_failed', 'cursor is not one this API gave', { errors: [{ pointer: 'query:cursor', message: 'is not a cursor from a previous page' }] });
+      const body = await keysetPage(page, (request) => audit.page(filter, { before: request.after, limit: request.limit }), (event) => event.id, auditEventJson);
       return { status: 200, body };
     },
     async listSigningKeys(request) {
