@@ -27,7 +27,7 @@ export async function adminClient(server: TestServer, scopes?: AdminScope[]): Pr
   return { clientId: created.client.clientId, clientSecret: created.clientSecret, token };
 }
 
-export async function clientCredentialsToken(server: TestServer, clientId: string, clientSecret: string, scopes: string[], resource = `${server.issuer}/admin/v1`): Promise<string> {
+export async function clientCredentialsToken(server: Pick<TestServer, 'issuer'>, clientId: string, clientSecret: string, scopes: string[], resource = `${server.issuer}/admin/v1`): Promise<string> {
   const config = await oidc.discovery(new URL(server.issuer), clientId, clientSecret, oidc.ClientSecretBasic(clientSecret), { execute: [oidc.allowInsecureRequests] });
   const tokens = await oidc.clientCredentialsGrant(config, { scope: scopes.join(' '), resource });
   return tokens.access_token;
