@@ -32,7 +32,8 @@ import { AccountSessions } from './oidc/account-sessions.ts';
 import { trackSessionDevices } from './oidc/session-devices.ts';
 import { auditProviderEvents } from './oidc/audit-events.ts';
 import { createMailer } from './mail/mailer.ts';
-import { recoveryRouter } from './recovery/router.ts';
+import { createPasswordReset, recoveryRouter } from './recovery/router.ts';
+import { adminApi } from './admin/router.ts';
 import type { Services, Storage } from './services.ts';
 import { join } from 'node:path';
 
@@ -108,6 +109,24 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
   app.use(rateLimit({ kv: storage.kv, limits: config.security.rateLimits, views }));
   app.use(errorHandler(views));
+  const recoveryDependencies = {
+    config,
+    db: storage.db,
+    accounts: services.accounts,
+    audit: services.audit,
+    mailer,
+    endSessions: (accountId: string) => accountSessions.endAll(accountId),
+    views,
+  };
+  const passwordReset = createPasswordReset(recoveryDependencies);
+  // before allowedMethods: the admin API serves PUT, PATCH and DELETE, and answers problem+json
+  app.use(adminApi({
+    issuer: config.issuer,
+    publicJwks: () => publicJwks,
+    services,
+    sessions: accountSessions,
+    sendPasswordReset: (email, origin) => passwordReset.request(email, origin),
+  }));
   app.use(allowedMethods());
   app.use(identityRequestEncoding());
   app.use(staticAssets(join(VIEWS_DIR, 'static'), ['style.css']));
@@ -137,15 +156,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   });
   app.use(account.routes());
   app.use(account.allowedMethods());
-  const recovery = recoveryRouter({
-    config,
-    db: storage.db,
-    accounts: services.accounts,
-    audit: services.audit,
-    mailer,
-    endSessions: (accountId) => accountSessions.endAll(accountId),
-    views,
-  });
+  const recovery = recoveryRouter(recoveryDependencies);
   app.use(recovery.routes());
   app.use(recovery.allowedMethods());
   app.use(engineBodyLimit());

@@ -40,7 +40,7 @@ export interface RateLimit {
   windowSeconds: number;
 }
 
-export const RATE_LIMITED_ENDPOINTS = ['token', 'introspection', 'revocation', 'userinfo', 'login', 'registration', 'password_reset'] as const;
+export const RATE_LIMITED_ENDPOINTS = ['token', 'introspection', 'revocation', 'userinfo', 'login', 'registration', 'password_reset', 'admin'] as const;
 export type RateLimitedEndpoint = (typeof RATE_LIMITED_ENDPOINTS)[number];
 
 const DEFAULT_RATE_LIMITS: Record<RateLimitedEndpoint, string> = {
@@ -51,6 +51,7 @@ const DEFAULT_RATE_LIMITS: Record<RateLimitedEndpoint, string> = {
   login: '30/1m',
   registration: '10/1h',
   password_reset: '10/1h',
+  admin: '300/1m',
 };
 
 export interface LockoutPolicy {

@@ -1,5 +1,6 @@
 import { wantsHelp } from './args.ts';
 import type { Command, CommandContext, CommandGroup } from './command.ts';
+import { adminClientCommands } from './commands/admin-clients.ts';
 import { apiCommands } from './commands/apis.ts';
 import { clientCommands } from './commands/clients.ts';
 import { migrate } from './commands/migrate.ts';
@@ -17,6 +18,7 @@ const TOP_LEVEL: Readonly<Record<string, Command | CommandGroup>> = {
   user: userCommands,
   api: apiCommands,
   role: roleCommands,
+  'admin-client': adminClientCommands,
 };
 
 function isGroup(entry: Command | CommandGroup): entry is CommandGroup {

@@ -42,6 +42,16 @@ export interface NewAccount {
   familyName?: string | undefined;
 }
 
+/** What an administrator may change on an account; null clears a field. */
+export interface AccountChanges {
+  email?: string | null | undefined;
+  emailVerified?: boolean | undefined;
+  name?: string | null | undefined;
+  givenName?: string | null | undefined;
+  familyName?: string | null | undefined;
+  disabled?: boolean | undefined;
+}
+
 interface AccountRow {
   id: string;
   username: string;
@@ -320,6 +330,49 @@ export class Accounts {
       }),
     );
     return toAccount(updated);
+  }
+
+  /** At most `limit` accounts by id, after `after` (keyset pagination). */
+  async page(options: { after?: string | undefined; limit: number }): Promise<Account[]> {
+    const query = this.#db<AccountRow>('accounts').orderBy('id').limit(options.limit);
+    if (options.after !== undefined) query.where('id', '>', options.after);
+    return (await query.select(...PUBLIC_COLUMNS)).map(toAccount);
+  }
+
+  /**
+   * Changes an account's profile or whether it may sign in. `expect`, given the account as it is
+   * (the row locked), may refuse the change (a stale ETag). A new email address is unverified
+   * unless `emailVerified` says otherwise.
+   */
+  async update(id: string, changes: AccountChanges, expect?: (current: Account) => void): Promise<Account> {
+    if (id.includes('\0')) throw new NotFound(`no account ${id}`);
+    const update: Record<string, unknown> = {};
+    if (changes.email !== undefined) {
+      const email = changes.email?.trim() || null;
+      if (email !== null && !EMAIL.test(email)) throw new InvalidRequest('email is not a valid address');
+      update.email = email;
+    }
+    if (changes.emailVerified !== undefined) update.email_verified = changes.emailVerified;
+    if (changes.name !== undefined) update.name = changes.name;
+    if (changes.givenName !== undefined) update.given_name = changes.givenName;
+    if (changes.familyName !== undefined) update.family_name = changes.familyName;
+    if (changes.disabled !== undefined) update.disabled = changes.disabled;
+    try {
+      const row = await this.#change(id, () =>
+        this.#db.transaction(async (trx) => {
+          const found = await trx<AccountRow>('accounts').where({ id }).forUpdate().first(...PUBLIC_COLUMNS);
+          if (!found) throw new NotFound(`no account ${id}`);
+          expect?.(toAccount(found));
+          if ('email' in update && update.email !== found.email && changes.emailVerified === undefined) update.email_verified = false;
+          const [changed] = await trx('accounts').where({ id }).update({ ...update, updated_at: trx.fn.now() }).returning(PUBLIC_COLUMNS as unknown as string[]);
+          return changed as AccountRow;
+        }),
+      );
+      return toAccount(row);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new IdentifierTaken('email', { cause: error });
+      throw error;
+    }
   }
 
   async list(): Promise<Account[]> {

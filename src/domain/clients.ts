@@ -163,6 +163,51 @@ function requestObjectMetadata(settings: RequestObjectSettings, current: Pick<Cl
   return next;
 }
 
+/** What a client may change after registration; its type and id stay. */
+export type ClientChanges = Partial<Pick<NewClient, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'firstParty'>>;
+
+interface ClientSettings {
+  type: ClientType;
+  grantTypes: GrantType[];
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  scopes: string[];
+}
+
+/** The registration rules a client's settings must follow, at creation and at every change. */
+function validatedSettings(input: Omit<NewClient, 'name'>): ClientSettings {
+  const grantTypes = [...new Set(input.grantTypes?.length ? input.grantTypes : (['authorization_code', 'refresh_token'] as GrantType[]))];
+  for (const grant of grantTypes) {
+    if (!GRANT_TYPES.includes(grant)) throw new InvalidClientMetadata(`unsupported grant type "${grant}" (allowed: ${GRANT_TYPES.join(', ')})`);
+  }
+  if (input.type === 'public' && grantTypes.includes('client_credentials')) {
+    throw new InvalidClientMetadata('a public client cannot use client_credentials: it has no secret');
+  }
+  const usesCode = grantTypes.includes('authorization_code');
+  if (grantTypes.includes('refresh_token') && !usesCode) {
+    throw new InvalidClientMetadata('refresh_token needs authorization_code as well');
+  }
+  const redirectUris = (input.redirectUris ?? []).map((uri) => validateRedirectUri(uri, 'redirect_uris'));
+  if (usesCode && redirectUris.length === 0) throw new InvalidClientMetadata('authorization_code needs at least one redirect URI');
+  const postLogoutRedirectUris = (input.postLogoutRedirectUris ?? []).map((uri) => validateRedirectUri(uri, 'post_logout_redirect_uris'));
+  const scopes = [...new Set(input.scopes ?? [])];
+  for (const scope of scopes) {
+    if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new InvalidClientMetadata(`"${scope}" is not a valid scope token`);
+  }
+  return { type: input.type, grantTypes, redirectUris, postLogoutRedirectUris, scopes };
+}
+
+function metadataOf(settings: ClientSettings, authMethod: ClientMetadata['token_endpoint_auth_method']): ClientRow['metadata'] {
+  return {
+    token_endpoint_auth_method: authMethod,
+    redirect_uris: settings.redirectUris,
+    post_logout_redirect_uris: settings.postLogoutRedirectUris,
+    grant_types: settings.grantTypes,
+    response_types: settings.grantTypes.includes('authorization_code') ? ['code'] : [],
+    ...(settings.scopes.length > 0 ? { scope: settings.scopes.join(' ') } : {}),
+  };
+}
+
 function toSummary(row: ClientRow): ClientSummary {
   return {
     clientId: row.client_id,
@@ -223,25 +268,7 @@ export class Clients {
   async create(input: NewClient): Promise<{ client: ClientSummary; clientSecret: string | undefined }> {
     const name = input.name.trim();
     if (!name) throw new InvalidClientMetadata('a client needs a name');
-    const grantTypes = [...new Set(input.grantTypes?.length ? input.grantTypes : (['authorization_code', 'refresh_token'] as GrantType[]))];
-    for (const grant of grantTypes) {
-      if (!GRANT_TYPES.includes(grant)) throw new InvalidClientMetadata(`unsupported grant type "${grant}" (allowed: ${GRANT_TYPES.join(', ')})`);
-    }
-    if (input.type === 'public' && grantTypes.includes('client_credentials')) {
-      throw new InvalidClientMetadata('a public client cannot use client_credentials: it has no secret');
-    }
-    const usesCode = grantTypes.includes('authorization_code');
-    if (grantTypes.includes('refresh_token') && !usesCode) {
-      throw new InvalidClientMetadata('refresh_token needs authorization_code as well');
-    }
-    const redirectUris = (input.redirectUris ?? []).map((uri) => validateRedirectUri(uri, 'redirect_uris'));
-    if (usesCode && redirectUris.length === 0) throw new InvalidClientMetadata('authorization_code needs at least one redirect URI');
-    const postLogoutRedirectUris = (input.postLogoutRedirectUris ?? []).map((uri) => validateRedirectUri(uri, 'post_logout_redirect_uris'));
-    const scopes = [...new Set(input.scopes ?? [])];
-    for (const scope of scopes) {
-      if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new InvalidClientMetadata(`"${scope}" is not a valid scope token`);
-    }
-
+    const settings = validatedSettings(input);
     if (input.clientId !== undefined && !CLIENT_ID.test(input.clientId)) {
       throw new InvalidClientMetadata('a client_id is 1-128 letters, digits, . _ ~ - and starts with a letter or digit');
     }
@@ -257,12 +284,7 @@ export class Clients {
     const authMethod = clientSecret ? (input.tokenEndpointAuthMethod ?? 'client_secret_basic') : 'none';
     const pkcePolicy = checkPkcePolicy(input.pkcePolicy ?? 'required', authMethod);
     const metadata: ClientRow['metadata'] = {
-      token_endpoint_auth_method: authMethod,
-      redirect_uris: redirectUris,
-      post_logout_redirect_uris: postLogoutRedirectUris,
-      grant_types: grantTypes,
-      response_types: usesCode ? ['code'] : [],
-      ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+      ...metadataOf(settings, authMethod),
       ...(pkcePolicy !== 'required' ? { pkce_policy: pkcePolicy } : {}),
       ...requestObjectMetadata(input.requestObjects ?? {}),
     };
@@ -321,6 +343,67 @@ export class Clients {
         return toSummary(saved as ClientRow);
       }),
     );
+  }
+
+  /** At most `limit` clients by client_id, after `after` (keyset pagination). */
+  async page(options: { after?: string | undefined; limit: number }): Promise<ClientSummary[]> {
+    const query = this.#db<ClientRow>('clients').orderBy('client_id').limit(options.limit);
+    if (options.after !== undefined) query.where('client_id', '>', options.after);
+    return (await query).map(toSummary);
+  }
+
+  /**
+   * Changes a client's registration. `expect`, given the registration as it is (the row locked),
+   * may refuse the change (a stale ETag); every process's cached metadata is dropped.
+   */
+  async update(clientId: string, changes: ClientChanges, expect?: (current: ClientSummary) => void): Promise<ClientSummary> {
+    if (clientId.includes('\0')) throw new NotFound(`no client ${clientId}`);
+    const [row] = await this.#changing([clientId], () =>
+      this.#db.transaction(async (trx) => {
+        const found = await trx<ClientRow>('clients').where({ client_id: clientId }).forUpdate().first();
+        if (!found) throw new NotFound(`no client ${clientId}`);
+        const current = toSummary(found);
+        expect?.(current);
+        const name = (changes.name ?? current.name).trim();
+        if (!name) throw new InvalidClientMetadata('a client needs a name');
+        const settings = validatedSettings({
+          type: current.type,
+          grantTypes: changes.grantTypes ?? current.grantTypes,
+          redirectUris: changes.redirectUris ?? current.redirectUris,
+          postLogoutRedirectUris: changes.postLogoutRedirectUris ?? current.postLogoutRedirectUris,
+          scopes: changes.scopes ?? current.scopes,
+        });
+        return trx('clients')
+          .where({ client_id: clientId })
+          .update({
+            name,
+            first_party: changes.firstParty ?? current.firstParty,
+            metadata: JSON.stringify({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }),
+            updated_at: trx.fn.now(),
+          })
+          .returning('*');
+      }),
+    );
+    return toSummary(row as ClientRow);
+  }
+
+  /** A new secret for a confidential client, returned once; the old one stops working at once. */
+  async rotateSecret(clientId: string, expect?: (current: ClientSummary) => void): Promise<{ client: ClientSummary; clientSecret: string }> {
+    if (clientId.includes('\0')) throw new NotFound(`no client ${clientId}`);
+    const clientSecret = randomBytes(32).toString('base64url');
+    const [row] = await this.#changing([clientId], () =>
+      this.#db.transaction(async (trx) => {
+        const found = await trx<ClientRow>('clients').where({ client_id: clientId }).forUpdate().first();
+        if (!found) throw new NotFound(`no client ${clientId}`);
+        expect?.(toSummary(found));
+        if (!found.client_secret_sealed) throw new InvalidClientMetadata(`client ${clientId} is public: it has no secret`);
+        return trx('clients')
+          .where({ client_id: clientId })
+          .update({ client_secret_sealed: this.#envelope.seal(clientSecret, CLIENT_SECRET_SEALED, clientId), updated_at: trx.fn.now() })
+          .returning('*');
+      }),
+    );
+    return { client: toSummary(row as ClientRow), clientSecret };
   }
 
   async delete(clientId: string): Promise<void> {

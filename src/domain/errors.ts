@@ -7,6 +7,7 @@ export type DomainErrorCode =
   | 'invalid_credentials'
   | 'not_found'
   | 'conflict'
+  | 'precondition_failed'
   | 'invalid_client_metadata'
   | 'invalid_csrf_token'
   | 'too_many_requests'
@@ -40,6 +41,8 @@ export const InvalidRequest = makeError('invalid_request', 400, 'InvalidRequest'
 export const InvalidCredentials = makeError('invalid_credentials', 401, 'InvalidCredentials');
 export const NotFound = makeError('not_found', 404, 'NotFound');
 export const Conflict = makeError('conflict', 409, 'Conflict');
+/** The caller changed what it last read, and someone else changed it since (RFC 9110 §13.1.1). */
+export const PreconditionFailed = makeError('precondition_failed', 412, 'PreconditionFailed');
 export const InvalidClientMetadata = makeError('invalid_client_metadata', 400, 'InvalidClientMetadata');
 export const InvalidCsrfToken = makeError('invalid_csrf_token', 403, 'InvalidCsrfToken');
 export const TooManyRequests = makeError('too_many_requests', 429, 'TooManyRequests');

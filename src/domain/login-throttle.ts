@@ -77,6 +77,15 @@ export class LoginThrottle {
     return outcome;
   }
 
+  /**
+   * An administrator lifts the account-wide wait and its count. A browser's own bucket (a device
+   * the account trusts) clears when it next signs in; an address's bucket is not the account's.
+   */
+  async unlock(accountId: string): Promise<void> {
+    const key = `throttle:account:${accountId}`;
+    await this.#kv.del([key, LoginThrottle.#until(key)]);
+  }
+
   /** A success clears the counters of the browser that succeeded, never the account-wide one. */
   async recordSuccess(attempt: SignInAttempt): Promise<void> {
     if (attempt.accountId && attempt.deviceId) {

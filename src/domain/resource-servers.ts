@@ -64,6 +64,26 @@ export interface ResourceServersOptions {
   records?: RecordCache | undefined;
 }
 
+/** What may change on a registered API; its identifier stays. `scopes` replaces them all. */
+export interface ResourceServerChanges {
+  name?: string | undefined;
+  access?: ApiAccess | undefined;
+  /** null: the configured access token lifetime */
+  accessTokenTtl?: number | null | undefined;
+  scopes?: NewResourceServer['scopes'] | undefined;
+  introspectors?: string[] | undefined;
+}
+
+const RESERVED_SCOPES = new Set(['openid', 'offline_access', 'profile', 'email', 'address', 'phone', 'roles']);
+
+function validateScopes(scopes: NewResourceServer['scopes']): void {
+  if (scopes.length === 0) throw new InvalidRequest('a resource server needs at least one scope');
+  for (const { scope } of scopes) {
+    if (RESERVED_SCOPES.has(scope)) throw new InvalidRequest(`"${scope}" is an OpenID Connect scope and cannot belong to an API`);
+    if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new InvalidRequest(`"${scope}" is not a valid scope token`);
+  }
+}
+
 /** The name the cache is announced under (ProcessCaches). */
 const CACHE = 'resource-servers';
 
@@ -105,11 +125,7 @@ export class ResourceServers {
     if (input.scopes.length === 0) throw new InvalidRequest('a resource server needs at least one scope');
     const access = input.access ?? 'roles';
     if (!API_ACCESS.includes(access)) throw new InvalidRequest(`access must be ${API_ACCESS.join(' or ')}`);
-    const reserved = new Set(['openid', 'offline_access', 'profile', 'email', 'address', 'phone', 'roles']);
-    for (const { scope } of input.scopes) {
-      if (reserved.has(scope)) throw new InvalidRequest(`"${scope}" is an OpenID Connect scope and cannot belong to an API`);
-      if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new InvalidRequest(`"${scope}" is not a valid scope token`);
-    }
+    validateScopes(input.scopes);
     try {
       await this.#changing(() =>
         this.#db.transaction(async (trx) => {
@@ -162,6 +178,56 @@ export class ResourceServers {
     return (await this.find(identifier))!;
   }
 
+  /**
+   * Changes an API's registration. `expect`, given the registration as it is (locked), may refuse
+   * the change (a stale ETag). Replacing the scopes removes the permissions roles gave on scopes
+   * that go; every process and every holder's cached roles see the change at once.
+   */
+  async update(identifier: string, changes: ResourceServerChanges, expect?: (current: ResourceServer) => void): Promise<ResourceServer> {
+    if (identifier.includes('\0')) throw new NotFound(`no resource server ${identifier}`);
+    if (changes.access !== undefined && !API_ACCESS.includes(changes.access)) throw new InvalidRequest(`access must be ${API_ACCESS.join(' or ')}`);
+    if (changes.name !== undefined && changes.name.trim() === '') throw new InvalidRequest('an API needs a name');
+    if (changes.scopes !== undefined) validateScopes(changes.scopes);
+    const holders = await this.#changing(() =>
+      this.#db.transaction(async (trx) => {
+        const found = await trx<ServerRow>('resource_servers').where({ identifier }).forUpdate().first();
+        if (!found) throw new NotFound(`no resource server ${identifier}`);
+        expect?.((await this.#withScopes([found], trx))[0]!);
+        const row: Partial<ServerRow> = {};
+        if (changes.name !== undefined) row.name = changes.name.trim();
+        if (changes.access !== undefined) row.access = changes.access;
+        if (changes.accessTokenTtl !== undefined) row.access_token_ttl = changes.accessTokenTtl;
+        if (Object.keys(row).length > 0) await trx('resource_servers').where({ identifier }).update(row);
+        let affected: Awaited<ReturnType<typeof lockHoldersOfResourceServer>> = [];
+        if (changes.scopes !== undefined) {
+          affected = await lockHoldersOfResourceServer(trx, identifier);
+          await this.#records?.invalidate(affected);
+          const wanted = changes.scopes.map(({ scope }) => scope);
+          await trx('resource_server_scopes').where({ resource_server: identifier }).whereNotIn('scope', wanted).delete();
+          await trx('resource_server_scopes')
+            .insert(changes.scopes.map(({ scope, description }) => ({ resource_server: identifier, scope, description: description ?? null })))
+            .onConflict(['resource_server', 'scope'])
+            .merge(['description']);
+        }
+        if (changes.introspectors !== undefined) {
+          await trx('resource_server_introspectors').where({ resource_server: identifier }).delete();
+          await ResourceServers.#writeIntrospectors(trx, identifier, changes.introspectors);
+        }
+        return affected;
+      }),
+    );
+    await this.#records?.invalidate(holders);
+    return this.get(identifier);
+  }
+
+  /** Read from the database, not the cache: what an administrator sees is what is stored. */
+  async get(identifier: string): Promise<ResourceServer> {
+    const rows = identifier.includes('\0') ? [] : await this.#db<ServerRow>('resource_servers').where({ identifier });
+    const found = (await this.#withScopes(rows))[0];
+    if (!found) throw new NotFound(`no resource server ${identifier}`);
+    return found;
+  }
+
   static async #writeIntrospectors(trx: Knex.Transaction, identifier: string, clientIds: string[]): Promise<void> {
     const wanted = [...new Set(clientIds)];
     if (wanted.length === 0) return;
@@ -175,13 +241,11 @@ export class ResourceServers {
     await trx('resource_server_introspectors').insert(wanted.map((clientId) => ({ resource_server: identifier, client_id: clientId })));
   }
 
-  async #withScopes(rows: ServerRow[]): Promise<ResourceServer[]> {
+  async #withScopes(rows: ServerRow[], db: Knex | Knex.Transaction = this.#db): Promise<ResourceServer[]> {
     if (rows.length === 0) return [];
     const identifiers = rows.map((row) => row.identifier);
-    const [scopes, introspectors] = await Promise.all([
-      this.#db<ScopeRow>('resource_server_scopes').whereIn('resource_server', identifiers).orderBy('scope'),
-      this.#db<IntrospectorRow>('resource_server_introspectors').whereIn('resource_server', identifiers).orderBy('client_id'),
-    ]);
+    const scopes = await db<ScopeRow>('resource_server_scopes').whereIn('resource_server', identifiers).orderBy('scope');
+    const introspectors = await db<IntrospectorRow>('resource_server_introspectors').whereIn('resource_server', identifiers).orderBy('client_id');
     return rows.map((row) => ({
       identifier: row.identifier,
       name: row.name,

@@ -168,6 +168,29 @@ export class Roles {
     return this.#role(await this.#roleRow(this.#db, name));
   }
 
+  /**
+   * Changes the role's description and, when given, replaces its permissions. `expect`, given the
+   * role as it is (locked), may refuse the change (a stale ETag). Holders feel it as with
+   * `setPermissions`.
+   */
+  async update(name: string, changes: { description?: string | null | undefined; permissions?: Permission[] | undefined }, expect?: (current: Role) => void): Promise<Role> {
+    await this.#changingHolders(name, async (trx, row) => {
+      const permissions = await trx<PermissionRow>('role_permissions').where({ role_id: row.id }).orderBy(['resource_server', 'scope']);
+      expect?.(Roles.#toRole(row, permissions));
+      if (changes.description !== undefined) await trx('roles').where({ id: row.id }).update({ description: changes.description?.trim() || null });
+      if (changes.permissions !== undefined) {
+        await trx('role_permissions').where({ role_id: row.id }).delete();
+        await Roles.#writePermissions(trx, row.id, changes.permissions);
+      }
+    });
+    return this.#role(await this.#roleRow(this.#db, name));
+  }
+
+  /** The role by name (any case). */
+  async get(name: string): Promise<Role> {
+    return this.#role(await this.#roleRow(this.#db, name));
+  }
+
   /** Deletes the role; its holders lose what it gave them at their next authorization or refresh. */
   async delete(name: string): Promise<void> {
     await this.#changingHolders(name, async (trx, row) => {

@@ -5,6 +5,15 @@ import { SIGNING_KEY_SEALED } from '../store/sealed-columns.ts';
 
 export type KeyStatus = 'next' | 'current' | 'previous' | 'retired';
 
+/** A signing key as an administrator sees it: never its private part. */
+export interface SigningKeySummary {
+  kid: string;
+  alg: string;
+  status: KeyStatus;
+  createdAt: Date;
+  activatedAt: Date | null;
+}
+
 interface KeyRow {
   kid: string;
   alg: string;
@@ -57,5 +66,19 @@ export class SigningKeys {
     return rows
       .sort((a, b) => ORDER[a.status] - ORDER[b.status])
       .map((row) => JSON.parse(this.#envelope.open(row.private_jwk_sealed, SIGNING_KEY_SEALED, row.kid)) as JWK);
+  }
+
+  /** Every key, newest first, without its private part. */
+  async list(): Promise<SigningKeySummary[]> {
+    const rows = await this.#db('signing_keys')
+      .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'kid' }])
+      .select<Array<{ kid: string; alg: string; status: KeyStatus; created_at: Date | string; activated_at: Date | string | null }>>('kid', 'alg', 'status', 'created_at', 'activated_at');
+    return rows.map((row) => ({
+      kid: row.kid,
+      alg: row.alg,
+      status: row.status,
+      createdAt: new Date(row.created_at),
+      activatedAt: row.activated_at === null ? null : new Date(row.activated_at),
+    }));
   }
 }

@@ -1,5 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import type { RateLimit, RateLimitedEndpoint } from '../config.ts';
+import { sendProblem } from '../admin/problem.ts';
 import { TooManyRequests } from '../domain/errors.ts';
 import type { Views } from '../interactions/views.ts';
 import type { KvStore } from '../store/kv/index.ts';
@@ -71,6 +72,7 @@ export function rateLimit(options: RateLimitOptions): Middleware {
     ctx.set('Retry-After', String(verdict.retryAfterSeconds));
     ctx.set('Cache-Control', 'no-store');
     const description = `Too many requests. Try again in ${verdict.retryAfterSeconds} second${verdict.retryAfterSeconds === 1 ? '' : 's'}.`;
+    if (endpoint === 'admin') return sendProblem(ctx, 429, 'too_many_requests', description);
     if (PROTOCOL_ENDPOINTS.has(endpoint)) {
       ctx.status = 429;
       ctx.body = { error: 'too_many_requests', error_description: description };

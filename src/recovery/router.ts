@@ -25,6 +25,21 @@ export interface RecoveryDependencies {
   views: Views;
 }
 
+/** The password reset flow: links to `/reset/complete`, mailed to the account's address. */
+export function createPasswordReset(deps: RecoveryDependencies, tokens = new AccountTokens(deps.db)): PasswordReset {
+  const base = deps.config.issuer.replace(/\/+$/, '');
+  return new PasswordReset({
+    accounts: deps.accounts,
+    tokens,
+    audit: deps.audit,
+    mailer: deps.mailer,
+    endSessions: deps.endSessions,
+    completeUrl: `${base}${RESET_COMPLETE_PATH}`,
+    site: new URL(deps.config.issuer).host,
+    ttlSeconds: deps.config.security.passwordResetTtl,
+  });
+}
+
 /** Password reset by email, and (when turned on) self-service registration with email verification. */
 export function recoveryRouter(deps: RecoveryDependencies): Router {
   const { config } = deps;
@@ -40,16 +55,7 @@ export function recoveryRouter(deps: RecoveryDependencies): Router {
     await next();
   });
 
-  const reset = new PasswordReset({
-    accounts: deps.accounts,
-    tokens,
-    audit: deps.audit,
-    mailer: deps.mailer,
-    endSessions: deps.endSessions,
-    completeUrl: `${base}${RESET_COMPLETE_PATH}`,
-    site,
-    ttlSeconds: config.security.passwordResetTtl,
-  });
+  const reset = createPasswordReset(deps, tokens);
   resetRoutes(router, { reset, views: deps.views, passwordMinLength: config.security.passwordMinLength, form });
 
   if (config.security.registration) {

@@ -62,6 +62,7 @@ describe('loadConfig', () => {
           login: { limit: 30, windowSeconds: 60 },
           registration: { limit: 10, windowSeconds: 3600 },
           password_reset: { limit: 10, windowSeconds: 3600 },
+          admin: { limit: 300, windowSeconds: 60 },
         },
         registration: false,
         passwordResetTtl: 1800,

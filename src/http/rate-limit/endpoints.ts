@@ -26,6 +26,8 @@ const INTERACTION_STEP = /^\/INTERACTION\/[^/]+\/(?:LOGIN|TOTP|ENROL)$/;
  * match them (case-insensitive, one trailing slash tolerated), so `/TOKEN/` cannot go round the limit.
  */
 export function rateLimitedEndpoint(method: string, rawPath: string): RateLimitedEndpoint | undefined {
+  // every method: the admin API is matched exactly as it routes (case-sensitively)
+  if (rawPath === '/admin/v1' || rawPath.startsWith('/admin/v1/')) return 'admin';
   const isPost = method === 'POST';
   // the engine serves userinfo on GET, and so on HEAD
   if (!isPost && method !== 'GET' && method !== 'HEAD') return undefined;

@@ -1,0 +1,294 @@
+/**
+ * The admin API's JSON Schemas (OpenAPI 3.1 uses JSON Schema 2020-12). Requests are validated
+ * against these and nothing else; the tests validate every response against them too.
+ */
+type Schema = Record<string, unknown>;
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const nullable = (schema: Schema): Schema => ({ oneOf: [schema, { type: 'null' }] });
+/** Text without control characters, which no stored field holds. */
+const text = (maxLength: number, minLength = 0): Schema => ({ type: 'string', minLength, maxLength, pattern: '^[^\\u0000-\\u001f\\u007f]*$' });
+const dateTime: Schema = { type: 'string', format: 'date-time' };
+const uri: Schema = { type: 'string', format: 'uri', maxLength: 2000 };
+const list = (items: Schema, maxItems = 100): Schema => ({ type: 'array', items, maxItems });
+const page = (item: string): Schema => ({
+  type: 'object',
+  required: ['items', 'nextCursor'],
+  additionalProperties: false,
+  properties: { items: list(ref(item), 200), nextCursor: nullable({ type: 'string' }) },
+});
+
+export const SCOPE_TOKEN: Schema = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' };
+export const CLIENT_ID: Schema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$' };
+export const ROLE_NAME: Schema = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\p{L}\\p{N}][\\p{L}\\p{N}._:/-]{0,63}$' };
+export const ENGINE_ID: Schema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,200}$' };
+
+const GRANT_TYPE: Schema = { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials'] };
+const ACCESS: Schema = { type: 'string', enum: ['open', 'roles'], description: '`roles`: only what roles give; `open`: every user and client' };
+const PERMISSION: Schema = {
+  type: 'object',
+  required: ['resourceServer', 'scope'],
+  additionalProperties: false,
+  properties: { resourceServer: uri, scope: SCOPE_TOKEN },
+};
+const API_SCOPE: Schema = {
+  type: 'object',
+  required: ['scope'],
+  additionalProperties: false,
+  properties: { scope: SCOPE_TOKEN, description: text(500) },
+};
+
+const clientFields = {
+  name: text(200, 1),
+  redirectUris: list(uri, 50),
+  postLogoutRedirectUris: list(uri, 50),
+  grantTypes: { ...list(GRANT_TYPE, 3), minItems: 1 },
+  scopes: { ...list(SCOPE_TOKEN), description: 'scopes the client may ask for; empty: every registered scope' },
+  firstParty: { type: 'boolean', description: 'your own application: the consent page is skipped' },
+};
+
+const client: Schema = {
+  type: 'object',
+  required: ['clientId', 'name', 'type', 'firstParty', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes', 'createdAt'],
+  additionalProperties: false,
+  properties: { clientId: CLIENT_ID, type: { type: 'string', enum: ['confidential', 'public'] }, ...clientFields, createdAt: dateTime },
+};
+
+const userProfile = {
+  email: nullable({ type: 'string', format: 'email', maxLength: 254 }),
+  emailVerified: { type: 'boolean' },
+  name: nullable(text(200)),
+  givenName: nullable(text(200)),
+  familyName: nullable(text(200)),
+};
+
+const role: Schema = {
+  type: 'object',
+  required: ['name', 'description', 'permissions', 'createdAt'],
+  additionalProperties: false,
+  properties: {
+    name: ROLE_NAME,
+    description: nullable(text(500)),
+    permissions: list(PERMISSION, 500),
+    createdAt: dateTime,
+    users: { type: 'integer', minimum: 0, description: 'how many users hold it (in lists)' },
+    clients: { type: 'integer', minimum: 0, description: 'how many clients hold it (in lists)' },
+    holders: {
+      type: 'object',
+      description: 'who holds it (on a single role)',
+      required: ['users', 'clients'],
+      additionalProperties: false,
+      properties: {
+        users: list({ type: 'object', required: ['id', 'username'], additionalProperties: false, properties: { id: { type: 'string' }, username: { type: 'string' } } }, 100_000),
+        clients: list({ type: 'object', required: ['clientId', 'name'], additionalProperties: false, properties: { clientId: CLIENT_ID, name: { type: 'string' } } }, 100_000),
+      },
+    },
+  },
+};
+
+const api: Schema = {
+  type: 'object',
+  required: ['identifier', 'name', 'isDefault', 'access', 'accessTokenTtl', 'scopes', 'introspectors'],
+  additionalProperties: false,
+  properties: {
+    identifier: uri,
+    name: text(200, 1),
+    isDefault: { type: 'boolean' },
+    access: ACCESS,
+    accessTokenTtl: nullable({ type: 'integer', minimum: 1 }),
+    scopes: list({ type: 'object', required: ['scope', 'description'], additionalProperties: false, properties: { scope: SCOPE_TOKEN, description: nullable({ type: 'string' }) } }, 500),
+    introspectors: list(CLIENT_ID, 500),
+  },
+};
+
+export const SCHEMAS: Record<string, Schema> = {
+  Problem: {
+    type: 'object',
+    description: 'RFC 9457 problem details',
+    required: ['type', 'title', 'status'],
+    properties: {
+      type: { type: 'string' },
+      title: { type: 'string' },
+      status: { type: 'integer', minimum: 400, maximum: 599 },
+      detail: { type: 'string' },
+      code: { type: 'string', description: 'a stable code for the problem, e.g. not_found, validation_failed' },
+      errors: list({
+        type: 'object',
+        required: ['pointer', 'message'],
+        properties: { pointer: { type: 'string', description: 'JSON Pointer into the body, or the parameter' }, message: { type: 'string' } },
+      }, 1000),
+      requestId: { type: 'string' },
+    },
+  },
+  Client: client,
+  ClientWithSecret: {
+    ...client,
+    required: [...(client.required as string[]), 'clientSecret'],
+    properties: { ...(client.properties as Schema), clientSecret: { type: 'string', description: 'shown this once' } },
+  },
+  CreatedClient: {
+    ...client,
+    properties: { ...(client.properties as Schema), clientSecret: { type: 'string', description: 'a confidential client\'s secret, shown this once' } },
+  },
+  NewClient: {
+    type: 'object',
+    required: ['name', 'type'],
+    additionalProperties: false,
+    properties: { ...clientFields, type: { type: 'string', enum: ['confidential', 'public'] }, clientId: CLIENT_ID },
+  },
+  ClientChanges: { type: 'object', minProperties: 1, additionalProperties: false, properties: clientFields },
+  ClientPage: page('Client'),
+  HeldRoles: {
+    type: 'object',
+    required: ['roles'],
+    additionalProperties: false,
+    properties: { roles: list({ type: 'object', required: ['name', 'permissions'], additionalProperties: false, properties: { name: ROLE_NAME, permissions: list(PERMISSION, 500) } }, 1000) },
+  },
+  User: {
+    type: 'object',
+    required: ['id', 'username', 'email', 'emailVerified', 'name', 'givenName', 'familyName', 'disabled', 'hasPassword', 'createdAt', 'updatedAt'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string', format: 'uuid' },
+      username: { type: 'string' },
+      ...userProfile,
+      email: nullable({ type: 'string' }),
+      disabled: { type: 'boolean' },
+      hasPassword: { type: 'boolean' },
+      createdAt: dateTime,
+      updatedAt: dateTime,
+    },
+  },
+  NewUser: {
+    type: 'object',
+    required: ['username'],
+    additionalProperties: false,
+    properties: {
+      username: text(64, 1),
+      ...userProfile,
+      email: { type: 'string', format: 'email', maxLength: 254 },
+      password: { type: 'string', minLength: 1, maxLength: 1024, description: 'checked against the password policy; without one the account cannot sign in yet' },
+    },
+  },
+  UserChanges: {
+    type: 'object',
+    minProperties: 1,
+    additionalProperties: false,
+    properties: { ...userProfile, disabled: { type: 'boolean', description: 'true also ends every session and revokes every token' } },
+  },
+  UserPage: page('User'),
+  NewPassword: {
+    type: 'object',
+    required: ['password'],
+    additionalProperties: false,
+    properties: { password: { type: 'string', minLength: 1, maxLength: 1024 }, endSessions: { type: 'boolean', description: 'also end every session (default true)' } },
+  },
+  Role: role,
+  NewRole: {
+    type: 'object',
+    required: ['name'],
+    additionalProperties: false,
+    properties: { name: ROLE_NAME, description: text(500), permissions: list(PERMISSION, 500) },
+  },
+  RoleChanges: {
+    type: 'object',
+    minProperties: 1,
+    additionalProperties: false,
+    properties: { description: nullable(text(500)), permissions: list(PERMISSION, 500) },
+  },
+  RolePage: page('Role'),
+  Api: api,
+  NewApi: {
+    type: 'object',
+    required: ['identifier', 'name', 'scopes'],
+    additionalProperties: false,
+    properties: {
+      identifier: uri,
+      name: text(200, 1),
+      isDefault: { type: 'boolean' },
+      access: ACCESS,
+      accessTokenTtl: { type: 'integer', minimum: 1, maximum: 86400 },
+      scopes: { ...list(API_SCOPE, 500), minItems: 1 },
+      introspectors: list(CLIENT_ID, 500),
+    },
+  },
+  ApiChanges: {
+    type: 'object',
+    minProperties: 1,
+    additionalProperties: false,
+    properties: {
+      name: text(200, 1),
+      access: ACCESS,
+      accessTokenTtl: nullable({ type: 'integer', minimum: 1, maximum: 86400 }),
+      scopes: { ...list(API_SCOPE, 500), minItems: 1 },
+      introspectors: list(CLIENT_ID, 500),
+    },
+  },
+  ApiPage: page('Api'),
+  Session: {
+    type: 'object',
+    required: ['id', 'startedAt', 'lastSeenAt', 'userAgent', 'ip', 'acr', 'amr', 'clientIds'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string' },
+      startedAt: dateTime,
+      lastSeenAt: nullable(dateTime),
+      userAgent: nullable({ type: 'string' }),
+      ip: nullable({ type: 'string' }),
+      acr: nullable({ type: 'string' }),
+      amr: list({ type: 'string' }),
+      clientIds: list(CLIENT_ID, 1000),
+    },
+  },
+  SessionPage: page('Session'),
+  SessionsEnded: {
+    type: 'object',
+    required: ['sessions', 'grants'],
+    additionalProperties: false,
+    properties: { sessions: { type: 'integer', minimum: 0 }, grants: { type: 'integer', minimum: 0 } },
+  },
+  Grant: {
+    type: 'object',
+    required: ['id', 'clientId', 'scopes', 'apis', 'grantedAt'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string' },
+      clientId: CLIENT_ID,
+      scopes: list({ type: 'string' }, 1000),
+      apis: list({ type: 'object', required: ['resource', 'scopes'], additionalProperties: false, properties: { resource: { type: 'string' }, scopes: list({ type: 'string' }, 1000) } }, 1000),
+      grantedAt: dateTime,
+    },
+  },
+  GrantPage: page('Grant'),
+  AuditEvent: {
+    type: 'object',
+    required: ['id', 'at', 'type', 'accountId', 'clientId', 'actor', 'ip', 'userAgent', 'details'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string', pattern: '^[0-9]+$' },
+      at: dateTime,
+      type: { type: 'string' },
+      accountId: nullable({ type: 'string' }),
+      clientId: nullable({ type: 'string' }),
+      actor: nullable({ type: 'string', description: '`cli`, or `client:<client_id>` for a client of this API' }),
+      ip: nullable({ type: 'string' }),
+      userAgent: nullable({ type: 'string' }),
+      details: { type: 'object' },
+    },
+  },
+  AuditEventPage: page('AuditEvent'),
+  SigningKey: {
+    type: 'object',
+    required: ['kid', 'alg', 'status', 'createdAt', 'activatedAt'],
+    additionalProperties: false,
+    properties: {
+      kid: { type: 'string' },
+      alg: { type: 'string' },
+      status: { type: 'string', enum: ['next', 'current', 'previous', 'retired'] },
+      createdAt: dateTime,
+      activatedAt: nullable(dateTime),
+    },
+  },
+  SigningKeyPage: page('SigningKey'),
+  OpenApiDocument: { type: 'object', required: ['openapi', 'info', 'paths'] },
+};
