@@ -164,7 +164,7 @@ function requestObjectMetadata(settings: RequestObjectSettings, current: Pick<Cl
 }
 
 /** What a client may change after registration; its type and id stay. */
-export type ClientChanges = Partial<Pick<NewClient, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'firstParty'>>;
+export type ClientChanges = Partial<Pick<NewClient, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'firstParty' | 'pkcePolicy'>>;
 
 interface ClientSettings {
   type: ClientType;
@@ -206,6 +206,13 @@ function metadataOf(settings: ClientSettings, authMethod: ClientMetadata['token_
     response_types: settings.grantTypes.includes('authorization_code') ? ['code'] : [],
     ...(settings.scopes.length > 0 ? { scope: settings.scopes.join(' ') } : {}),
   };
+}
+
+/** The metadata with the PKCE policy changed (checked against the client's authentication), or as it was. */
+function withPkcePolicy(metadata: ClientRow['metadata'], policy: PkcePolicy | undefined): ClientRow['metadata'] {
+  if (policy === undefined) return metadata;
+  const { pkce_policy: _previous, ...rest } = metadata;
+  return checkPkcePolicy(policy, metadata.token_endpoint_auth_method) === 'required' ? rest : { ...rest, pkce_policy: policy };
 }
 
 function toSummary(row: ClientRow): ClientSummary {
@@ -320,13 +327,8 @@ export class Clients {
   }
 
   /** Sets whether the client may leave PKCE out of requests that carry a nonce (see PkcePolicy). */
-  async setPkcePolicy(clientId: string, policy: PkcePolicy): Promise<ClientSummary> {
-    const current = await this.get(clientId);
-    checkPkcePolicy(policy, current.tokenEndpointAuthMethod);
-    const update = policy === 'required' ? this.#db.raw("metadata - 'pkce_policy'") : this.#db.raw("jsonb_set(metadata, '{pkce_policy}', ?::jsonb)", [JSON.stringify(policy)]);
-    const [row] = await this.#changing([clientId], () => this.#db('clients').where({ client_id: clientId }).update({ metadata: update }).returning('*'));
-    if (!row) throw new NotFound(`no client ${clientId}`);
-    return toSummary(row as ClientRow);
+  setPkcePolicy(clientId: string, policy: PkcePolicy): Promise<ClientSummary> {
+    return this.update(clientId, { pkcePolicy: policy });
   }
 
   /** Registers or removes the client's public keys and whether it must send signed request objects (RFC 9101). */
@@ -378,7 +380,7 @@ export class Clients {
           .update({
             name,
             first_party: changes.firstParty ?? current.firstParty,
-            metadata: JSON.stringify({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }),
+            metadata: JSON.stringify(withPkcePolicy({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }, changes.pkcePolicy)),
             updated_at: trx.fn.now(),
           })
           .returning('*');

@@ -68,6 +68,24 @@ describe.each(availableBackends())('admin API: clients on %s', (backend) => {
     expectProblem(await t.call('updateClient', 'PATCH', path, { body: { redirectUris: [] }, headers: { 'if-match': changed.headers.get('etag')! } }), 400, 'invalid_client_metadata');
   });
 
+  it('shows and sets the PKCE policy and the token endpoint authentication; never nonce_instead for a public client; audited', async () => {
+    const { body: created } = await t.call('createClient', 'POST', '/clients', {
+      body: { name: 'Post Auth', type: 'confidential', redirectUris: ['http://localhost:9000/cb'], tokenEndpointAuthMethod: 'client_secret_post' },
+    });
+    expect(created).toMatchObject({ tokenEndpointAuthMethod: 'client_secret_post', pkcePolicy: 'required' });
+    const path = `/clients/${created.clientId}`;
+    const relaxed = await t.call('updateClient', 'PATCH', path, { body: { pkcePolicy: 'nonce_instead' }, headers: { 'if-match': (await t.call('getClient', 'GET', path)).headers.get('etag')! } });
+    expect(relaxed.body).toMatchObject({ pkcePolicy: 'nonce_instead', tokenEndpointAuthMethod: 'client_secret_post' });
+    const audited = await t.server.storage.db('audit_events').where({ type: 'client.pkce_policy_changed', client_id: created.clientId });
+    expect(audited).toHaveLength(1);
+    const { body: spa } = await t.call('createClient', 'POST', '/clients', { body: { name: 'SPA', type: 'public', redirectUris: ['http://localhost:9000/cb'] } });
+    expect(spa).toMatchObject({ tokenEndpointAuthMethod: 'none', pkcePolicy: 'required' });
+    const spaPath = `/clients/${spa.clientId}`;
+    const refused = await t.call('updateClient', 'PATCH', spaPath, { body: { pkcePolicy: 'nonce_instead' }, headers: { 'if-match': (await t.call('getClient', 'GET', spaPath)).headers.get('etag')! } });
+    expectProblem(refused, 400, 'invalid_client_metadata');
+    expectProblem(await t.call('createClient', 'POST', '/clients', { body: { name: 'SPA 2', type: 'public', redirectUris: ['http://localhost:9000/cb'], pkcePolicy: 'nonce_instead' } }), 400, 'invalid_client_metadata');
+  });
+
   it('rotates a secret: the old one stops working at once, the new one works', async () => {
     const { body: created } = await t.call('createClient', 'POST', '/clients', { body: { name: 'Rotating', type: 'confidential', grantTypes: ['client_credentials'] } });
     const rotated = await t.call('rotateClientSecret', 'POST', `/clients/${created.clientId}/secret`);

@@ -1,4 +1,4 @@
-import type { ClientSummary, GrantType } from '../../domain/clients.ts';
+import type { ClientSummary, GrantType, PkcePolicy, SecretAuthMethod } from '../../domain/clients.ts';
 import type { Entitlements } from '../../domain/roles.ts';
 import { etagOf, expectVersion, requireIfMatch } from '../etag.ts';
 import { keysetPage, pageRequest } from '../pagination.ts';
@@ -14,6 +14,8 @@ export function clientJson(client: ClientSummary) {
     postLogoutRedirectUris: client.postLogoutRedirectUris,
     grantTypes: client.grantTypes,
     scopes: client.scopes,
+    tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
+    pkcePolicy: client.pkcePolicy,
     createdAt: iso(client.createdAt),
   };
 }
@@ -31,6 +33,8 @@ interface ClientBody {
   grantTypes?: GrantType[];
   scopes?: string[];
   firstParty?: boolean;
+  pkcePolicy?: PkcePolicy;
+  tokenEndpointAuthMethod?: SecretAuthMethod;
 }
 
 export function clientHandlers(deps: HandlerDependencies): Record<string, Handler> {
@@ -58,6 +62,7 @@ export function clientHandlers(deps: HandlerDependencies): Record<string, Handle
       const changes = request.body as ClientBody;
       const client = await clients.update(clientId(request), changes, expectVersion(ifMatch, clientJson));
       await auditChange(deps, request, { type: 'client.updated', clientId: client.clientId, details: { fields: Object.keys(changes) } });
+      if (changes.pkcePolicy !== undefined) await auditChange(deps, request, { type: 'client.pkce_policy_changed', clientId: client.clientId, details: { pkcePolicy: client.pkcePolicy } });
       const json = clientJson(client);
       return { status: 200, body: json, etag: etagOf(json) };
     },

@@ -45,13 +45,26 @@ const clientFields = {
   grantTypes: { ...list(GRANT_TYPE, 3), minItems: 1 },
   scopes: { ...list(SCOPE_TOKEN), description: 'scopes the client may ask for; empty: every registered scope' },
   firstParty: { type: 'boolean', description: 'your own application: the consent page is skipped' },
+  pkcePolicy: {
+    type: 'string',
+    enum: ['required', 'nonce_instead'],
+    description: '`required`: every authorization request carries PKCE; `nonce_instead`: a confidential client may leave it out of an OpenID request carrying a nonce (refused for public clients; audited)',
+  },
 };
+
+const AUTH_METHOD: Schema = { type: 'string', enum: ['client_secret_basic', 'client_secret_post'], description: 'how a confidential client authenticates at the token endpoint' };
 
 const client: Schema = {
   type: 'object',
-  required: ['clientId', 'name', 'type', 'firstParty', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes', 'createdAt'],
+  required: ['clientId', 'name', 'type', 'firstParty', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes', 'tokenEndpointAuthMethod', 'pkcePolicy', 'createdAt'],
   additionalProperties: false,
-  properties: { clientId: CLIENT_ID, type: { type: 'string', enum: ['confidential', 'public'] }, ...clientFields, createdAt: dateTime },
+  properties: {
+    clientId: CLIENT_ID,
+    type: { type: 'string', enum: ['confidential', 'public'] },
+    ...clientFields,
+    tokenEndpointAuthMethod: { type: 'string', enum: ['client_secret_basic', 'client_secret_post', 'none'] },
+    createdAt: dateTime,
+  },
 };
 
 const userProfile = {
@@ -134,7 +147,7 @@ export const SCHEMAS: Record<string, Schema> = {
     type: 'object',
     required: ['name', 'type'],
     additionalProperties: false,
-    properties: { ...clientFields, type: { type: 'string', enum: ['confidential', 'public'] }, clientId: CLIENT_ID },
+    properties: { ...clientFields, type: { type: 'string', enum: ['confidential', 'public'] }, clientId: CLIENT_ID, tokenEndpointAuthMethod: AUTH_METHOD },
   },
   ClientChanges: { type: 'object', minProperties: 1, additionalProperties: false, properties: clientFields },
   ClientPage: page('Client'),
