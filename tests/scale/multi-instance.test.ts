@@ -1,7 +1,8 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../faults/support/proxy.ts';
-import { availableBackends } from '../support/backends.ts';
+import { availableBackends, createPostgresDatabase, type BackendName } from '../support/backends.ts';
+import { redisUnavailable, startRedisCluster } from '../support/redis-topologies.ts';
 import { seed, startAuthorization, type Fixture } from '../support/relying-party.ts';
 import { startTestCluster, type TestCluster } from '../support/test-server.ts';
 import { formAction, hiddenField, UserAgent } from '../support/user-agent.ts';
@@ -13,7 +14,39 @@ import { formAction, hiddenField, UserAgent } from '../support/user-agent.ts';
  */
 const enabled = availableBackends().includes('postgres+redis');
 
-describe.runIf(enabled)(`three instances behave as one${enabled ? '' : ' (skipped: set TEST_DATABASE_URL and TEST_REDIS_URL to run)'}`, () => {
+interface SharedStorage {
+  backend: BackendName;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+const TIERS: Array<{ title: string; enabled: boolean; open(): Promise<SharedStorage> }> = [
+  { title: 'PostgreSQL + Redis', enabled, open: async () => ({ backend: 'postgres+redis', env: {}, close: async () => {} }) },
+  {
+    title: 'PostgreSQL + a Redis Cluster of three masters',
+    enabled: enabled && !redisUnavailable(),
+    async open() {
+      const [cluster, database] = await Promise.all([startRedisCluster(), createPostgresDatabase()]);
+      return {
+        // the embedded backend's keys and master key, with the database and the cluster in place of its tiers
+        backend: 'embedded',
+        env: { DATABASE_URL: database.url, REDIS_URL: cluster.url, POSTERN_REDIS_PREFIX: 'postern-test:' },
+        close: async () => {
+          await cluster.close();
+          await database.drop();
+        },
+      };
+    },
+  },
+];
+
+describe.each(TIERS)('three instances behave as one on $title', (tier) => {
+  const skip = tier.enabled ? undefined : 'skipped: set TEST_DATABASE_URL and TEST_REDIS_URL, and install redis-server';
+  if (skip) {
+    it.skip(skip, () => {});
+    return;
+  }
+  let storage: SharedStorage;
   let proxy: RoundRobinProxy;
   let cluster: TestCluster;
   let fixture: Fixture;
@@ -22,8 +55,9 @@ describe.runIf(enabled)(`three instances behave as one${enabled ? '' : ' (skippe
   const onInstance = (index: number) => proxy.setBackends([cluster.servers[index]!.url]);
 
   beforeAll(async () => {
+    storage = await tier.open();
     proxy = await startRoundRobinProxy();
-    cluster = await startTestCluster('postgres+redis', 3, { POSTERN_ISSUER: proxy.url });
+    cluster = await startTestCluster(storage.backend, 3, { ...storage.env, POSTERN_ISSUER: proxy.url });
     onInstance(0);
     fixture = await seed(cluster.servers[0]!);
     config = await oidc.discovery(new URL(proxy.url), fixture.clientId, fixture.clientSecret, oidc.ClientSecretBasic(fixture.clientSecret), {
@@ -33,6 +67,7 @@ describe.runIf(enabled)(`three instances behave as one${enabled ? '' : ' (skippe
   afterAll(async () => {
     await cluster?.close();
     await proxy?.close();
+    await storage?.close();
   });
 
   it('sign-in started on one, finished on a second, refreshed on a third, revoked on the first: refused on all three', async () => {

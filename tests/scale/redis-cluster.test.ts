@@ -75,4 +75,19 @@ describe.runIf(!unavailable)(`on a Redis Cluster of three masters${unavailable ?
 
     flowCases(() => target);
   });
+
+  // last: it leaves the cluster with a node down
+  it('a subscriber whose node goes away moves to another node, reports the gap, and hears what is published after', async () => {
+    const channel = uniqueId('channel');
+    const heard = recorder();
+    const stop = await kv.subscribe(channel, heard);
+    const clients = await Promise.all(cluster.ports.map(async (port) => String(await ask(port, 'CLIENT', 'LIST'))));
+    const home = cluster.ports[clients.findIndex((list) => list.includes(` name=${prefix}subscriber `))]!;
+    await cluster.kill(home);
+    await eventually(() => heard.events.join() === 'interrupted,resumed', 15_000);
+    const other = cluster.ports.find((port) => port !== home)!;
+    await ask(other, 'PUBLISH', `${prefix}${channel}`, 'after the move');
+    await eventually(() => heard.messages.includes('after the move'));
+    await stop();
+  });
 });

@@ -20,12 +20,24 @@ export interface OwnTopology {
   url: string;
   /** the data nodes' ports */
   ports: number[];
+  /** stops the node on `port` (SIGKILL) */
+  kill(port: number): Promise<void>;
   close(): Promise<void>;
 }
 
 interface Started {
+  port: number;
   child: ChildProcess;
   release(): void;
+}
+
+function killer(started: Started[]): (port: number) => Promise<void> {
+  return async (port) => {
+    const node = started.find((entry) => entry.port === port);
+    if (!node) throw new Error(`no node on port ${port}`);
+    node.child.kill('SIGKILL');
+    await waitForExit(node.child, 5_000);
+  };
 }
 
 async function launch(args: string[], port: number, dir: string): Promise<Started> {
@@ -34,7 +46,7 @@ async function launch(args: string[], port: number, dir: string): Promise<Starte
   const deadline = now() + 10_000;
   while (now() < deadline) {
     if (child.exitCode !== null) break;
-    if ((await ask(port, 'PING').catch(() => undefined)) === 'PONG') return { child, release };
+    if ((await ask(port, 'PING').catch(() => undefined)) === 'PONG') return { port, child, release };
     await sleep(25);
   }
   child.kill('SIGKILL');
@@ -105,7 +117,7 @@ export async function startRedisCluster(masters = 3): Promise<OwnTopology> {
       if (now() > deadline) throw new Error(`the cluster did not become ready:\n${states.join('\n')}`);
       await sleep(100);
     }
-    return { url: `redis+cluster://${ports.map((port) => `127.0.0.1:${port}`).join(',')}/`, ports, close };
+    return { url: `redis+cluster://${ports.map((port) => `127.0.0.1:${port}`).join(',')}/`, ports, kill: killer(started), close };
   } catch (error) {
     await close();
     throw error;
@@ -130,7 +142,7 @@ export async function startRedisSentinel(): Promise<OwnTopology & { masterName: 
       if (now() > deadline) throw new Error('the Sentinel did not learn its master');
       await sleep(50);
     }
-    return { url: `redis+sentinel://127.0.0.1:${sentinelPort}/?name=mymaster`, ports: [masterPort], masterName: 'mymaster', close };
+    return { url: `redis+sentinel://127.0.0.1:${sentinelPort}/?name=mymaster`, ports: [masterPort], masterName: 'mymaster', kill: killer(started), close };
   } catch (error) {
     await close();
     throw error;
