@@ -10,7 +10,7 @@ import { PasswordPolicy } from './domain/password-policy.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
 import { ResourceServers } from './domain/resource-servers.ts';
 import { Roles } from './domain/roles.ts';
-import { SigningKeys } from './domain/signing-keys.ts';
+import { SigningKeys, type RotationPolicy } from './domain/signing-keys.ts';
 import { assertReachable, closeDatabase, createDatabase, databaseTarget, type Database } from './store/db.ts';
 import { createEnvelope, type SecretEnvelope } from './store/envelope.ts';
 import { createKv, type KvStore } from './store/kv/index.ts';
@@ -84,15 +84,35 @@ export async function openStorage(config: Readonly<Config>, options: { kv?: bool
   };
 }
 
+/**
+ * When signing keys move: a next key signs only once every relying party caching the JWKS can
+ * know it, and a previous key leaves the JWKS only once every token it signed has expired. Either
+ * way every instance may take up to one check interval to act on a change it did not hear of.
+ */
+function rotationPolicy(config: Readonly<Config>, resourceServers: ResourceServers): RotationPolicy {
+  const { rotationIntervalSeconds, checkIntervalSeconds, jwksMaxAgeSeconds } = config.signingKeys;
+  const { accessToken, idToken, clientCredentials } = config.ttl;
+  return {
+    intervalSeconds: rotationIntervalSeconds,
+    publishLeadSeconds: jwksMaxAgeSeconds + checkIntervalSeconds,
+    async keepPreviousSeconds() {
+      const apiLifetimes = (await resourceServers.list()).map((api) => api.accessTokenTtl ?? 0);
+      return Math.max(accessToken, idToken, clientCredentials, ...apiLifetimes) + checkIntervalSeconds;
+    },
+  };
+}
+
 export async function createServices(config: Readonly<Config>, storage: Storage): Promise<Services> {
   const passwords = await createPasswordHasher(config.argon2);
+  const resourceServers = new ResourceServers(storage.db, { cacheTtlMs: config.cacheTtlSeconds * 1000, processCaches: storage.processCaches, records: storage.recordCache });
+  const audit = new AuditLog(storage.db);
   return {
     accounts: new Accounts(storage.db, passwords, storage.recordCache, new PasswordPolicy({ minLength: config.security.passwordMinLength })),
     clients: new Clients(storage.db, storage.envelope, { cacheTtlMs: config.cacheTtlSeconds * 1000, records: storage.recordCache, processCaches: storage.processCaches }),
-    resourceServers: new ResourceServers(storage.db, { cacheTtlMs: config.cacheTtlSeconds * 1000, processCaches: storage.processCaches, records: storage.recordCache }),
+    resourceServers,
     roles: new Roles(storage.db, storage.recordCache),
-    signingKeys: new SigningKeys(storage.db, storage.envelope),
-    audit: new AuditLog(storage.db),
+    signingKeys: new SigningKeys({ db: storage.db, envelope: storage.envelope, audit, processCaches: storage.processCaches, policy: rotationPolicy(config, resourceServers) }),
+    audit,
     throttle: new LoginThrottle(storage.kv, config.security.lockout),
     trustedDevices: new TrustedDevices(storage.db),
     totp: new Totp({ db: storage.db, kv: storage.kv, envelope: storage.envelope, issuer: config.security.totpIssuer }),
