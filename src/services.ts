@@ -14,7 +14,8 @@ import { SigningKeys, type RotationPolicy } from './domain/signing-keys.ts';
 import { assertReachable, closeDatabase, createDatabase, databaseTarget, type Database } from './store/db.ts';
 import { createEnvelope, type SecretEnvelope } from './store/envelope.ts';
 import { createKv, type KvStore } from './store/kv/index.ts';
-import { loadMasterKey, type MasterKeySource } from './store/master-key.ts';
+import { loadDerivationRoot } from './store/derivation-root.ts';
+import { loadMasterKey, loadPreviousMasterKey, type MasterKeySource } from './store/master-key.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { ProcessCaches } from './store/process-caches.ts';
 import { RecordCache } from './store/record-cache.ts';
@@ -31,6 +32,8 @@ export interface Storage {
   processCaches: ProcessCaches;
   envelope: SecretEnvelope;
   masterKeyOrigin: MasterKeySource['origin'];
+  /** while the master key is replaced: the previous one still opens, and what derived keys come from */
+  masterKeyRotation: { previous: boolean; derivationRoot: Buffer };
   close(): Promise<void>;
 }
 
@@ -50,11 +53,14 @@ export interface Services {
 /** Opens both tiers and the master key, and brings the schema up to date. */
 export async function openStorage(config: Readonly<Config>, options: { kv?: boolean } = {}): Promise<Storage> {
   const masterKey = await loadMasterKey(config);
+  const previousMasterKey = await loadPreviousMasterKey(config);
   const target = databaseTarget(config);
   const db = createDatabase(target, { timeoutMs: config.resilience.storageTimeoutMs });
+  let derivationRoot: Buffer;
   try {
     await assertReachable(db, target);
     await migrateToLatest(db);
+    derivationRoot = await loadDerivationRoot(db, { master: masterKey.key, previous: previousMasterKey });
   } catch (error) {
     await closeDatabase(db);
     throw error;
@@ -75,8 +81,9 @@ export async function openStorage(config: Readonly<Config>, options: { kv?: bool
     kv,
     recordCache: new RecordCache(kv, config.recordCacheTtlSeconds),
     processCaches: new ProcessCaches(kv),
-    envelope: createEnvelope(masterKey.key),
+    envelope: createEnvelope(masterKey.key, { previous: previousMasterKey, derivationRoot }),
     masterKeyOrigin: masterKey.origin,
+    masterKeyRotation: { previous: previousMasterKey !== undefined, derivationRoot },
     async close() {
       await kv.close();
       await closeDatabase(db);

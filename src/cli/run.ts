@@ -3,6 +3,7 @@ import type { Command, CommandContext, CommandGroup } from './command.ts';
 import { apiCommands } from './commands/apis.ts';
 import { clientCommands } from './commands/clients.ts';
 import { keyCommands } from './commands/keys.ts';
+import { masterKeyCommands } from './commands/master-key.ts';
 import { migrate } from './commands/migrate.ts';
 import { reseal } from './commands/reseal.ts';
 import { roleCommands } from './commands/roles.ts';
@@ -19,6 +20,7 @@ const TOP_LEVEL: Readonly<Record<string, Command | CommandGroup>> = {
   api: apiCommands,
   role: roleCommands,
   keys: keyCommands,
+  'master-key': masterKeyCommands,
 };
 
 function isGroup(entry: Command | CommandGroup): entry is CommandGroup {

@@ -6,6 +6,7 @@ import * as trustedDevices from '../../migrations/20261129100100_trusted_devices
 import * as roles from '../../migrations/20261129300000_roles.ts';
 import * as resourceServerAccess from '../../migrations/20261129300100_resource_server_access.ts';
 import * as signingKeyLifecycle from '../../migrations/20261130200000_signing_key_lifecycle.ts';
+import * as masterKeyDerivation from '../../migrations/20261130200100_master_key_derivation.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -22,6 +23,7 @@ const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['20261129300000_roles', roles],
   ['20261129300100_resource_server_access', resourceServerAccess],
   ['20261130200000_signing_key_lifecycle', signingKeyLifecycle],
+  ['20261130200100_master_key_derivation', masterKeyDerivation],
 ];
 
 /** Every migration's name, oldest first. */

@@ -175,6 +175,7 @@ for (const backend of SQL_BACKENDS) {
         { table: 'signing_keys', column: 'private_jwk_sealed', resealed: 1, current: 0 },
         { table: 'clients', column: 'client_secret_sealed', resealed: 1, current: 0 },
         { table: 'accounts', column: 'totp_secret_sealed', resealed: 1, current: 0 },
+        { table: 'master_key_derivation', column: 'root_sealed', resealed: 0, current: 0 },
       ]);
       const after = await sealedValues();
       expect(after.every((value) => value.startsWith('v2.'))).toBe(true);
@@ -187,6 +188,7 @@ for (const backend of SQL_BACKENDS) {
         { resealed: 0, current: 1 },
         { resealed: 0, current: 1 },
         { resealed: 0, current: 1 },
+        { resealed: 0, current: 0 },
       ]);
       expect(await sealedValues()).toEqual(after);
     });
