@@ -69,7 +69,7 @@ export class KeyRotationNotReady extends Conflict {
 
   constructor(kid: string, readyAt: Date) {
     super(
-      `the next key ${kid} has not been published long enough: relying parties caching the JWKS may not know it before ${readyAt.toISOString()}; rotate then, or now anyway with --now`,
+      `the next key ${kid} has not been published long enough: relying parties caching the JWKS may not know it before ${readyAt.toISOString()}; rotate then, or force the rotation now`,
     );
     this.kid = kid;
     this.readyAt = readyAt;

@@ -29,7 +29,7 @@ describe.each(availableBackends())('postern keys on %s', { timeout: 300_000 }, (
 
     const early = await cli.run(['keys', 'rotate']);
     expect(early.code).toBe(1);
-    expect(errorLines(early)).toEqual([expect.stringMatching(/^postern: the next key \S+ has not been published long enough: relying parties caching the JWKS may not know it before \d{4}-\d\d-\d\dT[\d:.]+Z; rotate then, or now anyway with --now$/)]);
+    expect(errorLines(early)).toEqual([expect.stringMatching(/^postern: the next key \S+ has not been published long enough: relying parties caching the JWKS may not know it before \d{4}-\d\d-\d\dT[\d:.]+Z; rotate then, or force the rotation now \(postern keys rotate --now\)$/)]);
     const keys = await list();
     expect(keys.map((key) => key.status)).toEqual(['current', 'next']);
     expect(early.stderr).toContain(keys[1]!.kid);

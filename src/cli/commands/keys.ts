@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
-import type { SigningKeyInfo } from '../../domain/signing-keys.ts';
+import { KeyRotationNotReady, type SigningKeyInfo } from '../../domain/signing-keys.ts';
 import { COMMON_OPTIONS, onePositional, parseOrUsage } from '../args.ts';
 import type { Command, CommandGroup } from '../command.ts';
+import { InvalidInput } from '../errors.ts';
 import { withServices } from '../open-services.ts';
 import { formatTable, timestamp, writeJson } from '../output.ts';
 
@@ -64,7 +65,10 @@ ${LIFECYCLE}
 `,
   async run(args, { io }) {
     const { values } = parseOrUsage('keys rotate', () => parseArgs({ args, strict: true, options: { ...COMMON_OPTIONS, now: { type: 'boolean' } } }));
-    const result = await withServices(({ signingKeys }) => signingKeys.rotate({ now: values.now === true }));
+    const result = await withServices(({ signingKeys }) => signingKeys.rotate({ now: values.now === true })).catch((error: unknown) => {
+      if (error instanceof KeyRotationNotReady) throw new InvalidInput(`${error.message} (postern keys rotate --now)`);
+      throw error;
+    });
     if (values.json) return writeJson(io.stdout, result);
     io.stdout.write(`rotated: ${result.current} signs now; ${result.previous} is previous (still published); ${result.next} is the next key\n`);
   },
