@@ -171,7 +171,16 @@ describe.runIf(POSTGRES_URL)('several instances checking the schedule at once (P
       expect(await db('signing_keys').select('status').orderBy('status')).toEqual([{ status: 'current' }, { status: 'next' }]);
       await db('signing_keys').update({ created_at: db.raw("now() - interval '1 hour'"), activated_at: db.raw("now() - interval '1 hour'") });
 
-      const outcomes = await Promise.all(all.map((keys) => keys.checkSchedule()));
+      // the keys are held locked until every other instance's check waits for them, so that the
+      // checks overlap however long each takes to generate its successor key
+      const holder = await db.transaction();
+      await holder('signing_keys').forUpdate().select('kid');
+      const checks = all.slice(1).map((keys) => keys.checkSchedule());
+      const waiting = async () =>
+        Number((await db.raw("select count(*) as count from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'")).rows[0].count);
+      while ((await waiting()) < checks.length) await new Promise((resolve) => setTimeout(resolve, 20));
+      await holder.commit();
+      const outcomes = await Promise.all(checks);
       expect(outcomes.filter((outcome) => outcome.rotated !== undefined)).toHaveLength(1);
       expect((await db('signing_keys').select('status')).map((row) => row.status as string).sort()).toEqual(['current', 'next', 'previous']);
       expect(await db('audit_events').where({ type: 'signing_key.rotated' }).count({ count: '*' })).toEqual([{ count: '1' }]);
