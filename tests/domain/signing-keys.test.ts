@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Conflict, NotFound } from '../../src/domain/errors.ts';
-import { KeyRotationNotReady, type SigningKeys } from '../../src/domain/signing-keys.ts';
+import { AuditLog } from '../../src/domain/audit.ts';
+import { KeyRotationNotReady, SigningKeys } from '../../src/domain/signing-keys.ts';
+import { RedisKv } from '../../src/store/kv/redis-kv.ts';
+import { ProcessCaches } from '../../src/store/process-caches.ts';
+import { StorageUnavailable } from '../../src/store/unavailable.ts';
+import { redisUnavailable, startOwnRedis } from '../faults/support/own-redis.ts';
 import { closeDatabase, createDatabase, type Database } from '../../src/store/db.ts';
 import { createEnvelope } from '../../src/store/envelope.ts';
 import { BackendPool, SQL_BACKENDS } from '../support/adapter-backends.ts';
@@ -187,6 +192,40 @@ describe.runIf(POSTGRES_URL)('several instances checking the schedule at once (P
     } finally {
       await Promise.all(instances.map((db) => closeDatabase(db)));
       await database.drop();
+    }
+  });
+});
+
+const noRedis = redisUnavailable();
+
+describe.runIf(!noRedis)(`while the ephemeral tier cannot be reached${noRedis ? ` (skipped: ${noRedis})` : ''}`, () => {
+  it('no key moves: rotate and retire fail and change nothing', { timeout: 60_000 }, async () => {
+    const redis = await startOwnRedis();
+    const db = createDatabase({ databaseUrl: undefined, dataDir: ':memory:' });
+    const kv = new RedisKv(redis.url, 'postern-test:', { timeoutMs: 200 });
+    try {
+      const { migrateToLatest } = await import('../../src/store/migrate.ts');
+      await migrateToLatest(db);
+      await kv.connect();
+      const keys = new SigningKeys({
+        db,
+        envelope,
+        audit: new AuditLog(db),
+        processCaches: new ProcessCaches(kv),
+        policy: { intervalSeconds: INTERVAL, publishLeadSeconds: LEAD, keepPreviousSeconds: async () => KEEP },
+      });
+      await keys.checkSchedule();
+      await keys.rotate({ now: true });
+      const before = await keys.list();
+      await redis.kill();
+      await expect(keys.rotate({ now: true })).rejects.toThrow(StorageUnavailable);
+      await expect(keys.retire(before.find((key) => key.status === 'previous')!.kid)).rejects.toThrow(StorageUnavailable);
+      expect(await keys.list()).toEqual(before);
+      expect(await db('audit_events').where({ type: 'signing_key.rotated' }).count({ count: '*' })).toEqual([{ count: 1 }]);
+    } finally {
+      await kv.close();
+      await closeDatabase(db);
+      await redis.close();
     }
   });
 });
