@@ -1,6 +1,5 @@
 import Koa from 'koa';
-import mount from 'koa-mount';
-import type { Provider } from 'oidc-provider';
+import type { JWK } from 'jose';
 import type { Config } from './config.ts';
 import { allowedMethods } from './http/allowed-methods.ts';
 import { identityRequestEncoding } from './http/request-encoding.ts';
@@ -21,6 +20,8 @@ import { introspectionAccountCheck } from './oidc/introspection-account-check.ts
 import { introspectionCurrentRoles } from './oidc/introspection-current-roles.ts';
 import { createEntitlementsLookup } from './oidc/entitlements.ts';
 import { createProvider } from './oidc/provider.ts';
+import { SwappableEngine } from './oidc/engine-swap.ts';
+import { createKeyMaintenance, type KeyMaintenance } from './oidc/signing-key-reload.ts';
 import { rekeyLegacyTokens } from './oidc/adapter/rekey-legacy-tokens.ts';
 import { createTokenIds } from './oidc/adapter/token-ids.ts';
 import { engineBodyLimit } from './oidc/engine-body-limit.ts';
@@ -39,7 +40,10 @@ import { join } from 'node:path';
 
 export interface PosternApp {
   app: Koa;
-  provider: Provider;
+  /** the protocol engine, rebuilt when the signing keys change */
+  engine: SwappableEngine;
+  /** keeps the engine on the stored keys; `start()` once listening, `stop()` when closing */
+  keyMaintenance: KeyMaintenance;
   readiness: Readiness;
 }
 
@@ -56,15 +60,15 @@ function storageReadiness(storage: Storage): Readiness {
 
 /** Builds the HTTP application: our edge middleware and pages in front of the protocol engine. */
 export async function createApp(config: Readonly<Config>, storage: Storage, services: Services, logger: Logger): Promise<PosternApp> {
-  await services.signingKeys.ensureCurrent();
-  const signingKeys = await services.signingKeys.privateJwks();
-  const publicJwks = signingKeys.map(({ kty, n, e, kid, alg, use }) => ({ kty, n, e, kid, alg, use }));
+  // the first start makes the keys; a start past the rotation interval rotates
+  await services.signingKeys.checkSchedule();
+  const initialJwks = await services.signingKeys.privateJwks();
   const cookieKeys = config.cookieKeys.length > 0 ? config.cookieKeys : [storage.envelope.derive('cookie-key').toString('base64url')];
   const views = createViews({ cache: config.mode !== 'development' });
   const jwtShadow = createJwtShadow({
     issuer: config.issuer,
     hmacKey: storage.envelope.derive('jwt-shadow-id'),
-    publicJwks: () => publicJwks,
+    publicJwks: () => engine.publicJwks,
   });
 
   const tokenIds = createTokenIds(storage.envelope.derive('token-ids'));
@@ -74,27 +78,40 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   const legacyUntil = Date.now() + Math.max(config.ttl.accessToken, config.ttl.clientCredentials) * 1000;
 
   const entitlements = createEntitlementsLookup(services.roles);
-  const provider = createProvider({
-    config,
-    db: storage.db,
-    kv: storage.kv,
-    recordCache: storage.recordCache,
-    accounts: services.accounts,
-    clients: services.clients,
-    resourceServers: services.resourceServers,
-    entitlements,
-    views,
-    signingKeys,
-    cookieKeys,
-    jwtShadow,
-    refreshTokenSuccessorKey: storage.envelope.derive('refresh-token-successor'),
-    tokenIds,
-    ephemeralLegacyReads: () => Date.now() < legacyUntil,
+  const refreshTokenSuccessorKey = storage.envelope.derive('refresh-token-successor');
+  const accountSessions = new AccountSessions(storage.db, () => engine.provider, services.accounts);
+  const build = (signingKeys: JWK[]) => {
+    const provider = createProvider({
+      config,
+      db: storage.db,
+      kv: storage.kv,
+      recordCache: storage.recordCache,
+      accounts: services.accounts,
+      clients: services.clients,
+      resourceServers: services.resourceServers,
+      entitlements,
+      views,
+      signingKeys,
+      cookieKeys,
+      jwtShadow,
+      refreshTokenSuccessorKey,
+      tokenIds,
+      ephemeralLegacyReads: () => Date.now() < legacyUntil,
+    });
+    subscribeProviderEvents(provider, logger);
+    trackSessionDevices(provider, accountSessions, logger);
+    auditProviderEvents(provider, services.audit, logger);
+    return provider;
+  };
+  const engine = new SwappableEngine(build(initialJwks), initialJwks);
+  const keyMaintenance = createKeyMaintenance({
+    signingKeys: services.signingKeys,
+    engine,
+    build,
+    processCaches: storage.processCaches,
+    checkIntervalSeconds: config.signingKeys.checkIntervalSeconds,
+    logger,
   });
-  subscribeProviderEvents(provider, logger);
-  const accountSessions = new AccountSessions(storage.db, () => provider, services.accounts);
-  trackSessionDevices(provider, accountSessions, logger);
-  auditProviderEvents(provider, services.audit, logger);
   const mailer = createMailer(config.mail, config.mode, logger);
 
   const readiness = storageReadiness(storage);
@@ -122,7 +139,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   // before allowedMethods: the admin API serves PUT, PATCH and DELETE, and answers problem+json
   app.use(adminApi({
     issuer: config.issuer,
-    publicJwks: () => publicJwks,
+    publicJwks: () => engine.publicJwks,
     services,
     sessions: accountSessions,
     sendPasswordReset: (email, origin) => passwordReset.request(email, origin),
@@ -131,7 +148,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(identityRequestEncoding());
   app.use(staticAssets(join(VIEWS_DIR, 'static'), ['style.css']));
   const interactions = interactionRouter({
-    provider: () => provider,
+    provider: () => engine.provider,
     accounts: services.accounts,
     resourceServers: services.resourceServers,
     audit: services.audit,
@@ -146,7 +163,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(interactions.routes());
   app.use(interactions.allowedMethods());
   const account = await accountRouter({
-    provider: () => provider,
+    provider: () => engine.provider,
     issuer: config.issuer,
     passwordMinLength: config.security.passwordMinLength,
     services,
@@ -165,7 +182,8 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(introspectionCurrentRoles(services.resourceServers, entitlements));
   app.use(introspectionAccountCheck(services.accounts));
   app.use(jwtShadow.middleware(['/token/introspection', '/token/revocation']));
-  app.use(engineRouteFallback(provider));
-  app.use(mount(provider));
-  return { app, provider, readiness };
+  // every engine serves the same routes: the first one's table holds for its successors
+  app.use(engineRouteFallback(engine.provider));
+  app.use(engine.middleware());
+  return { app, engine, keyMaintenance, readiness };
 }

@@ -111,6 +111,16 @@ export interface Resilience {
   keepAliveTimeoutSeconds: number;
 }
 
+/** How signing keys move next → current → previous → retired (see src/domain/signing-keys.ts). */
+export interface SigningKeyPolicy {
+  /** seconds a key signs before the schedule replaces it; null: only `postern keys rotate`; default 90 days */
+  rotationIntervalSeconds: number | null;
+  /** seconds between each process's look at the keys (the backstop to the change announcements); default 60 */
+  checkIntervalSeconds: number;
+  /** seconds relying parties may cache the JWKS (its Cache-Control max-age); default 300 */
+  jwksMaxAgeSeconds: number;
+}
+
 export interface Config {
   mode: RunMode;
   issuer: string;
@@ -128,6 +138,9 @@ export interface Config {
   /** base64 master key from the environment, or undefined */
   masterKey: Buffer | undefined;
   masterKeyFile: string | undefined;
+  /** the master key used so far, still accepted for reading while secrets are sealed again under the new one */
+  masterKeyPrevious: Buffer | undefined;
+  masterKeyPreviousFile: string | undefined;
   keysDir: string;
   /** newest first (Keygrip order); empty means derive from the master key (development only) */
   cookieKeys: string[];
@@ -146,6 +159,7 @@ export interface Config {
   resilience: Resilience;
   /** processes serving the port (node:cluster); 1 = this process alone; default 1 */
   workers: number;
+  signingKeys: SigningKeyPolicy;
 }
 
 export interface RedisNode {
@@ -315,14 +329,28 @@ function rateLimitsFrom(env: Env): Record<RateLimitedEndpoint, RateLimit | null>
   return limits;
 }
 
-function masterKeyFrom(env: Env): Buffer | undefined {
-  const raw = env.POSTERN_MASTER_KEY;
+function masterKeyFrom(env: Env, name = 'POSTERN_MASTER_KEY'): Buffer | undefined {
+  const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const key = Buffer.from(raw, 'base64');
   if (key.length !== 32) {
-    throw new ConfigError('POSTERN_MASTER_KEY must be 32 random bytes, base64-encoded (openssl rand -base64 32)');
+    throw new ConfigError(`${name} must be 32 random bytes, base64-encoded (openssl rand -base64 32)`);
   }
   return key;
+}
+
+const DURATION_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** "90d", "12h", "30m", "45s" or whole seconds; "off" gives null. */
+export function parseDuration(raw: string, name: string): number | null {
+  const text = raw.trim().toLowerCase();
+  if (text === 'off') return null;
+  const match = /^(\d+)\s*(s|m|h|d)?$/.exec(text);
+  const seconds = match ? Number(match[1]) * DURATION_SECONDS[match[2] ?? 's']! : NaN;
+  if (!(seconds >= 1) || seconds > 10 * 365 * 86400) {
+    throw new ConfigError(`${name} must look like "90d", "12h", "30m" or "45s" (at most ten years), or "off"; got "${raw}"`);
+  }
+  return seconds;
 }
 
 function cookieKeysFrom(env: Env): string[] {
@@ -347,6 +375,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const issuer = (url(env, 'POSTERN_ISSUER', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const masterKey = masterKeyFrom(env);
   const masterKeyFile = env.POSTERN_MASTER_KEY_FILE || undefined;
+  const masterKeyPrevious = masterKeyFrom(env, 'POSTERN_MASTER_KEY_PREVIOUS');
+  const masterKeyPreviousFile = env.POSTERN_MASTER_KEY_PREVIOUS_FILE || undefined;
   const cookieKeys = cookieKeysFrom(env);
   const allowHttpIssuer = flag(env, 'POSTERN_ALLOW_HTTP_ISSUER', false);
   const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
@@ -383,6 +413,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     redisPrefix: env.POSTERN_REDIS_PREFIX || 'postern:',
     masterKey,
     masterKeyFile: masterKeyFile ? resolve(cwd, masterKeyFile) : undefined,
+    masterKeyPrevious,
+    masterKeyPreviousFile: masterKeyPreviousFile ? resolve(cwd, masterKeyPreviousFile) : undefined,
     keysDir: resolve(cwd, env.POSTERN_KEYS_DIR || 'keys'),
     cookieKeys,
     ttl: {
@@ -435,6 +467,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       keepAliveTimeoutSeconds: integer(env, 'POSTERN_KEEP_ALIVE_TIMEOUT', 65, 1, 3600),
     },
     workers: integer(env, 'POSTERN_WORKERS', 1, 1, 256),
+    signingKeys: {
+      rotationIntervalSeconds: parseDuration(env.POSTERN_KEY_ROTATION_INTERVAL || '90d', 'POSTERN_KEY_ROTATION_INTERVAL'),
+      checkIntervalSeconds: integer(env, 'POSTERN_KEY_CHECK_INTERVAL', 60, 1, 3600),
+      jwksMaxAgeSeconds: integer(env, 'POSTERN_JWKS_MAX_AGE', 300, 0, 86400),
+    },
   };
   if (config.workers > 1 && (!config.databaseUrl || !config.redis)) {
     throw new ConfigError(

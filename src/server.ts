@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Provider } from 'oidc-provider';
-import { createApp } from './app.ts';
+import { createApp, type PosternApp } from './app.ts';
 import type { Readiness } from './http/health.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -15,7 +15,8 @@ export interface RunningServer {
   port: number;
   storage: Storage;
   services: Services;
-  provider: Provider;
+  /** the protocol engine serving new requests (rebuilt when the signing keys change) */
+  readonly provider: Provider;
   /**
    * Drains and stops: reports not ready — and with `announceSeconds`, goes on accepting for that
    * long, answering with `Connection: close`, so that a load balancer polling /readyz stops sending
@@ -52,7 +53,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   const storage = await openStorage(config);
   let server: Server | undefined;
   let services: Services;
-  let provider: Provider;
+  let built: PosternApp;
   let readiness: Readiness;
   try {
     // before anything is read: registrations are cached only while changes can be heard
@@ -61,9 +62,9 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       else logger.info('cache invalidation channel back: caching client and API registrations again');
     });
     services = await createServices(config, storage);
-    const built = await createApp(config, storage, services, logger);
+    built = await createApp(config, storage, services, logger);
     const { app } = built;
-    ({ provider, readiness } = built);
+    ({ readiness } = built);
     const { headersTimeoutSeconds, requestTimeoutSeconds, keepAliveTimeoutSeconds } = config.resilience;
     server = createServer({ headersTimeout: headersTimeoutSeconds * 1000, requestTimeout: requestTimeoutSeconds * 1000 }, app.callback());
     server.keepAliveTimeout = keepAliveTimeoutSeconds * 1000;
@@ -86,6 +87,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       .catch((error: unknown) => logger.warn({ err: error }, 'purge of expired rows failed'));
   }, config.purgeIntervalSeconds * 1000);
   purge.unref();
+  built.keyMaintenance.start();
 
   const { port } = server.address() as AddressInfo;
   logger.info(
@@ -99,10 +101,13 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     port,
     storage,
     services,
-    provider,
+    get provider() {
+      return built.engine.provider;
+    },
     async close(options = {}) {
       readiness.draining = true;
       clearInterval(purge);
+      built.keyMaintenance.stop();
       if (options.announceSeconds) await new Promise((resolve) => setTimeout(resolve, options.announceSeconds! * 1000));
       const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
       listening.closeIdleConnections();

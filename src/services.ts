@@ -10,11 +10,12 @@ import { PasswordPolicy } from './domain/password-policy.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
 import { ResourceServers } from './domain/resource-servers.ts';
 import { Roles } from './domain/roles.ts';
-import { SigningKeys } from './domain/signing-keys.ts';
+import { SigningKeys, type RotationPolicy } from './domain/signing-keys.ts';
 import { assertReachable, closeDatabase, createDatabase, databaseTarget, type Database } from './store/db.ts';
 import { createEnvelope, type SecretEnvelope } from './store/envelope.ts';
 import { createKv, type KvStore } from './store/kv/index.ts';
-import { loadMasterKey, type MasterKeySource } from './store/master-key.ts';
+import { loadDerivationRoot } from './store/derivation-root.ts';
+import { loadMasterKey, loadPreviousMasterKey, type MasterKeySource } from './store/master-key.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { ProcessCaches } from './store/process-caches.ts';
 import { RecordCache } from './store/record-cache.ts';
@@ -31,6 +32,8 @@ export interface Storage {
   processCaches: ProcessCaches;
   envelope: SecretEnvelope;
   masterKeyOrigin: MasterKeySource['origin'];
+  /** while the master key is replaced: the previous one still opens, and what derived keys come from */
+  masterKeyRotation: { previous: boolean; derivationRoot: Buffer };
   close(): Promise<void>;
 }
 
@@ -50,11 +53,14 @@ export interface Services {
 /** Opens both tiers and the master key, and brings the schema up to date. */
 export async function openStorage(config: Readonly<Config>, options: { kv?: boolean } = {}): Promise<Storage> {
   const masterKey = await loadMasterKey(config);
+  const previousMasterKey = await loadPreviousMasterKey(config);
   const target = databaseTarget(config);
   const db = createDatabase(target, { timeoutMs: config.resilience.storageTimeoutMs });
+  let derivationRoot: Buffer;
   try {
     await assertReachable(db, target);
     await migrateToLatest(db);
+    derivationRoot = await loadDerivationRoot(db, { master: masterKey.key, previous: previousMasterKey });
   } catch (error) {
     await closeDatabase(db);
     throw error;
@@ -75,8 +81,9 @@ export async function openStorage(config: Readonly<Config>, options: { kv?: bool
     kv,
     recordCache: new RecordCache(kv, config.recordCacheTtlSeconds),
     processCaches: new ProcessCaches(kv),
-    envelope: createEnvelope(masterKey.key),
+    envelope: createEnvelope(masterKey.key, { previous: previousMasterKey, derivationRoot }),
     masterKeyOrigin: masterKey.origin,
+    masterKeyRotation: { previous: previousMasterKey !== undefined, derivationRoot },
     async close() {
       await kv.close();
       await closeDatabase(db);
@@ -84,15 +91,35 @@ export async function openStorage(config: Readonly<Config>, options: { kv?: bool
   };
 }
 
+/**
+ * When signing keys move: a next key signs only once every relying party caching the JWKS can
+ * know it, and a previous key leaves the JWKS only once every token it signed has expired. Either
+ * way every instance may take up to one check interval to act on a change it did not hear of.
+ */
+function rotationPolicy(config: Readonly<Config>, resourceServers: ResourceServers): RotationPolicy {
+  const { rotationIntervalSeconds, checkIntervalSeconds, jwksMaxAgeSeconds } = config.signingKeys;
+  const { accessToken, idToken, clientCredentials } = config.ttl;
+  return {
+    intervalSeconds: rotationIntervalSeconds,
+    publishLeadSeconds: jwksMaxAgeSeconds + checkIntervalSeconds,
+    async keepPreviousSeconds() {
+      const apiLifetimes = (await resourceServers.list()).map((api) => api.accessTokenTtl ?? 0);
+      return Math.max(accessToken, idToken, clientCredentials, ...apiLifetimes) + checkIntervalSeconds;
+    },
+  };
+}
+
 export async function createServices(config: Readonly<Config>, storage: Storage): Promise<Services> {
   const passwords = await createPasswordHasher(config.argon2);
+  const resourceServers = new ResourceServers(storage.db, { cacheTtlMs: config.cacheTtlSeconds * 1000, processCaches: storage.processCaches, records: storage.recordCache });
+  const audit = new AuditLog(storage.db);
   return {
     accounts: new Accounts(storage.db, passwords, storage.recordCache, new PasswordPolicy({ minLength: config.security.passwordMinLength })),
     clients: new Clients(storage.db, storage.envelope, { cacheTtlMs: config.cacheTtlSeconds * 1000, records: storage.recordCache, processCaches: storage.processCaches }),
-    resourceServers: new ResourceServers(storage.db, { cacheTtlMs: config.cacheTtlSeconds * 1000, processCaches: storage.processCaches, records: storage.recordCache }),
+    resourceServers,
     roles: new Roles(storage.db, storage.recordCache),
-    signingKeys: new SigningKeys(storage.db, storage.envelope),
-    audit: new AuditLog(storage.db),
+    signingKeys: new SigningKeys({ db: storage.db, envelope: storage.envelope, audit, processCaches: storage.processCaches, policy: rotationPolicy(config, resourceServers) }),
+    audit,
     throttle: new LoginThrottle(storage.kv, config.security.lockout),
     trustedDevices: new TrustedDevices(storage.db),
     totp: new Totp({ db: storage.db, kv: storage.kv, envelope: storage.envelope, issuer: config.security.totpIssuer }),

@@ -3,6 +3,8 @@ import type { Command, CommandContext, CommandGroup } from './command.ts';
 import { adminClientCommands } from './commands/admin-clients.ts';
 import { apiCommands } from './commands/apis.ts';
 import { clientCommands } from './commands/clients.ts';
+import { keyCommands } from './commands/keys.ts';
+import { masterKeyCommands } from './commands/master-key.ts';
 import { migrate } from './commands/migrate.ts';
 import { reseal } from './commands/reseal.ts';
 import { roleCommands } from './commands/roles.ts';
@@ -19,6 +21,8 @@ const TOP_LEVEL: Readonly<Record<string, Command | CommandGroup>> = {
   api: apiCommands,
   role: roleCommands,
   'admin-client': adminClientCommands,
+  keys: keyCommands,
+  'master-key': masterKeyCommands,
 };
 
 function isGroup(entry: Command | CommandGroup): entry is CommandGroup {

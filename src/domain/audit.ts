@@ -59,8 +59,9 @@ export class AuditLog {
     this.#db = db;
   }
 
-  async record(event: AuditEvent): Promise<void> {
-    await this.#db('audit_events').insert({
+  /** With `db`, inside that transaction: the event is kept only if the change it records is. */
+  async record(event: AuditEvent, db: Database = this.#db): Promise<void> {
+    await db('audit_events').insert({
       type: event.type,
       account_id: event.accountId ?? null,
       client_id: event.clientId ?? null,

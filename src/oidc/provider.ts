@@ -139,6 +139,6 @@ export function createProvider(deps: ProviderDependencies): Provider {
   });
   // replaces the engine's own handler; `resource` is a parameter (and may repeat) as the engine registers it
   provider.registerGrantType('refresh_token', refreshTokenHandler(provider, grantHelpersFor(provider), rotation), [...refreshTokenParameters, 'resource'], ['resource']);
-  provider.use(metadataCaching);
+  provider.use(metadataCaching(deps.config.signingKeys.jwksMaxAgeSeconds));
   return provider;
 }

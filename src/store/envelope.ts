@@ -15,6 +15,8 @@ export interface SecretEnvelope {
   open(sealed: string, column: SealedColumn, row: string): string;
   /** false for a value of the first format, which `postern reseal` converts */
   isCurrent(sealed: string): boolean;
+  /** true when the value is in the current format and sealed under the current master key */
+  sealedUnderCurrentKey(sealed: string, column: SealedColumn, row: string): boolean;
   /** A purpose-bound key derived from the master key (cookie keys, token id HMACs). */
   derive(purpose: string, length?: number): Buffer;
 }
@@ -52,25 +54,65 @@ function decrypt(key: Buffer, parts: { iv: string; tag: string; ciphertext: stri
   }
 }
 
-export function createEnvelope(masterKey: Buffer): SecretEnvelope {
-  if (masterKey.length !== 32) throw new TypeError('the master key must be 32 bytes');
-  const encryptionKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), ENCRYPTION_KEY_INFO, 32));
+export interface EnvelopeKeys {
+  /** the master key used so far, accepted for opening while values are sealed again under the new one */
+  previous?: Buffer | undefined;
+  /** what derive() derives from; the master key itself when absent */
+  derivationRoot?: Buffer | undefined;
+}
+
+function encryptionKeyOf(masterKey: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), ENCRYPTION_KEY_INFO, 32));
+}
+
+function parse(sealed: string): { version: string; iv: string; tag: string; ciphertext: string } {
+  const [version, iv, tag, ciphertext, ...rest] = sealed.split('.');
+  if (!version || !iv || !tag || ciphertext === undefined || rest.length > 0 || (version !== CURRENT && version !== LEGACY)) {
+    throw new EnvelopeError('not a sealed value');
+  }
+  return { version, iv, tag, ciphertext };
+}
+
+/** Opens `sealed` under one master key. */
+function openUnder(masterKey: Buffer, encryptionKey: Buffer, sealed: string, column: SealedColumn, row: string): string {
+  const { version, ...parts } = parse(sealed);
+  if (version === CURRENT) return decrypt(encryptionKey, parts, boundTo(column, row));
+  return decrypt(masterKey, parts, Buffer.from(column.legacyPurpose(row)));
+}
+
+export function createEnvelope(masterKey: Buffer, keys: EnvelopeKeys = {}): SecretEnvelope {
+  for (const key of [masterKey, keys.previous, keys.derivationRoot]) {
+    if (key !== undefined && key.length !== 32) throw new TypeError('the master key must be 32 bytes');
+  }
+  const encryptionKey = encryptionKeyOf(masterKey);
+  const previous = keys.previous && { key: keys.previous, encryptionKey: encryptionKeyOf(keys.previous) };
+  const root = keys.derivationRoot ?? masterKey;
   return {
     seal(plaintext, column, row) {
       return encrypt(encryptionKey, CURRENT, plaintext, boundTo(column, row));
     },
     open(sealed, column, row) {
-      const [version, iv, tag, ciphertext, ...rest] = sealed.split('.');
-      if (!iv || !tag || ciphertext === undefined || rest.length > 0) throw new EnvelopeError('not a sealed value');
-      if (version === CURRENT) return decrypt(encryptionKey, { iv, tag, ciphertext }, boundTo(column, row));
-      if (version === LEGACY) return decrypt(masterKey, { iv, tag, ciphertext }, Buffer.from(column.legacyPurpose(row)));
-      throw new EnvelopeError('not a sealed value');
+      try {
+        return openUnder(masterKey, encryptionKey, sealed, column, row);
+      } catch (error) {
+        if (!previous || !(error instanceof EnvelopeError) || error.message === 'not a sealed value') throw error;
+        return openUnder(previous.key, previous.encryptionKey, sealed, column, row);
+      }
     },
     isCurrent(sealed) {
       return sealed.startsWith(`${CURRENT}.`);
     },
+    sealedUnderCurrentKey(sealed, column, row) {
+      if (!sealed.startsWith(`${CURRENT}.`)) return false;
+      try {
+        openUnder(masterKey, encryptionKey, sealed, column, row);
+        return true;
+      } catch {
+        return false;
+      }
+    },
     derive(purpose, length = 32) {
-      return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `postern:${purpose}`, length));
+      return Buffer.from(hkdfSync('sha256', root, Buffer.alloc(0), `postern:${purpose}`, length));
     },
   };
 }

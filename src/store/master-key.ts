@@ -26,6 +26,18 @@ async function readIfPresent(path: string): Promise<string | undefined> {
 }
 
 /**
+ * The master key used until now, while the master key is replaced: from POSTERN_MASTER_KEY_PREVIOUS
+ * or POSTERN_MASTER_KEY_PREVIOUS_FILE; undefined when neither is set.
+ */
+export async function loadPreviousMasterKey(config: Pick<Config, 'masterKeyPrevious' | 'masterKeyPreviousFile'>): Promise<Buffer | undefined> {
+  if (config.masterKeyPrevious) return config.masterKeyPrevious;
+  if (!config.masterKeyPreviousFile) return undefined;
+  const raw = await readIfPresent(config.masterKeyPreviousFile);
+  if (raw === undefined) throw new ConfigError(`POSTERN_MASTER_KEY_PREVIOUS_FILE points to ${config.masterKeyPreviousFile}, which does not exist`);
+  return decode(raw, `POSTERN_MASTER_KEY_PREVIOUS_FILE (${config.masterKeyPreviousFile})`);
+}
+
+/**
  * The master key: from POSTERN_MASTER_KEY, from POSTERN_MASTER_KEY_FILE, or (development and
  * test only) from `keys/master.key`, generated on first start.
  */

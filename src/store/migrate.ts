@@ -6,6 +6,8 @@ import * as trustedDevices from '../../migrations/20261129100100_trusted_devices
 import * as roles from '../../migrations/20261129300000_roles.ts';
 import * as resourceServerAccess from '../../migrations/20261129300100_resource_server_access.ts';
 import * as auditActor from '../../migrations/20261130100000_audit_actor.ts';
+import * as signingKeyLifecycle from '../../migrations/20261130200000_signing_key_lifecycle.ts';
+import * as masterKeyDerivation from '../../migrations/20261130200100_master_key_derivation.ts';
 import * as accountProfile from '../../migrations/20261130800000_account_profile.ts';
 
 interface Migration {
@@ -23,6 +25,8 @@ const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['20261129300000_roles', roles],
   ['20261129300100_resource_server_access', resourceServerAccess],
   ['20261130100000_audit_actor', auditActor],
+  ['20261130200000_signing_key_lifecycle', signingKeyLifecycle],
+  ['20261130200100_master_key_derivation', masterKeyDerivation],
   ['20261130800000_account_profile', accountProfile],
 ];
 

@@ -12,12 +12,14 @@ export interface ResealedColumn {
 }
 
 /**
- * Seals every sealed value that is not in the envelope's current format again, in one
- * transaction: either all of them are converted or none. A value that does not open stops it.
- * Running it again finds nothing left to do.
+ * Seals every sealed value that is not in the envelope's current format, or not under the current
+ * master key (one sealed under the previous key while it is replaced), again, in one transaction:
+ * either all of them are converted or none. A value that does not open stops it. Running it again
+ * finds nothing left to do. `before` runs first in the same transaction.
  */
-export function resealAll(db: Database, envelope: SecretEnvelope): Promise<ResealedColumn[]> {
+export function resealAll(db: Database, envelope: SecretEnvelope, before?: (trx: Database) => Promise<void>): Promise<ResealedColumn[]> {
   return db.transaction(async (trx) => {
+    await before?.(trx);
     const counts: ResealedColumn[] = [];
     for (const sealed of SEALED_COLUMNS) {
       const { table, column, rowKey } = sealed;
@@ -27,7 +29,7 @@ export function resealAll(db: Database, envelope: SecretEnvelope): Promise<Resea
       for (const row of rows) {
         const id = row[rowKey]!;
         const value = row[column]!;
-        if (envelope.isCurrent(value)) {
+        if (envelope.sealedUnderCurrentKey(value, sealed, id)) {
           count.current += 1;
           continue;
         }

@@ -32,4 +32,11 @@ export const TOTP_SECRET_SEALED: SealedColumn = {
   legacyPurpose: (accountId) => `totp-secret:${accountId}`,
 };
 
-export const SEALED_COLUMNS: readonly SealedColumn[] = [SIGNING_KEY_SEALED, CLIENT_SECRET_SEALED, TOTP_SECRET_SEALED];
+export const DERIVATION_ROOT_SEALED: SealedColumn = {
+  table: 'master_key_derivation',
+  column: 'root_sealed',
+  rowKey: 'name',
+  legacyPurpose: () => 'derivation-root',
+};
+
+export const SEALED_COLUMNS: readonly SealedColumn[] = [SIGNING_KEY_SEALED, CLIENT_SECRET_SEALED, TOTP_SECRET_SEALED, DERIVATION_ROOT_SEALED];

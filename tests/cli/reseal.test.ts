@@ -34,6 +34,7 @@ describe.each(availableBackends())('postern reseal on %s', { timeout: 300_000 },
       expect.stringMatching(/^signing_keys\.private_jwk_sealed +0 +0$/),
       expect.stringMatching(/^clients\.client_secret_sealed +1 +1$/),
       expect.stringMatching(/^accounts\.totp_secret_sealed +0 +0$/),
+      expect.stringMatching(/^master_key_derivation\.root_sealed +0 +0$/),
     ]);
 
     const second = parseJson<ResealJson>(await cli.run(['reseal', '--json']));

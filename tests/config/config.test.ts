@@ -34,6 +34,8 @@ describe('loadConfig', () => {
       redisPrefix: 'postern:',
       masterKey: undefined,
       masterKeyFile: undefined,
+      masterKeyPrevious: undefined,
+      masterKeyPreviousFile: undefined,
       keysDir: '/srv/postern/keys',
       cookieKeys: [],
       ttl: {
@@ -80,6 +82,7 @@ describe('loadConfig', () => {
         keepAliveTimeoutSeconds: 65,
       },
       workers: 1,
+      signingKeys: { rotationIntervalSeconds: 90 * 86400, checkIntervalSeconds: 60, jwksMaxAgeSeconds: 300 },
     });
     expect(config.redis).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
@@ -309,6 +312,21 @@ describe('loadConfig', () => {
 
   it('refuses a master key that is not 32 bytes of base64', () => {
     expect(configError({ POSTERN_MASTER_KEY: randomBytes(16).toString('base64') }).message).toContain('openssl rand -base64 32');
+    expect(configError({ POSTERN_MASTER_KEY_PREVIOUS: randomBytes(16).toString('base64') }).message).toBe(
+      'POSTERN_MASTER_KEY_PREVIOUS must be 32 random bytes, base64-encoded (openssl rand -base64 32)',
+    );
+  });
+
+  it('reads the key rotation interval as a duration or off, and refuses anything else', () => {
+    expect(load({ POSTERN_KEY_ROTATION_INTERVAL: '30d' }).signingKeys.rotationIntervalSeconds).toBe(30 * 86400);
+    expect(load({ POSTERN_KEY_ROTATION_INTERVAL: '12h' }).signingKeys.rotationIntervalSeconds).toBe(12 * 3600);
+    expect(load({ POSTERN_KEY_ROTATION_INTERVAL: '45' }).signingKeys.rotationIntervalSeconds).toBe(45);
+    expect(load({ POSTERN_KEY_ROTATION_INTERVAL: 'off' }).signingKeys.rotationIntervalSeconds).toBeNull();
+    for (const bad of ['0', '90 days', '-1d', '1w']) {
+      expect(configError({ POSTERN_KEY_ROTATION_INTERVAL: bad }).message).toContain('POSTERN_KEY_ROTATION_INTERVAL must look like "90d"');
+    }
+    expect(configError({ POSTERN_KEY_CHECK_INTERVAL: '0' }).message).toContain('POSTERN_KEY_CHECK_INTERVAL');
+    expect(load({ POSTERN_JWKS_MAX_AGE: '0' }).signingKeys.jwksMaxAgeSeconds).toBe(0);
   });
 
   it('refuses bad flags, zero lifetimes and a weak argon2 memory cost', () => {

@@ -1,7 +1,7 @@
 import { createCipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Clients } from '../../src/domain/clients.ts';
-import { SigningKeys } from '../../src/domain/signing-keys.ts';
+import { signingKeysOn } from '../support/signing-keys.ts';
 import { Totp } from '../../src/domain/totp.ts';
 import type { Database } from '../../src/store/db.ts';
 import { createEnvelope, EnvelopeError } from '../../src/store/envelope.ts';
@@ -127,7 +127,7 @@ for (const backend of SQL_BACKENDS) {
 
     const services = () => ({
       clients: new Clients(db, envelope),
-      signingKeys: new SigningKeys(db, envelope),
+      signingKeys: signingKeysOn(db, envelope),
       totp: new Totp({ db, kv: new MemoryKv(), envelope, issuer: 'Postern Test' }),
     });
 
@@ -165,7 +165,7 @@ for (const backend of SQL_BACKENDS) {
       await db('clients').whereNot({ client_id: client.clientId }).delete();
 
       // read paths open the old format
-      expect(await new SigningKeys(db, envelope).privateJwks()).toEqual([jwk]);
+      expect(await signingKeysOn(db, envelope).privateJwks()).toEqual([jwk]);
       expect((await new Clients(db, envelope).metadataFor(client.clientId))?.client_secret).toBe(clientSecret);
       expect((await totp.pendingEnrolment(accountId, 'someone'))?.secret).toBe(secret);
       expect((await sealedValues()).filter((value) => value.startsWith('v1.'))).toHaveLength(3);
@@ -175,10 +175,11 @@ for (const backend of SQL_BACKENDS) {
         { table: 'signing_keys', column: 'private_jwk_sealed', resealed: 1, current: 0 },
         { table: 'clients', column: 'client_secret_sealed', resealed: 1, current: 0 },
         { table: 'accounts', column: 'totp_secret_sealed', resealed: 1, current: 0 },
+        { table: 'master_key_derivation', column: 'root_sealed', resealed: 0, current: 0 },
       ]);
       const after = await sealedValues();
       expect(after.every((value) => value.startsWith('v2.'))).toBe(true);
-      expect(await new SigningKeys(db, envelope).privateJwks()).toEqual([jwk]);
+      expect(await signingKeysOn(db, envelope).privateJwks()).toEqual([jwk]);
       expect((await new Clients(db, envelope).metadataFor(client.clientId))?.client_secret).toBe(clientSecret);
       expect((await totp.pendingEnrolment(accountId, 'someone'))?.secret).toBe(secret);
 
@@ -187,6 +188,7 @@ for (const backend of SQL_BACKENDS) {
         { resealed: 0, current: 1 },
         { resealed: 0, current: 1 },
         { resealed: 0, current: 1 },
+        { resealed: 0, current: 0 },
       ]);
       expect(await sealedValues()).toEqual(after);
     });

@@ -1,5 +1,5 @@
 import type { RecordedAuditEvent } from '../../domain/audit.ts';
-import type { SigningKeySummary } from '../../domain/signing-keys.ts';
+import type { SigningKeyInfo } from '../../domain/signing-keys.ts';
 import { Problem } from '../problem.ts';
 import { keysetPage, memoryPage, pageRequest } from '../pagination.ts';
 import { iso, isoOrNull, type Handler, type HandlerDependencies } from './types.ts';
@@ -8,8 +8,16 @@ function auditEventJson(event: RecordedAuditEvent) {
   return { ...event, at: iso(event.at) };
 }
 
-function signingKeyJson(key: SigningKeySummary) {
-  return { kid: key.kid, alg: key.alg, status: key.status, createdAt: iso(key.createdAt), activatedAt: isoOrNull(key.activatedAt) };
+function signingKeyJson(key: SigningKeyInfo) {
+  return {
+    kid: key.kid,
+    alg: key.alg,
+    status: key.status,
+    createdAt: iso(key.createdAt),
+    activatedAt: isoOrNull(key.activatedAt ?? null),
+    deactivatedAt: isoOrNull(key.deactivatedAt ?? null),
+    retiredAt: isoOrNull(key.retiredAt ?? null),
+  };
 }
 
 const optional = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);

@@ -300,6 +300,8 @@ export const SCHEMAS: Record<string, Schema> = {
       status: { type: 'string', enum: ['next', 'current', 'previous', 'retired'] },
       createdAt: dateTime,
       activatedAt: nullable(dateTime),
+      deactivatedAt: { ...nullable(dateTime), description: 'when it stopped signing (became previous)' },
+      retiredAt: { ...nullable(dateTime), description: 'when it left the JWKS' },
     },
   },
   SigningKeyPage: page('SigningKey'),
