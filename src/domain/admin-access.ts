@@ -16,6 +16,7 @@ export const ADMIN_SCOPES = [
   { scope: 'admin:apis:write', description: 'Register, change and delete APIs' },
   { scope: 'admin:audit:read', description: 'Read audit events' },
   { scope: 'admin:keys:read', description: 'Read signing keys' },
+  { scope: 'admin:keys:write', description: 'Rotate and retire signing keys' },
 ] as const;
 
 export type AdminScope = (typeof ADMIN_SCOPES)[number]['scope'];

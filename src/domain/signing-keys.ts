@@ -225,15 +225,15 @@ export class SigningKeys {
    * published. Without `now`, only once the next key has been published for the policy's lead
    * (KeyRotationNotReady otherwise; a next key is published first if there was none).
    */
-  async rotate(options: { now?: boolean } = {}): Promise<RotationResult> {
+  async rotate(options: { now?: boolean; actor?: string } = {}): Promise<RotationResult> {
     await this.ensureCurrent();
     await this.#ensure('next');
-    const result = await this.#rotate({ force: options.now === true, onlyIfDue: false });
+    const result = await this.#rotate({ force: options.now === true, onlyIfDue: false, actor: options.actor });
     if (!result) throw new Conflict('another rotation ran at the same moment: see postern keys list');
     return result;
   }
 
-  async #rotate(options: { force: boolean; onlyIfDue: boolean }): Promise<RotationResult | undefined> {
+  async #rotate(options: { force: boolean; onlyIfDue: boolean; actor?: string | undefined }): Promise<RotationResult | undefined> {
     const successor = await this.#generate();
     const { intervalSeconds, publishLeadSeconds } = this.#policy;
     return this.#changing(() =>
@@ -259,7 +259,7 @@ export class SigningKeys {
         if (demoted !== 1 || promoted !== 1) throw new Conflict('the signing keys changed during the rotation; try again');
         await this.#insert(trx, successor, 'next');
         const result: RotationResult = { current: next.kid, previous: current.kid, next: successor.kid };
-        await this.#auditIn(trx, 'signing_key.rotated', { ...result, by: options.onlyIfDue ? 'schedule' : 'operator', early: waitSeconds > 0 });
+        await this.#auditIn(trx, 'signing_key.rotated', { ...result, by: options.onlyIfDue ? 'schedule' : 'operator', early: waitSeconds > 0 }, options.actor);
         return result;
       }),
     );
@@ -269,7 +269,7 @@ export class SigningKeys {
    * Takes a previous (or next) key out of the JWKS for good: tokens it signed are refused from
    * then on. The row stays for audit. The current key must be rotated out first.
    */
-  async retire(kid: string): Promise<SigningKeyInfo> {
+  async retire(kid: string, actor?: string): Promise<SigningKeyInfo> {
     const retired = await this.#changing(() =>
       this.#db.transaction(async (trx) => {
         const row: KeyRow | undefined = await trx('signing_keys').where({ kid }).forUpdate().first('*');
@@ -277,7 +277,7 @@ export class SigningKeys {
         if (row.status === 'retired') throw new Conflict(`the signing key ${kid} is retired already`);
         if (row.status === 'current') throw new Conflict(`the signing key ${kid} signs now: rotate first (postern keys rotate), then retire it`);
         const [updated] = await trx('signing_keys').where({ kid, status: row.status }).update({ status: 'retired', retired_at: trx.fn.now() }).returning('*');
-        await this.#auditIn(trx, 'signing_key.retired', { kid, was: row.status, by: 'operator' });
+        await this.#auditIn(trx, 'signing_key.retired', { kid, was: row.status, by: 'operator' }, actor);
         return info(updated as KeyRow);
       }),
     );
@@ -332,7 +332,8 @@ export class SigningKeys {
     );
   }
 
-  async #auditIn(trx: Database, type: string, details: Record<string, unknown>): Promise<void> {
-    await this.#audit.record({ type, details }, trx);
+  /** `actor`: who asked, when it was an admin API client (`client:<id>`). */
+  async #auditIn(trx: Database, type: string, details: Record<string, unknown>, actor?: string): Promise<void> {
+    await this.#audit.record({ type, details, ...(actor ? { actor } : {}) }, trx);
   }
 }

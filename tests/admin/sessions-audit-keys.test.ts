@@ -79,9 +79,34 @@ describe.each(availableBackends())('admin API: sessions, grants, audit events an
 
   it('lists the signing keys without their private parts', async () => {
     const answer = await t.call('listSigningKeys', 'GET', '/signing-keys');
-    expect(answer.body.items).toEqual([expect.objectContaining({ status: 'current', alg: 'RS256' })]);
+    const current = answer.body.items.find((key: { status: string }) => key.status === 'current');
+    expect(current).toMatchObject({ alg: 'RS256', activatedAt: expect.any(String), retiredAt: null });
+    expect(answer.body.items.map((key: { status: string }) => key.status).sort()).toEqual(['current', 'next']);
     const jwks = (await (await fetch(new URL('/jwks', t.server.issuer))).json()) as { keys: Array<{ kid: string }> };
-    expect(jwks.keys.map((key) => key.kid)).toContain(answer.body.items[0].kid);
+    expect(jwks.keys.map((key) => key.kid)).toContain(current.kid);
     expect(JSON.stringify(answer.body)).not.toMatch(/"d"|private/);
+  });
+
+  it('rotates (409 while the next key is too new, unless now=true) and retires keys, audited with the calling client as actor', async () => {
+    const before = (await t.call('listSigningKeys', 'GET', '/signing-keys')).body.items as Array<{ kid: string; status: string }>;
+    const next = before.find((key) => key.status === 'next')!.kid;
+    const current = before.find((key) => key.status === 'current')!.kid;
+    expectProblem(await t.call('rotateSigningKeys', 'POST', '/signing-keys/rotate'), 409, 'conflict');
+    const rotated = await t.call('rotateSigningKeys', 'POST', '/signing-keys/rotate?now=true');
+    expect(rotated.status).toBe(200);
+    expect(rotated.body).toMatchObject({ current: next, previous: current, next: expect.any(String) });
+    expectProblem(await t.call('retireSigningKey', 'POST', `/signing-keys/${next}/retire`), 409, 'conflict');
+    expectProblem(await t.call('retireSigningKey', 'POST', '/signing-keys/no-such-kid/retire'), 404, 'not_found');
+    const retired = await t.call('retireSigningKey', 'POST', `/signing-keys/${current}/retire`);
+    expect(retired.body).toMatchObject({ kid: current, status: 'retired', retiredAt: expect.any(String) });
+    // the admin token in hand was signed by the key just retired: refused once the server has reloaded its keys (announced at once)
+    await expect.poll(async () => (await t.call('listSigningKeys', 'GET', '/signing-keys')).status, { timeout: 15_000 }).toBe(401);
+    const jwks = (await (await fetch(new URL('/jwks', t.server.issuer))).json()) as { keys: Array<{ kid: string }> };
+    expect(jwks.keys.map((key) => key.kid)).not.toContain(current);
+    const events = await t.server.storage.db('audit_events').whereIn('type', ['signing_key.rotated', 'signing_key.retired']).orderBy('id');
+    expect(events.map((event: { type: string; actor: string | null }) => [event.type, event.actor])).toEqual([
+      ['signing_key.rotated', `client:${t.admin.clientId}`],
+      ['signing_key.retired', `client:${t.admin.clientId}`],
+    ]);
   });
 });

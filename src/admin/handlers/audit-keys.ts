@@ -2,6 +2,7 @@ import type { RecordedAuditEvent } from '../../domain/audit.ts';
 import type { SigningKeyInfo } from '../../domain/signing-keys.ts';
 import { Problem } from '../problem.ts';
 import { keysetPage, memoryPage, pageRequest } from '../pagination.ts';
+import { clientActor } from '../../domain/audit.ts';
 import { iso, isoOrNull, type Handler, type HandlerDependencies } from './types.ts';
 
 function auditEventJson(event: RecordedAuditEvent) {
@@ -45,6 +46,14 @@ export function auditAndKeyHandlers(deps: HandlerDependencies): Record<string, H
     },
     async listSigningKeys(request) {
       return { status: 200, body: memoryPage(pageRequest(request.query), await signingKeys.list(), (key) => key.kid, signingKeyJson) };
+    },
+    // audited by the domain, in the transaction that moves the keys, with the calling client as actor
+    async rotateSigningKeys(request) {
+      const result = await signingKeys.rotate({ now: request.query.now === true || request.query.now === 'true', actor: clientActor(request.caller!.clientId) });
+      return { status: 200, body: { current: result.current, previous: result.previous ?? null, next: result.next } };
+    },
+    async retireSigningKey(request) {
+      return { status: 200, body: signingKeyJson(await signingKeys.retire(request.path.kid as string, clientActor(request.caller!.clientId))) };
     },
   };
 }

@@ -112,4 +112,24 @@ export const OPERATIONS: OperationSpec[] = [
   },
 
   { operationId: 'listSigningKeys', method: 'get', path: '/signing-keys', tag: 'signing keys', summary: 'signing keys, newest first, without their private parts', scope: 'admin:keys:read', parameters: PAGE_PARAMETERS, responses: ok('SigningKeyPage') },
+  {
+    operationId: 'rotateSigningKeys',
+    method: 'post',
+    path: '/signing-keys/rotate',
+    tag: 'signing keys',
+    summary: 'the next key signs from now on, the current one becomes previous, a new next key is published; 409 while the next key has not been published for the JWKS cache lifetime, unless now=true',
+    scope: 'admin:keys:write',
+    parameters: [query('now', 'rotate even though relying parties may not have the next key yet', { type: 'boolean', default: false })],
+    responses: ok('KeyRotation'),
+  },
+  {
+    operationId: 'retireSigningKey',
+    method: 'post',
+    path: '/signing-keys/{kid}/retire',
+    tag: 'signing keys',
+    summary: 'take a previous or next key out of the JWKS: tokens it signed are refused from then on',
+    scope: 'admin:keys:write',
+    parameters: [param('kid', "the key's id", { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' })],
+    responses: ok('SigningKey'),
+  },
 ];

@@ -305,5 +305,15 @@ export const SCHEMAS: Record<string, Schema> = {
     },
   },
   SigningKeyPage: page('SigningKey'),
+  KeyRotation: {
+    type: 'object',
+    required: ['current', 'previous', 'next'],
+    additionalProperties: false,
+    properties: {
+      current: { type: 'string', description: 'the key that signs from now on' },
+      previous: nullable({ type: 'string', description: 'the key that signed until now, still published' }),
+      next: { type: 'string', description: 'the key published now to sign at the next rotation' },
+    },
+  },
   OpenApiDocument: { type: 'object', required: ['openapi', 'info', 'paths'] },
 };
