@@ -110,6 +110,18 @@ export interface Resilience {
   keepAliveTimeoutSeconds: number;
 }
 
+/** Metrics and traces; all off by default. */
+export interface Observability {
+  /** port of a listener serving only GET /metrics, without authentication; undefined: none */
+  metricsPort: number | undefined;
+  /** bearer token for GET /metrics on the main port; undefined: not served there */
+  metricsToken: string | undefined;
+  /** OTLP/HTTP endpoint (traces go to `<endpoint>/v1/traces`); undefined: no tracing, nothing loaded */
+  otlpEndpoint: string | undefined;
+  /** the service.name traces carry; default "postern" */
+  serviceName: string;
+}
+
 export interface Config {
   mode: RunMode;
   issuer: string;
@@ -141,6 +153,7 @@ export interface Config {
   security: SignInSecurity;
   mail: MailSettings;
   resilience: Resilience;
+  observability: Observability;
 }
 
 /** A configuration mistake: reported as one line at startup, never as a stack trace. */
@@ -227,6 +240,19 @@ function cookieKeysFrom(env: Env): string[] {
     if (key.length < 32) throw new ConfigError('each POSTERN_COOKIE_KEYS entry must be at least 32 characters');
   }
   return keys;
+}
+
+function observabilityFrom(env: Env): Observability {
+  const metricsToken = env.POSTERN_METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{32,}$/.test(metricsToken)) {
+    throw new ConfigError('POSTERN_METRICS_TOKEN must be at least 32 printable characters without spaces (openssl rand -hex 32)');
+  }
+  return {
+    metricsPort: env.POSTERN_METRICS_PORT ? integer(env, 'POSTERN_METRICS_PORT', 0, 0, 65535) : undefined,
+    metricsToken,
+    otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:'])?.replace(/\/+$/, ''),
+    serviceName: env.OTEL_SERVICE_NAME || 'postern',
+  };
 }
 
 function modeFrom(env: Env): RunMode {
@@ -327,6 +353,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       requestTimeoutSeconds: integer(env, 'POSTERN_REQUEST_TIMEOUT', 30, 1, 3600),
       keepAliveTimeoutSeconds: integer(env, 'POSTERN_KEEP_ALIVE_TIMEOUT', 65, 1, 3600),
     },
+    observability: observabilityFrom(env),
   };
   if (config.resilience.headersTimeoutSeconds > config.resilience.requestTimeoutSeconds) {
     throw new ConfigError('POSTERN_HEADERS_TIMEOUT must not be longer than POSTERN_REQUEST_TIMEOUT');
