@@ -2,12 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableBackends } from '../support/backends.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
-describe('readiness of the signing keys', () => {
+describe('readiness of the signing keys, on a server without metrics settings', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer(availableBackends().at(-1)!);
   });
   afterAll(() => server?.close());
+
+  it('has no /metrics', async () => {
+    const response = await fetch(new URL('/metrics', server.url), { headers: { authorization: 'Bearer x' } });
+    expect(response.status).toBe(404);
+    expect(server.metricsUrl).toBeUndefined();
+  });
 
   it('is not ready once the database names a current key the engine does not hold', async () => {
     const readyz = new URL('/readyz', server.url);

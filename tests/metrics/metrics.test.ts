@@ -48,7 +48,7 @@ describe(`metrics on ${backend}`, () => {
 
   it('serves /metrics on the main port only to a bearer of the token', async () => {
     const metrics = new URL('/metrics', server.url);
-    for (const authorization of [undefined, `Bearer ${token.slice(1)}`, `Bearer ${token}x`, `Basic ${token}`]) {
+    for (const authorization of [undefined, `Bearer ${token.slice(1)}`, `Bearer ${token}x`, `Bearer ${'0'.repeat(token.length)}`, `Basic ${token}`]) {
       const refused = await fetch(metrics, { headers: authorization ? { authorization } : {} });
       expect(refused.status, authorization).toBe(401);
       expect(refused.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
@@ -77,11 +77,11 @@ describe(`metrics on ${backend}`, () => {
     await oidc.refreshTokenGrant(config, tokens.refresh_token!);
     await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
 
-    // two wrong passwords: two failures, the second one past the threshold locks
+    // two wrong passwords: two failures, the second one past the threshold locks; the third is refused as locked
     const attacker = new UserAgent(server.issuer, { 'x-forwarded-for': '198.51.100.3' });
     let page = await attacker.get((await startAuthorization(config)).url.toString());
     const uid = /\/interaction\/([^/]+)\/login/.exec(page.html)![1]!;
-    for (let i = 0; i < 2; i += 1) {
+    for (let i = 0; i < 3; i += 1) {
       page = await attacker.post(formAction(page.html), { csrf: hiddenField(page.html, 'csrf'), login: fixture.username, password: `wrong ${i}` });
       expect(page.status).toBe(401);
     }
@@ -105,6 +105,7 @@ describe(`metrics on ${backend}`, () => {
     expect(moved('postern_tokens_issued_total', { grant_type: 'refresh_token' })).toBe(1);
     expect(moved('postern_sign_ins_total', { outcome: 'success', method: 'password' })).toBe(1);
     expect(moved('postern_sign_ins_total', { outcome: 'failure', method: 'password' })).toBe(2);
+    expect(moved('postern_sign_ins_total', { outcome: 'locked', method: 'password' })).toBe(1);
     expect(moved('postern_lockouts_total', { scope: 'account' })).toBe(1);
     expect(moved('postern_refresh_token_reuse_detected_total')).toBe(1);
     expect(moved('postern_rate_limited_requests_total', { endpoint: 'token' })).toBe(1);
@@ -112,7 +113,7 @@ describe(`metrics on ${backend}`, () => {
     // latency by normalized route and status: the engine's route names and our routers' patterns
     expect(moved('postern_http_request_duration_seconds_count', { method: 'POST', route: 'token', status: '200' })).toBe(3);
     expect(moved('postern_http_request_duration_seconds_count', { method: 'POST', route: 'token', status: '429' })).toBe(1);
-    expect(moved('postern_http_request_duration_seconds_count', { method: 'POST', route: '/interaction/:uid/login', status: '401' })).toBe(2);
+    expect(moved('postern_http_request_duration_seconds_count', { method: 'POST', route: '/interaction/:uid/login', status: '401' })).toBe(3);
     const routes = new Set(after.filter((entry) => entry.name === 'postern_http_request_duration_seconds_count').map((entry) => entry.labels.route!));
     for (const route of routes) {
       expect(route).not.toContain(uid);
