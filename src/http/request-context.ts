@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { accessLogger, type Logger } from '../logger.ts';
-import { observeRequest } from '../metrics/index.ts';
+import { noteRoute, observeRequest } from '../metrics/index.ts';
 
 const INCOMING_ID = /^[\w.:-]{1,64}$/;
 
@@ -39,11 +39,12 @@ export function requestContext(logger: Logger): Middleware {
     const started = performance.now();
     // read now: once the response is done, the request may no longer have its socket
     const ip = ctx.ip;
+    let route: string | undefined;
     ctx.res.once('close', () => {
       const aborted = ctx.state.clientAborted === true || !ctx.res.writableFinished;
       const ms = performance.now() - started;
       const status = aborted ? 499 : ctx.status;
-      observeRequest(ctx.method, routeOf(ctx), status, ms / 1000);
+      observeRequest(ctx.method, route ?? routeOf(ctx), status, ms / 1000);
       access.info(
         {
           reqId: requestId,
@@ -59,5 +60,8 @@ export function requestContext(logger: Logger): Middleware {
       );
     });
     await next();
+    // known once the routers and the engine are done, before the response is sent
+    route = routeOf(ctx);
+    noteRoute(ctx.req, route);
   };
 }

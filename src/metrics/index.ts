@@ -61,6 +61,17 @@ export function watchSigningKeyActivation(source: () => Promise<Date | undefined
   signingKeyActivation = source;
 }
 
+const routes = new WeakMap<object, string>();
+
+/** Keeps a request's normalized route beside it (Node's request object), for its trace span. */
+export function noteRoute(request: object, route: string): void {
+  routes.set(request, route);
+}
+
+export function notedRoute(request: object): string | undefined {
+  return routes.get(request);
+}
+
 /** One HTTP request answered: the normalized route (never a raw path), its status, how long it took. */
 export function observeRequest(method: string, route: string, status: number, seconds: number): void {
   recorder.request(method, route, status, seconds);

@@ -15,6 +15,7 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { notedRoute } from './index.ts';
 
 export interface TracingOptions {
   serviceName: string;
@@ -56,6 +57,13 @@ export function startTracing(options: TracingOptions): Tracing {
         ignoreIncomingRequestHook: (request) => UNTRACED.has((request.url ?? '').split('?')[0]!),
         requestHook: (span, request) => {
           if ('headers' in request && 'httpVersion' in request) redactQuery(span, request as IncomingMessage);
+        },
+        // the server span is named for the normalized route, as the metrics label it
+        applyCustomAttributesOnSpan: (span, request) => {
+          const route = notedRoute(request);
+          if (route === undefined || !('method' in request)) return;
+          span.setAttribute('http.route', route);
+          span.updateName(`${request.method} ${route}`);
         },
       }),
       // statements without their bindings (the default); Redis commands by name only: keys and values carry ids

@@ -52,6 +52,8 @@ describe.skipIf(backend !== 'postgres+redis')('traces (OTEL_EXPORTER_OTLP_ENDPOI
     const http = serverSpan('/token');
     expect(http, exporter.getFinishedSpans().map((span) => span.name).join(', ')).toBeDefined();
     expect(http!.attributes['http.response.status_code']).toBe(200);
+    expect(http!.attributes['http.route']).toBe('token');
+    expect(http!.name).toBe('POST token');
     const storage = exporter.getFinishedSpans().filter((span) => span.kind === SpanKind.CLIENT && under(span, http!));
     const systems = new Set(storage.map((span) => String(span.attributes['db.system.name'] ?? span.attributes['db.system'])));
     expect(systems.has('redis') || systems.has('postgresql'), [...systems].join(', ')).toBe(true);
