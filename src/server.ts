@@ -98,9 +98,10 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   purge.unref();
 
   const { port } = server.address() as AddressInfo;
-  const metricsUrl = metricsServer && `http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}/metrics`;
+  const boundMetricsPort = metricsServer && (metricsServer.address() as AddressInfo).port;
+  const metricsUrl = boundMetricsPort === undefined ? undefined : `http://127.0.0.1:${boundMetricsPort}/metrics`;
   logger.info(
-    { issuer: config.issuer, port, metrics: metricsUrl && (metricsServer!.address() as AddressInfo).port, database: describeDatabase(databaseTarget(config)), kv: storage.kv.kind, masterKey: storage.masterKeyOrigin, mode: config.mode },
+    { issuer: config.issuer, port, metricsPort: boundMetricsPort, database: describeDatabase(databaseTarget(config)), kv: storage.kv.kind, masterKey: storage.masterKeyOrigin, mode: config.mode },
     'postern listening',
   );
   const listening = server;
@@ -128,6 +129,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       // a keep-alive connection whose last response just ended is idle now
       listening.closeIdleConnections();
       await closed;
+      // scrapes go on answering through the drain; the metrics listener closes last
       if (metricsServer) {
         const metricsClosed = new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
         metricsServer.closeAllConnections();
