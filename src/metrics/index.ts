@@ -4,15 +4,23 @@
  * POSTERN_METRICS_TOKEN set), so with metrics off the hot paths pay one empty call.
  */
 
-export type StorageTier = 'database' | 'ephemeral';
+export const STORAGE_TIERS = ['database', 'ephemeral'] as const;
+export type StorageTier = (typeof STORAGE_TIERS)[number];
 /** `unavailable`: the tier could not be reached in time; `failed`: it answered with an error */
-export type StorageErrorKind = 'unavailable' | 'failed';
+export const STORAGE_ERROR_KINDS = ['unavailable', 'failed'] as const;
+export type StorageErrorKind = (typeof STORAGE_ERROR_KINDS)[number];
 /** `locked`: refused while a lockout wait runs, whatever was typed */
-export type SignInOutcome = 'success' | 'failure' | 'locked';
+export const SIGN_IN_OUTCOMES = ['success', 'failure', 'locked'] as const;
+export type SignInOutcome = (typeof SIGN_IN_OUTCOMES)[number];
 /** the step that succeeded or failed: the password, a TOTP code, or a recovery code */
-export type SignInMethod = 'password' | 'totp' | 'recovery_code';
-export type LockoutScope = 'account' | 'device' | 'ip';
-export type LogoutDeliveryOutcome = 'delivered' | 'failed' | 'timed_out';
+export const SIGN_IN_METHODS = ['password', 'totp', 'recovery_code'] as const;
+export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
+export const LOCKOUT_SCOPES = ['account', 'device', 'ip'] as const;
+export type LockoutScope = (typeof LOCKOUT_SCOPES)[number];
+export const LOGOUT_DELIVERY_OUTCOMES = ['delivered', 'failed', 'timed_out'] as const;
+export type LogoutDeliveryOutcome = (typeof LOGOUT_DELIVERY_OUTCOMES)[number];
+/** the grants Postern enables; each series starts at 0 */
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 
 export interface Recorder {
   request(method: string, route: string, status: number, seconds: number): void;

@@ -1,5 +1,16 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Exposition, Recorder } from './index.ts';
+import { RATE_LIMITED_ENDPOINTS } from '../config.ts';
+import {
+  GRANT_TYPES,
+  LOCKOUT_SCOPES,
+  LOGOUT_DELIVERY_OUTCOMES,
+  SIGN_IN_METHODS,
+  SIGN_IN_OUTCOMES,
+  STORAGE_ERROR_KINDS,
+  STORAGE_TIERS,
+  type Exposition,
+  type Recorder,
+} from './index.ts';
 
 // seconds; requests run from a JWKS answer (well under a millisecond) to a password hash (tens of ms)
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -45,6 +56,14 @@ export function createPrometheus(signingKeyActivation: () => Promise<Date | unde
       else this.reset();
     },
   });
+
+  // every known series from 0, so that a rate or an increase counts the first event too
+  for (const grantType of GRANT_TYPES) tokens.inc({ grant_type: grantType }, 0);
+  for (const outcome of SIGN_IN_OUTCOMES) for (const method of SIGN_IN_METHODS) signIns.inc({ outcome, method }, 0);
+  for (const scope of LOCKOUT_SCOPES) lockouts.inc({ scope }, 0);
+  for (const endpoint of RATE_LIMITED_ENDPOINTS) rateLimited.inc({ endpoint }, 0);
+  for (const tier of STORAGE_TIERS) for (const kind of STORAGE_ERROR_KINDS) storageErrors.inc({ tier, kind }, 0);
+  for (const outcome of LOGOUT_DELIVERY_OUTCOMES) logoutDeliveries.inc({ outcome }, 0);
 
   const recorder: Recorder = {
     request(method, route, status, seconds) {

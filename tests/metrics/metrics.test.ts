@@ -57,6 +57,13 @@ describe(`metrics on ${backend}`, () => {
     const served = await fetch(metrics, { headers: { authorization: `Bearer ${token}` } });
     expect(served.status).toBe(200);
     expect(await served.text()).toContain('# TYPE postern_tokens_issued_total counter');
+    // known series start at 0, so that the first event counts in a rate
+    const series = parseExposition(await (await fetch(server.metricsUrl!)).text());
+    for (const outcome of ['delivered', 'failed', 'timed_out']) {
+      expect(series.find((entry) => entry.name === 'postern_logout_deliveries_total' && entry.labels.outcome === outcome)?.value, outcome).toBe(0);
+    }
+    expect(series.filter((entry) => entry.name === 'postern_sign_ins_total')).toHaveLength(9);
+    expect(series.filter((entry) => entry.name === 'postern_rate_limited_requests_total')).toHaveLength(7);
     // the metrics listener serves nothing else
     expect((await fetch(new URL('/token', server.metricsUrl))).status).toBe(404);
   });
