@@ -347,6 +347,7 @@ async function main(): Promise<number> {
         POSTERN_MASTER_KEY: randomBytes(32).toString('base64'),
         POSTERN_COOKIE_KEYS: [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')].join(','),
         LOG_LEVEL: 'info',
+        ...(options.metrics ? { POSTERN_METRICS_TOKEN: randomBytes(32).toString('hex') } : {}),
         // rate limiting stays on (every counted request still pays for its counters); the limits are raised above the load
         ...Object.fromEntries(
           ['TOKEN', 'INTROSPECTION', 'REVOCATION', 'USERINFO', 'LOGIN'].map((endpoint) => [`POSTERN_RATE_LIMIT_${endpoint}`, '100000000/1m']),

@@ -5,6 +5,7 @@ import { allowedMethods } from './http/allowed-methods.ts';
 import { identityRequestEncoding } from './http/request-encoding.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { closeConnectionsWhileDraining, healthEndpoints, type Readiness } from './http/health.ts';
+import { metricsEndpoint } from './http/metrics-endpoint.ts';
 import { issuerHost } from './http/issuer-host.ts';
 import { rateLimit } from './http/rate-limit.ts';
 import { requestContext } from './http/request-context.ts';
@@ -32,6 +33,9 @@ import { subscribeProviderEvents } from './oidc/events.ts';
 import { AccountSessions } from './oidc/account-sessions.ts';
 import { trackSessionDevices } from './oidc/session-devices.ts';
 import { auditProviderEvents } from './oidc/audit-events.ts';
+import { countProviderEvents } from './oidc/metrics-events.ts';
+import { enableMetrics, watchSigningKeyActivation } from './metrics/index.ts';
+import { probedReadiness } from './readiness.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createPasswordReset, recoveryRouter } from './recovery/router.ts';
 import { adminApi } from './admin/router.ts';
@@ -45,17 +49,6 @@ export interface PosternApp {
   /** keeps the engine on the stored keys; `start()` once listening, `stop()` when closing */
   keyMaintenance: KeyMaintenance;
   readiness: Readiness;
-}
-
-function storageReadiness(storage: Storage): Readiness {
-  const reachable = (probe: Promise<unknown>) => probe.then(() => true, () => false);
-  return {
-    draining: false,
-    async check() {
-      const [database, kv] = await Promise.all([reachable(storage.db.raw('select 1')), reachable(storage.kv.ping())]);
-      return { database, kv };
-    },
-  };
 }
 
 /** Builds the HTTP application: our edge middleware and pages in front of the protocol engine. */
@@ -101,6 +94,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     subscribeProviderEvents(provider, logger);
     trackSessionDevices(provider, accountSessions, logger);
     auditProviderEvents(provider, services.audit, logger);
+    countProviderEvents(provider);
     return provider;
   };
   const engine = new SwappableEngine(build(initialJwks), initialJwks);
@@ -114,12 +108,18 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   });
   const mailer = createMailer(config.mail, config.mode, logger);
 
-  const readiness = storageReadiness(storage);
+  const readiness = probedReadiness({
+    currentKey: () => services.signingKeys.current(),
+    pingKv: () => storage.kv.ping(),
+    engineKids: () => engine.publicJwks.map((jwk) => jwk.kid!),
+  });
+  watchSigningKeyActivation(async () => (await readiness.currentKey())?.activatedAt ?? undefined);
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   app.silent = true;
   // behind a proxy, the client address is the one entry the proxy appended, not one a client wrote
   if (config.trustProxy) app.maxIpsCount = 1;
   app.use(healthEndpoints(readiness));
+  if (config.observability.metricsToken) app.use(metricsEndpoint(await enableMetrics(), config.observability.metricsToken));
   app.use(issuerHost(config.issuer));
   app.use(requestContext(logger));
   app.use(closeConnectionsWhileDraining(readiness));

@@ -121,6 +121,18 @@ export interface SigningKeyPolicy {
   jwksMaxAgeSeconds: number;
 }
 
+/** Metrics and traces; all off by default. */
+export interface Observability {
+  /** port of a listener serving only GET /metrics, without authentication; undefined: none */
+  metricsPort: number | undefined;
+  /** bearer token for GET /metrics on the main port; undefined: not served there */
+  metricsToken: string | undefined;
+  /** OTLP/HTTP endpoint (traces go to `<endpoint>/v1/traces`); undefined: no tracing, nothing loaded */
+  otlpEndpoint: string | undefined;
+  /** the service.name traces carry; default "postern" */
+  serviceName: string;
+}
+
 export interface Config {
   mode: RunMode;
   issuer: string;
@@ -160,6 +172,7 @@ export interface Config {
   /** processes serving the port (node:cluster); 1 = this process alone; default 1 */
   workers: number;
   signingKeys: SigningKeyPolicy;
+  observability: Observability;
 }
 
 export interface RedisNode {
@@ -363,6 +376,19 @@ function cookieKeysFrom(env: Env): string[] {
   return keys;
 }
 
+function observabilityFrom(env: Env): Observability {
+  const metricsToken = env.POSTERN_METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{32,}$/.test(metricsToken)) {
+    throw new ConfigError('POSTERN_METRICS_TOKEN must be at least 32 printable characters without spaces (openssl rand -hex 32)');
+  }
+  return {
+    metricsPort: env.POSTERN_METRICS_PORT ? integer(env, 'POSTERN_METRICS_PORT', 0, 0, 65535) : undefined,
+    metricsToken,
+    otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:'])?.replace(/\/+$/, ''),
+    serviceName: env.OTEL_SERVICE_NAME || 'postern',
+  };
+}
+
 function modeFrom(env: Env): RunMode {
   const raw = env.NODE_ENV;
   if (raw === 'production' || raw === 'test') return raw;
@@ -472,6 +498,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       checkIntervalSeconds: integer(env, 'POSTERN_KEY_CHECK_INTERVAL', 60, 1, 3600),
       jwksMaxAgeSeconds: integer(env, 'POSTERN_JWKS_MAX_AGE', 300, 0, 86400),
     },
+    observability: observabilityFrom(env),
   };
   if (config.workers > 1 && (!config.databaseUrl || !config.redis)) {
     throw new ConfigError(

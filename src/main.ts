@@ -12,6 +12,9 @@ async function main(): Promise<void> {
 }
 
 async function serve(config: Readonly<Config>, logger: Logger): Promise<void> {
+  const { otlpEndpoint, serviceName } = config.observability;
+  // loaded only when asked for: without an endpoint, tracing costs nothing, not even its import
+  const tracing = otlpEndpoint ? (await import('./metrics/tracing.ts')).startTracing({ serviceName, endpoint: otlpEndpoint }) : undefined;
   const server = await startServer(config, logger);
 
   let stopping = false;
@@ -29,8 +32,9 @@ async function serve(config: Readonly<Config>, logger: Logger): Promise<void> {
     const announceSeconds = signal === 'SIGTERM' ? config.resilience.shutdownDelaySeconds : 0;
     logger.info({ signal, announceSeconds, timeoutSeconds: config.resilience.shutdownTimeoutSeconds }, 'draining: finishing in-flight requests');
     server.close({ announceSeconds }).then(
-      ({ cut }) => {
+      async ({ cut }) => {
         if (cut > 0) logger.warn({ cut }, 'shutdown timeout reached: requests still running were cut');
+        await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not send the last traces'));
         logger.info('stopped');
         process.exit(0);
       },

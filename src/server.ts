@@ -9,6 +9,8 @@ import { purgeExpiredPayloads } from './oidc/adapter/sql-model-store.ts';
 import { purgeExpiredAccountTokens } from './recovery/account-tokens.ts';
 import { createServices, openStorage, type Services, type Storage } from './services.ts';
 import { describeDatabase, databaseTarget } from './store/db.ts';
+import { enableMetrics } from './metrics/index.ts';
+import { listenForMetrics } from './http/metrics-endpoint.ts';
 
 export interface RunningServer {
   url: string;
@@ -17,6 +19,8 @@ export interface RunningServer {
   services: Services;
   /** the protocol engine serving new requests (rebuilt when the signing keys change) */
   readonly provider: Provider;
+  /** the metrics listener's URL (POSTERN_METRICS_PORT), when there is one */
+  metricsUrl: string | undefined;
   /**
    * Drains and stops: reports not ready — and with `announceSeconds`, goes on accepting for that
    * long, answering with `Connection: close`, so that a load balancer polling /readyz stops sending
@@ -50,8 +54,12 @@ function trackInFlight(server: Server): { count(): number; idle(): Promise<void>
 
 /** Opens storage, builds the app and listens. Used by `main.ts` and by the tests. */
 export async function startServer(config: Readonly<Config>, logger: Logger): Promise<RunningServer> {
+  const { metricsPort, metricsToken } = config.observability;
+  // before storage opens, so its first calls are measured too
+  const exposition = metricsPort !== undefined || metricsToken !== undefined ? await enableMetrics() : undefined;
   const storage = await openStorage(config);
   let server: Server | undefined;
+  let metricsServer: Server | undefined;
   let services: Services;
   let built: PosternApp;
   let readiness: Readiness;
@@ -76,8 +84,10 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       server!.once('error', reject);
       server!.listen(config.port, config.host, () => resolve());
     });
+    if (exposition && metricsPort !== undefined) metricsServer = await listenForMetrics(exposition, metricsPort, config.host);
   } catch (error) {
     server?.close();
+    metricsServer?.close();
     await storage.close();
     throw error;
   }
@@ -90,8 +100,10 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   built.keyMaintenance.start();
 
   const { port } = server.address() as AddressInfo;
+  const boundMetricsPort = metricsServer && (metricsServer.address() as AddressInfo).port;
+  const metricsUrl = boundMetricsPort === undefined ? undefined : `http://127.0.0.1:${boundMetricsPort}/metrics`;
   logger.info(
-    { issuer: config.issuer, port, database: describeDatabase(databaseTarget(config)), kv: storage.kv.kind, masterKey: storage.masterKeyOrigin, mode: config.mode },
+    { issuer: config.issuer, port, metricsPort: boundMetricsPort, database: describeDatabase(databaseTarget(config)), kv: storage.kv.kind, masterKey: storage.masterKeyOrigin, mode: config.mode },
     'postern listening',
   );
   const listening = server;
@@ -104,6 +116,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     get provider() {
       return built.engine.provider;
     },
+    metricsUrl,
     async close(options = {}) {
       readiness.draining = true;
       clearInterval(purge);
@@ -121,6 +134,12 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       // a keep-alive connection whose last response just ended is idle now
       listening.closeIdleConnections();
       await closed;
+      // scrapes go on answering through the drain; the metrics listener closes last
+      if (metricsServer) {
+        const metricsClosed = new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
+        metricsServer.closeAllConnections();
+        await metricsClosed;
+      }
       await storage.close();
       return { cut };
     },

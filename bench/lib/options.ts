@@ -29,6 +29,8 @@ export interface BenchOptions {
   soakFlows: number;
   /** run the scenario matrix: always, except with --soak when no matrix flag is given */
   matrix: boolean;
+  /** Postern records Prometheus metrics (POSTERN_METRICS_TOKEN set); default off, as in a plain deployment */
+  metrics: boolean;
 }
 
 /** With --soak, the matrix runs as well only when one of these asks for it. */
@@ -51,6 +53,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --large              then seed 1M accounts + 1M refresh tokens and run Postern again
   --large-count N      rows for --large (default 1000000)
   --smoke              1 s, concurrency 1, every scenario, small pools; exits 1 on any error
+  --metrics            Postern records Prometheus metrics (POSTERN_METRICS_TOKEN set) while measured
   --soak MINUTES       leak check: MINUTES (fractions allowed, at most ${SOAK_MAX_MINUTES}) of mixed load on one
                        fresh Postern process, RSS every second, RSS at the end vs at 1 min; alone
                        unless a matrix flag (${MATRIX_FLAGS.join(' ')}) is given too
@@ -91,6 +94,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     soakConcurrency: 10,
     soakFlows: 2,
     matrix: true,
+    metrics: false,
   };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i]!;
@@ -132,6 +136,9 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       case '--large':
         options.large = true;
+        break;
+      case '--metrics':
+        options.metrics = true;
         break;
       case '--large-count':
         options.largeCount = positiveInts(value(), flag)[0]!;

@@ -1,5 +1,6 @@
 import type { LockoutPolicy } from '../config.ts';
 import type { KvStore } from '../store/kv/index.ts';
+import { countLockout } from '../metrics/index.ts';
 
 /** Who is trying: the account (when the login names one), the browser's device id for it, the client IP. */
 export interface SignInAttempt {
@@ -72,6 +73,7 @@ export class LoginThrottle {
       if (count < bucket.threshold) continue;
       const waitSeconds = Math.min(stepSeconds * (count - bucket.threshold + 1), maxSeconds);
       await this.#kv.set(LoginThrottle.#until(bucket.key), String(Date.now() + waitSeconds * 1000), waitSeconds);
+      countLockout(bucket.scope);
       if (waitSeconds > outcome.waitSeconds) outcome = { lockedNow: true, scope: bucket.scope, waitSeconds };
     }
     return outcome;

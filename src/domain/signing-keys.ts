@@ -212,6 +212,12 @@ export class SigningKeys {
     return row ? new Date(row.activated_at ?? row.created_at) : undefined;
   }
 
+  /** The current key's id and when it became current (null for a key made before that was recorded). */
+  async current(): Promise<{ kid: string; activatedAt: Date | null } | undefined> {
+    const row = await this.#db('signing_keys').where({ alg: ALG, status: 'current' }).first<{ kid: string; activated_at: Date | null } | undefined>('kid', 'activated_at');
+    return row && { kid: row.kid, activatedAt: row.activated_at === null ? null : new Date(row.activated_at) };
+  }
+
   /** Private JWKs for the engine: current first, then next and previous (all published in the JWKS). */
   async privateJwks(): Promise<JWK[]> {
     const rows = await this.#db<KeyRow>('signing_keys').whereIn('status', ['current', 'next', 'previous']);

@@ -4,6 +4,7 @@ import { sendProblem } from '../admin/problem.ts';
 import { TooManyRequests } from '../domain/errors.ts';
 import type { Views } from '../interactions/views.ts';
 import type { KvStore } from '../store/kv/index.ts';
+import { countRateLimited } from '../metrics/index.ts';
 import { errorHandler } from './error-handler.ts';
 import { PROTOCOL_ENDPOINTS, rateLimitedEndpoint } from './rate-limit/endpoints.ts';
 import { basicClientId, bodyClientId, ipBucket } from './rate-limit/subjects.ts';
@@ -69,6 +70,8 @@ export function rateLimit(options: RateLimitOptions): Middleware {
     ctx.set('RateLimit-Policy', `${limit.limit};w=${limit.windowSeconds}`);
     if (verdict.retryAfterSeconds === undefined) return next();
 
+    countRateLimited(endpoint);
+    ctx.state.route = endpoint;
     ctx.set('Retry-After', String(verdict.retryAfterSeconds));
     ctx.set('Cache-Control', 'no-store');
     const description = `Too many requests. Try again in ${verdict.retryAfterSeconds} second${verdict.retryAfterSeconds === 1 ? '' : 's'}.`;

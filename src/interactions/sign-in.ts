@@ -12,6 +12,7 @@ import { rememberDevice, trustedDeviceId } from '../http/device-cookie.ts';
 import { ACR, AMR, requestsSecondFactor } from '../oidc/configuration/authentication-context.ts';
 import { INTERACTION_PATH } from '../oidc/provider.ts';
 import type { KvStore } from '../store/kv/index.ts';
+import { countSignIn, type SignInMethod } from '../metrics/index.ts';
 import type { InteractionDetails } from './prompt-details.ts';
 import type { Views } from './views.ts';
 
@@ -82,6 +83,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
   }
 
   async function recordFailure(ctx: Context, attempt: SignInAttempt, clientId: string, reason: string) {
+    countSignIn('failure', reason === 'wrong_code' ? 'totp' : reason === 'wrong_recovery_code' ? 'recovery_code' : 'password');
     const outcome = await deps.throttle.recordFailure(attempt);
     await audit(ctx, { type: 'login.failed', accountId: attempt.accountId, clientId, details: { reason } });
     if (outcome.lockedNow) {
@@ -138,7 +140,9 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
   }
 
   /** Ends sign-in for the account with the methods used. */
-  async function complete(ctx: Context, state: Pick<PendingSecondFactor, 'accountId' | 'generation'>, clientId: string, secondFactor: boolean) {
+  async function complete(ctx: Context, state: Pick<PendingSecondFactor, 'accountId' | 'generation'>, clientId: string, method: SignInMethod) {
+    const secondFactor = method !== 'password';
+    countSignIn('success', method);
     await deps.throttle.recordSuccess(await attemptOf(ctx, state.accountId));
     await rememberDevice(ctx, state.accountId, state.generation, deps.devices);
     const amr = secondFactor ? AMR.secondFactor : AMR.password;
@@ -185,8 +189,10 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
             // no such account: only the IP bucket can say no
             if ((await deps.throttle.check(attempt)).locked) verdict.reason = 'locked';
           }
-          if (verdict.reason === 'locked') await audit(ctx, { type: 'login.failed', accountId: attempt.accountId, clientId, details: { reason: 'locked' } });
-          else await recordFailure(ctx, attempt, clientId, verdict.reason ?? 'wrong_password');
+          if (verdict.reason === 'locked') {
+            countSignIn('locked', 'password');
+            await audit(ctx, { type: 'login.failed', accountId: attempt.accountId, clientId, details: { reason: 'locked' } });
+          } else await recordFailure(ctx, attempt, clientId, verdict.reason ?? 'wrong_password');
           ctx.status = 401;
           renderLogin(ctx, interaction.uid, await helpers.clientName(clientId), login, WRONG_CREDENTIALS);
           return;
@@ -199,7 +205,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
           ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/${hasTotp ? 'totp' : 'enrol'}`);
           return;
         }
-        await complete(ctx, { accountId: account.id, generation: account.deviceGeneration }, clientId, false);
+        await complete(ctx, { accountId: account.id, generation: account.deviceGeneration }, clientId, 'password');
       });
 
       router.get('/:uid/totp', async (ctx) => {
@@ -224,8 +230,10 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
             : typeof body.code === 'string' && (await deps.totp.verify(state.accountId, body.code.slice(0, 16)));
         }
         if (!accepted) {
-          if (locked) await audit(ctx, { type: 'login.failed', accountId: state.accountId, clientId, details: { reason: 'locked', step: 'second_factor' } });
-          else await recordFailure(ctx, attempt, clientId, recovery ? 'wrong_recovery_code' : 'wrong_code');
+          if (locked) {
+            countSignIn('locked', recovery ? 'recovery_code' : 'totp');
+            await audit(ctx, { type: 'login.failed', accountId: state.accountId, clientId, details: { reason: 'locked', step: 'second_factor' } });
+          } else await recordFailure(ctx, attempt, clientId, recovery ? 'wrong_recovery_code' : 'wrong_code');
           ctx.status = 401;
           renderSecondFactor(ctx, interaction.uid, await helpers.clientName(clientId), recovery, recovery ? 'That recovery code is not right or was used before.' : WRONG_CODE);
           return;
@@ -234,7 +242,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
           await audit(ctx, { type: 'recovery_code.used', accountId: state.accountId, clientId, details: { remaining: await deps.recoveryCodes.remaining(state.accountId) } });
         }
         await deps.kv.del([pendingKey(interaction.uid)]);
-        await complete(ctx, state, clientId, true);
+        await complete(ctx, state, clientId, recovery ? 'recovery_code' : 'totp');
       });
 
       router.get('/:uid/enrol', async (ctx) => {
@@ -286,7 +294,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
         const state = await pending(ctx, interaction.uid);
         if (!state.enrolled) throw new InvalidRequest('Two-step verification is not set up yet. Start again from the application.');
         await deps.kv.del([pendingKey(interaction.uid)]);
-        await complete(ctx, state, String(interaction.params.client_id), true);
+        await complete(ctx, state, String(interaction.params.client_id), 'totp');
       });
     },
   };

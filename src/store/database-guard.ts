@@ -1,6 +1,7 @@
 import type { Database } from './db.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { StorageUnavailable } from './unavailable.ts';
+import { observeStorage } from '../metrics/index.ts';
 
 // SQLSTATE class 08 (connection exception), server shutting down or starting, too many connections
 const UNREACHABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
@@ -35,8 +36,31 @@ interface PooledClient {
   acquireConnection(): Promise<unknown>;
 }
 
+/** The part of a pg connection knex calls: `query(config, callback)`, for every statement, in transactions too. */
+interface DriverConnection {
+  query(...args: unknown[]): unknown;
+}
+
+const timed = new WeakSet<object>();
+
+/** Measures each statement on `connection` (once per connection: the pool hands it out again and again). */
+function timeStatements(connection: DriverConnection): void {
+  if (timed.has(connection)) return;
+  timed.add(connection);
+  const query = connection.query.bind(connection);
+  connection.query = (...args: unknown[]) => {
+    const callback = args[1];
+    if (args.length !== 2 || typeof callback !== 'function') return query(...args);
+    const started = performance.now();
+    return query(args[0], (error: unknown, response: unknown) => {
+      observeStorage('database', (performance.now() - started) / 1000, error ? (isDatabaseUnreachable(error) ? 'unavailable' : 'failed') : undefined);
+      (callback as (error: unknown, response: unknown) => void)(error, response);
+    });
+  };
+}
+
 /**
- * Puts a circuit breaker in front of the pool: every query and transaction of this database
+ * Puts a circuit breaker in front of the pool, and a timer on every statement of its connections: every query and transaction of this database
  * acquires its connection here, so while PostgreSQL cannot be reached a request fails at once
  * with StorageUnavailable instead of waiting for a connection, and the first connection that
  * can be made again closes the breaker.
@@ -45,13 +69,18 @@ export function guardDatabase(db: Database, breaker = new CircuitBreaker(1000)):
   const client = db.client as PooledClient;
   const acquire = client.acquireConnection.bind(client);
   client.acquireConnection = async () => {
-    if (!breaker.allow()) throw new StorageUnavailable('database');
+    if (!breaker.allow()) {
+      observeStorage('database', null, 'unavailable');
+      throw new StorageUnavailable('database');
+    }
     try {
       const connection = await acquire();
       breaker.succeeded();
+      timeStatements(connection as DriverConnection);
       return connection;
     } catch (error) {
       if (!isDatabaseUnreachable(error)) throw error;
+      observeStorage('database', null, 'unavailable');
       // a full pool under load is not an outage: answer this request, keep the breaker closed
       if ((error as Error).name !== 'KnexTimeoutError') breaker.failed();
       throw new StorageUnavailable('database', error);

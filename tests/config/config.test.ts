@@ -83,9 +83,20 @@ describe('loadConfig', () => {
       },
       workers: 1,
       signingKeys: { rotationIntervalSeconds: 90 * 86400, checkIntervalSeconds: 60, jwksMaxAgeSeconds: 300 },
+      observability: { metricsPort: undefined, metricsToken: undefined, otlpEndpoint: undefined, serviceName: 'postern' },
     });
     expect(config.redis).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads the metrics port and token and the OTLP endpoint; a short or spaced token is refused', () => {
+    const token = 'a'.repeat(32);
+    const config = load({ POSTERN_METRICS_PORT: '9464', POSTERN_METRICS_TOKEN: token, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/', OTEL_SERVICE_NAME: 'idp' });
+    expect(config.observability).toEqual({ metricsPort: 9464, metricsToken: token, otlpEndpoint: 'http://collector:4318', serviceName: 'idp' });
+    expect(configError({ POSTERN_METRICS_TOKEN: 'short' }).message).toContain('POSTERN_METRICS_TOKEN must be at least 32');
+    expect(configError({ POSTERN_METRICS_TOKEN: `${token} x` }).message).toContain('POSTERN_METRICS_TOKEN must be at least 32');
+    expect(configError({ POSTERN_METRICS_PORT: '70000' }).message).toContain('POSTERN_METRICS_PORT must be at most 65535');
+    expect(configError({ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector' }).message).toContain('OTEL_EXPORTER_OTLP_ENDPOINT must start with');
   });
 
   it('reads the resilience settings; 0 turns the refresh reuse interval off; headers cannot outlast the request', () => {

@@ -50,7 +50,7 @@ describe.skipIf(skip)('without the ephemeral tier', () => {
     }
     const ready = await fetch(new URL('/readyz', server.url));
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toEqual({ status: 'unavailable', checks: { database: 'ok', kv: 'unavailable' } });
+    expect(await ready.json()).toEqual({ status: 'unavailable', checks: { database: 'ok', kv: 'unavailable', keys: 'ok' } });
   });
 
   it('answers a token request 503 temporarily_unavailable within a second, and the refresh token stays usable', async () => {

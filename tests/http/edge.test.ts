@@ -63,6 +63,6 @@ describe.each(availableBackends())('the HTTP edge on %s', (backend) => {
     expect(await (await fetch(new URL('/healthz', t.server.url))).json()).toEqual({ status: 'ok' });
     const ready = await fetch(new URL('/readyz', t.server.url));
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', kv: 'ok' } });
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { database: 'ok', kv: 'ok', keys: 'ok' } });
   });
 });

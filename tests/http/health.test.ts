@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeConnectionsWhileDraining, healthEndpoints, type Readiness } from '../../src/http/health.ts';
+import { probedReadiness } from '../../src/readiness.ts';
 
 const servers: Array<ReturnType<typeof createServer>> = [];
 afterEach(() => Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve)))));
@@ -36,5 +37,60 @@ describe('health endpoints', () => {
     // alive all along, and other responses close their connections while draining
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     expect((await fetch(`${url}/`)).headers.get('connection')).toBe('close');
+  });
+});
+
+describe('probed readiness', () => {
+  const key = { kid: 'k1', activatedAt: new Date('2026-11-01T00:00:00Z') };
+
+  it('is ready when both tiers answer and the engine holds the current key; names what is not', async () => {
+    let engine = ['k1', 'k0'];
+    let database = true;
+    let kv = true;
+    const readiness = probedReadiness({
+      currentKey: async () => {
+        if (!database) throw new Error('connection refused');
+        return key;
+      },
+      pingKv: async () => {
+        if (!kv) throw new Error('connection refused');
+      },
+      engineKids: () => engine,
+      cacheMs: 0,
+    });
+    expect(await readiness.check()).toEqual({ database: true, kv: true, keys: true });
+    engine = ['k0'];
+    expect(await readiness.check()).toEqual({ database: true, kv: true, keys: false });
+    engine = ['k1'];
+    // the database away: the key it named last still counts
+    database = false;
+    kv = false;
+    expect(await readiness.check()).toEqual({ database: false, kv: false, keys: true });
+    expect(await readiness.currentKey()).toEqual(key);
+  });
+
+  it('is not ready without a current key', async () => {
+    const readiness = probedReadiness({ currentKey: async () => undefined, pingKv: async () => {}, engineKids: () => ['k1'], cacheMs: 0 });
+    expect(await readiness.check()).toEqual({ database: true, kv: true, keys: false });
+  });
+
+  it('shares one probe among the callers of a moment, and probes again after it', async () => {
+    let probes = 0;
+    const readiness = probedReadiness({
+      currentKey: async () => {
+        probes += 1;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return key;
+      },
+      pingKv: async () => {},
+      engineKids: () => ['k1'],
+      cacheMs: 200,
+    });
+    await Promise.all(Array.from({ length: 20 }, () => readiness.check()));
+    await readiness.currentKey();
+    expect(probes).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await readiness.check();
+    expect(probes).toBe(2);
   });
 });

@@ -29,6 +29,7 @@ import {
   type GrantHelpers,
 } from '../engine-internals.ts';
 import type { RefreshTokenRotation } from './refresh-token-rotation.ts';
+import { countRefreshReuse } from '../../metrics/index.ts';
 
 type RefreshToken = InstanceType<Provider['RefreshToken']>;
 
@@ -123,6 +124,7 @@ export function refreshTokenHandler(provider: Provider, helpers: GrantHelpers, r
     if (presented.consumed) {
       const unused = await unusedSuccessor(presented);
       if (!unused) {
+        countRefreshReuse();
         await Promise.all([presented.destroy(), revokeGrant(ctx, presented.grantId)]);
         throw new errors.InvalidGrant('refresh token already used');
       }

@@ -3,6 +3,7 @@ import { parseRedisUrl, type RedisConnection } from '../../config.ts';
 import { CircuitBreaker } from '../circuit-breaker.ts';
 import { StorageUnavailable } from '../unavailable.ts';
 import { assertOneSlot } from './hash-tag.ts';
+import { observeStorage } from '../../metrics/index.ts';
 import type { ClaimOutcome, KvStore, SubscriptionListener } from './kv-store.ts';
 import { openCommandClient, subscriberConnector, type RedisClient } from './redis-connection.ts';
 import { RedisSubscriber } from './redis-subscriber.ts';
@@ -91,7 +92,11 @@ export class RedisKv implements KvStore {
    * two of its timeouts.)
    */
   async #call<T>(command: (redis: RedisClient) => Promise<T>): Promise<T> {
-    if (!this.#breaker.allow()) throw new StorageUnavailable('kv');
+    const started = performance.now();
+    if (!this.#breaker.allow()) {
+      observeStorage('ephemeral', null, 'unavailable');
+      throw new StorageUnavailable('kv');
+    }
     let timer: NodeJS.Timeout | undefined;
     try {
       const pending = command(this.#redis);
@@ -102,14 +107,19 @@ export class RedisKv implements KvStore {
       pending.catch(() => {});
       const result = await Promise.race([pending, timedOut]);
       this.#breaker.succeeded();
+      observeStorage('ephemeral', (performance.now() - started) / 1000);
       return result;
     } catch (error) {
+      const seconds = (performance.now() - started) / 1000;
       if ((error as Error).name === 'ReplyError') {
         this.#breaker.succeeded();
-        if (UNAVAILABLE_REPLY.test((error as Error).message)) throw new StorageUnavailable('kv', error);
+        const unavailable = UNAVAILABLE_REPLY.test((error as Error).message);
+        observeStorage('ephemeral', seconds, unavailable ? 'unavailable' : 'failed');
+        if (unavailable) throw new StorageUnavailable('kv', error);
         throw error;
       }
       this.#breaker.failed();
+      observeStorage('ephemeral', seconds, 'unavailable');
       throw new StorageUnavailable('kv', error);
     } finally {
       clearTimeout(timer);
