@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RATE_LIMITED_ENDPOINTS } from '../../src/config.ts';
 import { availableBackends } from '../support/backends.ts';
 import { declaredNames, parseExposition, total, type Series } from '../support/metrics-text.ts';
 import { discover, seed, signInAndExchange, startAuthorization, type Fixture } from '../support/relying-party.ts';
@@ -63,7 +64,7 @@ describe(`metrics on ${backend}`, () => {
       expect(series.find((entry) => entry.name === 'postern_logout_deliveries_total' && entry.labels.outcome === outcome)?.value, outcome).toBe(0);
     }
     expect(series.filter((entry) => entry.name === 'postern_sign_ins_total')).toHaveLength(9);
-    expect(series.filter((entry) => entry.name === 'postern_rate_limited_requests_total')).toHaveLength(7);
+    expect(series.filter((entry) => entry.name === 'postern_rate_limited_requests_total')).toHaveLength(RATE_LIMITED_ENDPOINTS.length);
     // the metrics listener serves nothing else
     expect((await fetch(new URL('/token', server.metricsUrl))).status).toBe(404);
   });
