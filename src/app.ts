@@ -32,6 +32,8 @@ import { AccountSessions } from './oidc/account-sessions.ts';
 import { trackSessionDevices } from './oidc/session-devices.ts';
 import { auditProviderEvents } from './oidc/audit-events.ts';
 import { createMailer } from './mail/mailer.ts';
+import { createLogoutTokenSigner } from './backchannel/logout-token.ts';
+import { LogoutDeliveryWorker } from './backchannel/worker.ts';
 import { recoveryRouter } from './recovery/router.ts';
 import type { Services, Storage } from './services.ts';
 import { join } from 'node:path';
@@ -40,6 +42,8 @@ export interface PosternApp {
   app: Koa;
   provider: Provider;
   readiness: Readiness;
+  /** delivers queued Back-Channel Logout notices once started; emits `outcome` per attempt */
+  logoutWorker: LogoutDeliveryWorker;
 }
 
 function storageReadiness(storage: Storage): Readiness {
@@ -89,12 +93,21 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     refreshTokenSuccessorKey: storage.envelope.derive('refresh-token-successor'),
     tokenIds,
     ephemeralLegacyReads: () => Date.now() < legacyUntil,
+    logoutDeliveries: services.logoutDeliveries,
   });
   subscribeProviderEvents(provider, logger);
-  const accountSessions = new AccountSessions(storage.db, () => provider, services.accounts);
+  const accountSessions = new AccountSessions(storage.db, () => provider, services.accounts, services.logoutDeliveries);
   trackSessionDevices(provider, accountSessions, logger);
   auditProviderEvents(provider, services.audit, logger);
   const mailer = createMailer(config.mail, config.mode, logger);
+  const logoutWorker = new LogoutDeliveryWorker({
+    deliveries: services.logoutDeliveries,
+    audit: services.audit,
+    // signed when sent, with the key current then
+    sign: createLogoutTokenSigner(config.issuer, async () => (await services.signingKeys.privateJwks())[0]!),
+    retry: config.backchannelLogout,
+    logger,
+  });
 
   const readiness = storageReadiness(storage);
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
@@ -143,7 +156,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     accounts: services.accounts,
     audit: services.audit,
     mailer,
-    endSessions: (accountId) => accountSessions.endAll(accountId),
+    endSessions: (accountId) => accountSessions.endAll(accountId, 'password_reset'),
     views,
   });
   app.use(recovery.routes());
@@ -156,5 +169,5 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(jwtShadow.middleware(['/token/introspection', '/token/revocation']));
   app.use(engineRouteFallback(provider));
   app.use(mount(provider));
-  return { app, provider, readiness };
+  return { app, provider, readiness, logoutWorker };
 }

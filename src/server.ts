@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Provider } from 'oidc-provider';
 import { createApp } from './app.ts';
+import type { LogoutDeliveryWorker } from './backchannel/worker.ts';
 import type { Readiness } from './http/health.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -16,6 +17,7 @@ export interface RunningServer {
   storage: Storage;
   services: Services;
   provider: Provider;
+  logoutWorker: LogoutDeliveryWorker;
   /**
    * Drains and stops: reports not ready — and with `announceSeconds`, goes on accepting for that
    * long, answering with `Connection: close`, so that a load balancer polling /readyz stops sending
@@ -26,6 +28,9 @@ export interface RunningServer {
    */
   close(options?: { announceSeconds?: number }): Promise<{ cut: number }>;
 }
+
+/** Delivered and failed Back-Channel Logout rows are kept this long for the record. */
+const FINISHED_DELIVERIES_KEPT_SECONDS = 30 * 86400;
 
 /** Counts requests between their arrival and the end of their response. */
 function trackInFlight(server: Server): { count(): number; idle(): Promise<void> } {
@@ -54,6 +59,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   let services: Services;
   let provider: Provider;
   let readiness: Readiness;
+  let logoutWorker: LogoutDeliveryWorker;
   try {
     // before anything is read: registrations are cached only while changes can be heard
     await storage.processCaches.listen((state) => {
@@ -63,7 +69,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     services = await createServices(config, storage);
     const built = await createApp(config, storage, services, logger);
     const { app } = built;
-    ({ provider, readiness } = built);
+    ({ provider, readiness, logoutWorker } = built);
     const { headersTimeoutSeconds, requestTimeoutSeconds, keepAliveTimeoutSeconds } = config.resilience;
     server = createServer({ headersTimeout: headersTimeoutSeconds * 1000, requestTimeout: requestTimeoutSeconds * 1000 }, app.callback());
     server.keepAliveTimeout = keepAliveTimeoutSeconds * 1000;
@@ -81,11 +87,15 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     throw error;
   }
   const purge = setInterval(() => {
-    Promise.all([purgeExpiredPayloads(storage.db), purgeExpiredAccountTokens(storage.db)])
-      .then(([payloads, tokens]) => payloads + tokens > 0 && logger.info({ count: payloads + tokens }, 'purged expired rows'))
+    Promise.all([purgeExpiredPayloads(storage.db), purgeExpiredAccountTokens(storage.db), services.logoutDeliveries.purgeFinished(FINISHED_DELIVERIES_KEPT_SECONDS)])
+      .then((counts) => {
+        const count = counts.reduce((sum, n) => sum + n, 0);
+        if (count > 0) logger.info({ count }, 'purged expired rows');
+      })
       .catch((error: unknown) => logger.warn({ err: error }, 'purge of expired rows failed'));
   }, config.purgeIntervalSeconds * 1000);
   purge.unref();
+  logoutWorker.start();
 
   const { port } = server.address() as AddressInfo;
   logger.info(
@@ -100,6 +110,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     storage,
     services,
     provider,
+    logoutWorker,
     async close(options = {}) {
       readiness.draining = true;
       clearInterval(purge);
@@ -116,6 +127,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       // a keep-alive connection whose last response just ended is idle now
       listening.closeIdleConnections();
       await closed;
+      // an attempt in flight ends within POSTERN_LOGOUT_TIMEOUT; what is not yet due waits in the queue
+      await logoutWorker.stop();
       await storage.close();
       return { cut };
     },

@@ -2,6 +2,7 @@ import { wantsHelp } from './args.ts';
 import type { Command, CommandContext, CommandGroup } from './command.ts';
 import { apiCommands } from './commands/apis.ts';
 import { clientCommands } from './commands/clients.ts';
+import { logoutDeliveryCommands } from './commands/logout-deliveries.ts';
 import { migrate } from './commands/migrate.ts';
 import { reseal } from './commands/reseal.ts';
 import { roleCommands } from './commands/roles.ts';
@@ -17,6 +18,7 @@ const TOP_LEVEL: Readonly<Record<string, Command | CommandGroup>> = {
   user: userCommands,
   api: apiCommands,
   role: roleCommands,
+  'logout-deliveries': logoutDeliveryCommands,
 };
 
 function isGroup(entry: Command | CommandGroup): entry is CommandGroup {

@@ -21,6 +21,9 @@ export interface ClientSummary {
   postLogoutRedirectUris: string[];
   grantTypes: GrantType[];
   scopes: string[];
+  /** where the application hears that a session it had ended (Back-Channel Logout); null: it does not */
+  backchannelLogoutUri: string | null;
+  backchannelLogoutSessionRequired: boolean;
   createdAt: Date;
 }
 
@@ -34,6 +37,15 @@ export interface NewClient {
   /** scopes the client may ask for; empty means every registered scope */
   scopes?: string[] | undefined;
   firstParty?: boolean | undefined;
+  backchannelLogoutUri?: string | undefined;
+  /** the application needs `sid` in logout tokens (Postern always sends it) */
+  backchannelLogoutSessionRequired?: boolean | undefined;
+}
+
+/** Back-Channel Logout registration: `uri` null removes it. */
+export interface BackchannelLogoutSettings {
+  uri: string | null;
+  sessionRequired?: boolean | undefined;
 }
 
 /** What the protocol engine reads: RFC 7591 client metadata plus Postern's `first_party`. */
@@ -48,6 +60,8 @@ export interface ClientMetadata {
   response_types: string[];
   scope?: string;
   first_party: boolean;
+  backchannel_logout_uri?: string;
+  backchannel_logout_session_required?: boolean;
 }
 
 interface ClientRow {
@@ -79,6 +93,17 @@ function validateRedirectUri(uri: string, field: string): string {
   return uri;
 }
 
+function backchannelMetadata(settings: BackchannelLogoutSettings): Pick<ClientMetadata, 'backchannel_logout_uri' | 'backchannel_logout_session_required'> {
+  if (settings.uri === null) {
+    if (settings.sessionRequired) throw new InvalidClientMetadata('backchannel_logout_session_required needs a backchannel_logout_uri');
+    return {};
+  }
+  return {
+    backchannel_logout_uri: validateRedirectUri(settings.uri, 'backchannel_logout_uri'),
+    ...(settings.sessionRequired ? { backchannel_logout_session_required: true } : {}),
+  };
+}
+
 function toSummary(row: ClientRow): ClientSummary {
   return {
     clientId: row.client_id,
@@ -89,6 +114,8 @@ function toSummary(row: ClientRow): ClientSummary {
     postLogoutRedirectUris: row.metadata.post_logout_redirect_uris,
     grantTypes: row.metadata.grant_types,
     scopes: row.metadata.scope ? row.metadata.scope.split(' ') : [],
+    backchannelLogoutUri: row.metadata.backchannel_logout_uri ?? null,
+    backchannelLogoutSessionRequired: row.metadata.backchannel_logout_session_required ?? false,
     createdAt: new Date(row.created_at),
   };
 }
@@ -149,6 +176,7 @@ export class Clients {
     if (usesCode && redirectUris.length === 0) throw new InvalidClientMetadata('authorization_code needs at least one redirect URI');
     const postLogoutRedirectUris = (input.postLogoutRedirectUris ?? []).map((uri) => validateRedirectUri(uri, 'post_logout_redirect_uris'));
     const scopes = [...new Set(input.scopes ?? [])];
+    const backchannel = backchannelMetadata({ uri: input.backchannelLogoutUri ?? null, sessionRequired: input.backchannelLogoutSessionRequired });
     for (const scope of scopes) {
       if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new InvalidClientMetadata(`"${scope}" is not a valid scope token`);
     }
@@ -166,6 +194,7 @@ export class Clients {
       grant_types: grantTypes,
       response_types: usesCode ? ['code'] : [],
       ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+      ...backchannel,
     };
     try {
       // announced too: a process may have cached that the id is unknown
@@ -213,6 +242,25 @@ export class Clients {
     const removeMarked = () => (this.#records ? this.#records.writing([heldRolesRecord({ kind: 'client', id: clientId })], remove) : remove());
     const removed = await this.#changing([clientId], removeMarked);
     await this.#records?.forget(removed);
+  }
+
+  /**
+   * Registers, changes or (with `uri: null`) removes where the application is told that a session
+   * it had ended. Sessions that end from then on are told there; notices already queued keep theirs.
+   */
+  async setBackchannelLogout(clientId: string, settings: BackchannelLogoutSettings): Promise<ClientSummary> {
+    const backchannel = backchannelMetadata(settings);
+    const [row] = await this.#changing([clientId], () =>
+      this.#db('clients')
+        .where({ client_id: clientId })
+        .update({
+          metadata: this.#db.raw("(metadata - 'backchannel_logout_uri' - 'backchannel_logout_session_required') || ?::jsonb", [JSON.stringify(backchannel)]),
+          updated_at: this.#db.fn.now(),
+        })
+        .returning('*'),
+    );
+    if (!row) throw new NotFound(`no client ${clientId}`);
+    return toSummary(row as ClientRow);
   }
 
   /** Metadata for the protocol engine, secret opened; read through the cache. */

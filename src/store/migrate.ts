@@ -5,6 +5,7 @@ import * as resourceServerIntrospectors from '../../migrations/20261129100000_re
 import * as trustedDevices from '../../migrations/20261129100100_trusted_devices.ts';
 import * as roles from '../../migrations/20261129300000_roles.ts';
 import * as resourceServerAccess from '../../migrations/20261129300100_resource_server_access.ts';
+import * as logoutDeliveries from '../../migrations/20261130300000_logout_deliveries.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -20,6 +21,7 @@ const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['20261129100100_trusted_devices', trustedDevices],
   ['20261129300000_roles', roles],
   ['20261129300100_resource_server_access', resourceServerAccess],
+  ['20261130300000_logout_deliveries', logoutDeliveries],
 ];
 
 /** Every migration's name, oldest first. */

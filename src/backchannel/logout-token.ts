@@ -1,0 +1,39 @@
+import { importJWK, SignJWT, type JWK } from 'jose';
+
+export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+/** Logout tokens are for immediate use (Back-Channel Logout 1.0 §2.4 recommends at most two minutes). */
+export const LOGOUT_TOKEN_TTL_SECONDS = 120;
+
+export interface LogoutTokenClaims {
+  clientId: string;
+  sub: string;
+  sid: string | null;
+  jti: string;
+}
+
+/**
+ * Signs logout tokens (OpenID Connect Back-Channel Logout 1.0 §2.4) with the signing key current
+ * at the time: `typ` logout+jwt, iss, aud (the client_id), iat, exp, jti, the back-channel logout
+ * event, sub and, when known, sid; never a nonce.
+ */
+export function createLogoutTokenSigner(issuer: string, currentKey: () => Promise<JWK>): (claims: LogoutTokenClaims) => Promise<string> {
+  const imported = new Map<string, ReturnType<typeof importJWK>>();
+  return async (claims) => {
+    const jwk = await currentKey();
+    if (!jwk.kid) throw new TypeError('the signing key has no kid');
+    let key = imported.get(jwk.kid);
+    if (!key) {
+      key = importJWK(jwk, 'RS256');
+      imported.set(jwk.kid, key);
+    }
+    return new SignJWT({ events: { [BACKCHANNEL_LOGOUT_EVENT]: {} }, ...(claims.sid ? { sid: claims.sid } : {}) })
+      .setProtectedHeader({ alg: 'RS256', typ: 'logout+jwt', kid: jwk.kid })
+      .setIssuer(issuer)
+      .setAudience(claims.clientId)
+      .setSubject(claims.sub)
+      .setIssuedAt()
+      .setExpirationTime(`${LOGOUT_TOKEN_TTL_SECONDS}s`)
+      .setJti(claims.jti)
+      .sign(await key);
+  };
+}
