@@ -78,8 +78,17 @@ describe('loadConfig', () => {
         requestTimeoutSeconds: 30,
         keepAliveTimeoutSeconds: 65,
       },
+      backchannelLogout: { retryBaseSeconds: 10, maxAttempts: 10, maxAgeSeconds: 86400, timeoutSeconds: 5, pollSeconds: 5 },
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads the back-channel logout delivery settings and refuses values out of range', () => {
+    const config = load({ POSTERN_LOGOUT_RETRY_BASE: '1', POSTERN_LOGOUT_MAX_ATTEMPTS: '3', POSTERN_LOGOUT_MAX_AGE: '600', POSTERN_LOGOUT_TIMEOUT: '2', POSTERN_LOGOUT_POLL_INTERVAL: '1' });
+    expect(config.backchannelLogout).toEqual({ retryBaseSeconds: 1, maxAttempts: 3, maxAgeSeconds: 600, timeoutSeconds: 2, pollSeconds: 1 });
+    expect(configError({ POSTERN_LOGOUT_MAX_ATTEMPTS: '0' }).message).toContain('POSTERN_LOGOUT_MAX_ATTEMPTS must be at least 1');
+    expect(configError({ POSTERN_LOGOUT_TIMEOUT: '61' }).message).toContain('POSTERN_LOGOUT_TIMEOUT must be at most 60');
+    expect(configError({ POSTERN_LOGOUT_RETRY_BASE: '0.5' }).message).toContain('POSTERN_LOGOUT_RETRY_BASE must be a whole number');
   });
 
   it('reads the resilience settings; 0 turns the refresh reuse interval off; headers cannot outlast the request', () => {
