@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { AuditLog } from '../domain/audit.ts';
 import type { LogoutDeliveries, LogoutDelivery } from '../domain/logout-deliveries.ts';
 import type { Logger } from '../logger.ts';
+import { logOutage } from '../store/outage-log.ts';
+import { StorageUnavailable } from '../store/unavailable.ts';
 import type { LogoutTokenClaims } from './logout-token.ts';
 import { DeliveryFailed, postLogoutToken } from './post-logout-token.ts';
 
@@ -94,7 +96,8 @@ export class LogoutDeliveryWorker extends EventEmitter<{ outcome: [DeliveryOutco
         claimed = await deliveries.claimDue(BATCH, leaseMs);
         await Promise.all(claimed.map((delivery) => this.#attempt(delivery)));
       } catch (error) {
-        logger.warn({ err: error }, 'back-channel logout deliveries could not be worked; trying again at the next poll');
+        if (error instanceof StorageUnavailable) logOutage(logger, error);
+        else logger.warn({ err: error }, 'back-channel logout deliveries could not be worked; trying again at the next poll');
         claimed = [];
       }
       if (claimed.length === BATCH || this.#stopped) continue;
