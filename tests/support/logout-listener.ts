@@ -20,6 +20,8 @@ export class LogoutListener {
   /** every request that reached the listener, valid or not */
   requests = 0;
   mode: ListenerMode = 'accept';
+  /** ms to wait before answering a token */
+  delayMs = 0;
   /** where `redirect` mode sends the caller */
   redirectTo = 'http://127.0.0.1:9/elsewhere';
   readonly #seenJti = new Set<string>();
@@ -75,6 +77,7 @@ export class LogoutListener {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const verdict = await this.#validate(request, Buffer.concat(chunks).toString('utf8'));
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     response.setHeader('cache-control', 'no-store');
     if (typeof verdict === 'string') {
       this.rejected.push(verdict);
