@@ -128,10 +128,7 @@ export class AccountSessions {
       .where('model', 'Session')
       .whereRaw("payload->>'accountId' = ?", [accountId])
       .select<Array<{ id: string; payload: SessionPayload }>>('id', 'payload');
-    await this.#logouts.queueForSessions(
-      sessions.map(({ payload }) => payload),
-      reason,
-    );
+    await this.#logouts.queueForSessions(sessions.map(({ payload }) => payload), reason);
     const provider = this.#provider();
     await Promise.all(sessions.map(({ id }) => provider.Session.adapter.destroy(id)));
     await this.#db('session_devices').where({ account_id: accountId }).delete();
