@@ -38,6 +38,8 @@ export interface LogoutDeliveryWorkerOptions {
 
 const MAX_DELAY_MS = 3600_000;
 const BATCH = 20;
+// attempts in flight at once: each ends with two writes, and the pool serves the requests too
+const CONCURRENCY = 4;
 
 /** How long to wait before the attempt after `attempts` failed ones; undefined: give up. */
 export function retryDelayMs(delivery: Pick<LogoutDelivery, 'attempts' | 'createdAt'>, policy: LogoutRetryPolicy, now = Date.now()): number | undefined {
@@ -94,7 +96,11 @@ export class LogoutDeliveryWorker extends EventEmitter<{ outcome: [DeliveryOutco
       let claimed: LogoutDelivery[] = [];
       try {
         claimed = await deliveries.claimDue(BATCH, leaseMs);
-        await Promise.all(claimed.map((delivery) => this.#attempt(delivery)));
+        const queue = [...claimed];
+        const lane = async () => {
+          for (let next = queue.shift(); next; next = queue.shift()) await this.#attempt(next);
+        };
+        await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, lane));
       } catch (error) {
         if (error instanceof StorageUnavailable) logOutage(logger, error);
         else logger.warn({ err: error }, 'back-channel logout deliveries could not be worked; trying again at the next poll');
