@@ -21,6 +21,8 @@ export async function up(db: Knex): Promise<void> {
     t.timestamp('last_attempt_at', { useTz: true });
     t.text('last_error');
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+    // when attempts started (again): POSTERN_LOGOUT_MAX_AGE counts from here
+    t.timestamp('queued_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
     t.timestamp('finished_at', { useTz: true });
   });
   await db.raw("alter table logout_deliveries add constraint logout_deliveries_state check (state in ('pending', 'delivered', 'failed'))");

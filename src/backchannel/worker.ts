@@ -42,10 +42,10 @@ const BATCH = 20;
 const CONCURRENCY = 4;
 
 /** How long to wait before the attempt after `attempts` failed ones; undefined: give up. */
-export function retryDelayMs(delivery: Pick<LogoutDelivery, 'attempts' | 'createdAt'>, policy: LogoutRetryPolicy, now = Date.now()): number | undefined {
+export function retryDelayMs(delivery: Pick<LogoutDelivery, 'attempts' | 'queuedAt'>, policy: LogoutRetryPolicy, now = Date.now()): number | undefined {
   if (delivery.attempts >= policy.maxAttempts) return undefined;
   const delay = Math.min(policy.retryBaseSeconds * 1000 * 2 ** (delivery.attempts - 1), MAX_DELAY_MS);
-  if (now + delay > delivery.createdAt.getTime() + policy.maxAgeSeconds * 1000) return undefined;
+  if (now + delay > delivery.queuedAt.getTime() + policy.maxAgeSeconds * 1000) return undefined;
   return delay;
 }
 

@@ -39,6 +39,8 @@ export interface LogoutDelivery {
   lastAttemptAt: Date | null;
   lastError: string | null;
   createdAt: Date;
+  /** when attempts started, or started again (`retryFailed`) */
+  queuedAt: Date;
   finishedAt: Date | null;
 }
 
@@ -64,6 +66,7 @@ interface DeliveryRow {
   last_attempt_at: Date | string | null;
   last_error: string | null;
   created_at: Date | string;
+  queued_at: Date | string;
   finished_at: Date | string | null;
 }
 
@@ -84,6 +87,7 @@ function toDelivery(row: DeliveryRow): LogoutDelivery {
     lastAttemptAt: date(row.last_attempt_at),
     lastError: row.last_error,
     createdAt: new Date(row.created_at),
+    queuedAt: new Date(row.queued_at),
     finishedAt: date(row.finished_at),
   };
 }
@@ -228,6 +232,22 @@ export class LogoutDeliveries {
         ? { state: 'failed', last_error: error, finished_at: this.#db.fn.now() }
         : { last_error: error, next_attempt_at: this.#db.raw("now() + ? * interval '1 millisecond'", [retryInMs]) };
     await this.#db('logout_deliveries').where({ id, state: 'pending' }).update(update);
+  }
+
+  /**
+   * Starts failed deliveries again from their first attempt (an application that was down for
+   * longer than the retries last): one by id, or all of one client, or all. Returns how many.
+   */
+  async retryFailed(filter: { id?: string | undefined; clientId?: string | undefined } = {}): Promise<number> {
+    if (filter.id !== undefined && !/^\d{1,18}$/.test(filter.id)) throw new InvalidRequest('a delivery id is a number');
+    const query = this.#db('logout_deliveries').where('state', 'failed');
+    if (filter.id !== undefined) query.andWhere('id', filter.id);
+    if (filter.clientId !== undefined) query.andWhere('client_id', filter.clientId);
+    const restarted = await query
+      .update({ state: 'pending', attempts: 0, next_attempt_at: this.#db.fn.now(), queued_at: this.#db.fn.now(), finished_at: null })
+      .returning<Array<{ id: string }>>('id');
+    if (restarted.length > 0) for (const listener of this.#queued) listener();
+    return restarted.length;
   }
 
   /** Removes delivered and failed rows finished more than `olderThanSeconds` ago. */

@@ -7,15 +7,15 @@ const created = new Date(NOW);
 
 describe('back-channel logout retry delays', () => {
   it('doubles from the base after each failed attempt, at most an hour', () => {
-    const delays = [1, 2, 3, 4, 9].map((attempts) => retryDelayMs({ attempts, createdAt: created }, POLICY, NOW));
+    const delays = [1, 2, 3, 4, 9].map((attempts) => retryDelayMs({ attempts, queuedAt: created }, POLICY, NOW));
     expect(delays).toEqual([10_000, 20_000, 40_000, 80_000, 2_560_000]);
-    expect(retryDelayMs({ attempts: 9, createdAt: created }, { ...POLICY, retryBaseSeconds: 3600 }, NOW)).toBe(3_600_000);
+    expect(retryDelayMs({ attempts: 9, queuedAt: created }, { ...POLICY, retryBaseSeconds: 3600 }, NOW)).toBe(3_600_000);
   });
 
   it('gives up after the last attempt, or when the next would come after the maximum age', () => {
-    expect(retryDelayMs({ attempts: 10, createdAt: created }, POLICY, NOW)).toBeUndefined();
-    expect(retryDelayMs({ attempts: 3, createdAt: created }, { ...POLICY, maxAttempts: 3 }, NOW)).toBeUndefined();
-    expect(retryDelayMs({ attempts: 1, createdAt: created }, POLICY, NOW + 86_395_000)).toBeUndefined();
-    expect(retryDelayMs({ attempts: 1, createdAt: created }, POLICY, NOW + 86_380_000)).toBe(10_000);
+    expect(retryDelayMs({ attempts: 10, queuedAt: created }, POLICY, NOW)).toBeUndefined();
+    expect(retryDelayMs({ attempts: 3, queuedAt: created }, { ...POLICY, maxAttempts: 3 }, NOW)).toBeUndefined();
+    expect(retryDelayMs({ attempts: 1, queuedAt: created }, POLICY, NOW + 86_395_000)).toBeUndefined();
+    expect(retryDelayMs({ attempts: 1, queuedAt: created }, POLICY, NOW + 86_380_000)).toBe(10_000);
   });
 });

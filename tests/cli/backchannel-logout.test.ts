@@ -61,4 +61,13 @@ describe.each(availableBackends())('back-channel logout through the CLI on %s', 
     expect(bad.code).toBe(2);
     expect(errorLines(bad)[0]).toBe('postern: logout-deliveries list: --state must be one of pending, delivered, failed, got "lost"');
   });
+
+  it('starts failed deliveries again from their first attempt', async () => {
+    expect((await cli.run(['logout-deliveries', 'retry'])).code).toBe(2);
+    expect(parseJson<{ restarted: number }>(await cli.run(['logout-deliveries', 'retry', '--client', clientId, '--json']))).toEqual({ restarted: 1 });
+    const all = parseJson<{ counts: Record<DeliveryState, number>; deliveries: Array<Json<LogoutDelivery>> }>(await cli.run(['logout-deliveries', 'list', '--json']));
+    expect(all.counts).toEqual({ pending: 2, delivered: 0, failed: 0 });
+    expect(all.deliveries[1]).toMatchObject({ sub: 'account-1', state: 'pending', attempts: 0, finishedAt: null });
+    expect(Date.parse(all.deliveries[1]!.queuedAt)).toBeGreaterThan(Date.parse(all.deliveries[1]!.createdAt));
+  });
 });

@@ -65,7 +65,30 @@ Options:
   },
 };
 
+const retry: Command = {
+  summary: 'try failed Back-Channel Logout deliveries again from the start',
+  usage: `Usage: postern logout-deliveries retry (ID | --client CLIENT_ID | --all) [--json]
+
+Starts failed deliveries again, from their first attempt and with the full retries ahead (for an
+application that was down longer than the retries last). The running servers send them.
+`,
+  async run(args, { io }) {
+    const { values, positionals } = parseOrUsage('logout-deliveries retry', () =>
+      parseArgs({ args, strict: true, allowPositionals: true, options: { ...COMMON_OPTIONS, client: { type: 'string' }, all: { type: 'boolean' } } }),
+    );
+    const chosen = [positionals.length > 0, values.client !== undefined, values.all === true].filter(Boolean).length;
+    if (chosen !== 1 || positionals.length > 1) throw new UsageError('logout-deliveries retry: give one delivery ID, --client CLIENT_ID or --all');
+    const restarted = await withServices(async ({ logoutDeliveries, audit }) => {
+      const count = await logoutDeliveries.retryFailed({ id: positionals[0], clientId: values.client });
+      await audit.record({ type: 'logout.retried', clientId: values.client, details: { via: 'cli', deliveryId: positionals[0], count } });
+      return count;
+    });
+    if (values.json) return writeJson(io.stdout, { restarted });
+    io.stdout.write(`${restarted} failed ${restarted === 1 ? 'delivery' : 'deliveries'} queued again\n`);
+  },
+};
+
 export const logoutDeliveryCommands: CommandGroup = {
   summary: 'logout notices to applications (Back-Channel Logout) and what became of them',
-  commands: { list },
+  commands: { list, retry },
 };
