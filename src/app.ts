@@ -39,6 +39,9 @@ import { probedReadiness } from './readiness.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createPasswordReset, recoveryRouter } from './recovery/router.ts';
 import { adminApi } from './admin/router.ts';
+import { createLogoutTokenSigner } from './backchannel/logout-token.ts';
+import { LogoutDeliveryWorker } from './backchannel/worker.ts';
+import { countLogoutDelivery, type LogoutDeliveryOutcome } from './metrics/index.ts';
 import type { Services, Storage } from './services.ts';
 import { join } from 'node:path';
 
@@ -49,6 +52,8 @@ export interface PosternApp {
   /** keeps the engine on the stored keys; `start()` once listening, `stop()` when closing */
   keyMaintenance: KeyMaintenance;
   readiness: Readiness;
+  /** delivers queued Back-Channel Logout notices once started; emits `outcome` per attempt */
+  logoutWorker: LogoutDeliveryWorker;
 }
 
 /** Builds the HTTP application: our edge middleware and pages in front of the protocol engine. */
@@ -72,7 +77,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
 
   const entitlements = createEntitlementsLookup(services.roles);
   const refreshTokenSuccessorKey = storage.envelope.derive('refresh-token-successor');
-  const accountSessions = new AccountSessions(storage.db, () => engine.provider, services.accounts);
+  const accountSessions = new AccountSessions(storage.db, () => engine.provider, services.accounts, services.logoutDeliveries);
   const build = (signingKeys: JWK[]) => {
     const provider = createProvider({
       config,
@@ -90,6 +95,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
       refreshTokenSuccessorKey,
       tokenIds,
       ephemeralLegacyReads: () => Date.now() < legacyUntil,
+      logoutDeliveries: services.logoutDeliveries,
     });
     subscribeProviderEvents(provider, logger);
     trackSessionDevices(provider, accountSessions, logger);
@@ -107,6 +113,15 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     logger,
   });
   const mailer = createMailer(config.mail, config.mode, logger);
+  const logoutWorker = new LogoutDeliveryWorker({
+    deliveries: services.logoutDeliveries,
+    audit: services.audit,
+    // signed when sent, with the key current then
+    sign: createLogoutTokenSigner(config.issuer, async () => (await services.signingKeys.privateJwks())[0]!),
+    retry: config.backchannelLogout,
+    logger,
+  });
+  logoutWorker.on('outcome', ({ outcome }: { outcome: LogoutDeliveryOutcome }) => countLogoutDelivery(outcome));
 
   const readiness = probedReadiness({
     currentKey: () => services.signingKeys.current(),
@@ -132,7 +147,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     accounts: services.accounts,
     audit: services.audit,
     mailer,
-    endSessions: (accountId: string) => accountSessions.endAll(accountId),
+    endSessions: (accountId: string) => accountSessions.endAll(accountId, 'password_reset'),
     views,
   };
   const passwordReset = createPasswordReset(recoveryDependencies);
@@ -185,5 +200,5 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   // every engine serves the same routes: the first one's table holds for its successors
   app.use(engineRouteFallback(engine.provider));
   app.use(engine.middleware());
-  return { app, engine, keyMaintenance, readiness };
+  return { app, engine, keyMaintenance, readiness, logoutWorker };
 }

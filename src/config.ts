@@ -133,6 +133,20 @@ export interface Observability {
   serviceName: string;
 }
 
+/** Back-Channel Logout deliveries: how long each attempt may take and how failures are retried. */
+export interface BackchannelLogoutSettings {
+  /** seconds before the first retry, doubling for each later one (at most an hour); default 10 */
+  retryBaseSeconds: number;
+  /** attempts before a delivery is given up as failed; default 10 */
+  maxAttempts: number;
+  /** seconds after the session ended beyond which no attempt is made; default 86400 */
+  maxAgeSeconds: number;
+  /** seconds one delivery may take; default 5 */
+  timeoutSeconds: number;
+  /** seconds between looks for due deliveries; default 5 */
+  pollSeconds: number;
+}
+
 export interface Config {
   mode: RunMode;
   issuer: string;
@@ -173,6 +187,7 @@ export interface Config {
   workers: number;
   signingKeys: SigningKeyPolicy;
   observability: Observability;
+  backchannelLogout: BackchannelLogoutSettings;
 }
 
 export interface RedisNode {
@@ -499,6 +514,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       jwksMaxAgeSeconds: integer(env, 'POSTERN_JWKS_MAX_AGE', 300, 0, 86400),
     },
     observability: observabilityFrom(env),
+    backchannelLogout: {
+      retryBaseSeconds: integer(env, 'POSTERN_LOGOUT_RETRY_BASE', 10, 1, 3600),
+      maxAttempts: integer(env, 'POSTERN_LOGOUT_MAX_ATTEMPTS', 10, 1, 100),
+      maxAgeSeconds: integer(env, 'POSTERN_LOGOUT_MAX_AGE', 86400, 60, 30 * 86400),
+      timeoutSeconds: integer(env, 'POSTERN_LOGOUT_TIMEOUT', 5, 1, 60),
+      pollSeconds: integer(env, 'POSTERN_LOGOUT_POLL_INTERVAL', 5, 1, 3600),
+    },
   };
   if (config.workers > 1 && (!config.databaseUrl || !config.redis)) {
     throw new ConfigError(

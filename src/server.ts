@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Provider } from 'oidc-provider';
 import { createApp, type PosternApp } from './app.ts';
+import type { LogoutDeliveryWorker } from './backchannel/worker.ts';
 import type { Readiness } from './http/health.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -21,6 +22,7 @@ export interface RunningServer {
   readonly provider: Provider;
   /** the metrics listener's URL (POSTERN_METRICS_PORT), when there is one */
   metricsUrl: string | undefined;
+  logoutWorker: LogoutDeliveryWorker;
   /**
    * Drains and stops: reports not ready — and with `announceSeconds`, goes on accepting for that
    * long, answering with `Connection: close`, so that a load balancer polling /readyz stops sending
@@ -31,6 +33,9 @@ export interface RunningServer {
    */
   close(options?: { announceSeconds?: number }): Promise<{ cut: number }>;
 }
+
+/** Delivered and failed Back-Channel Logout rows are kept this long for the record. */
+const FINISHED_DELIVERIES_KEPT_SECONDS = 30 * 86400;
 
 /** Counts requests between their arrival and the end of their response. */
 function trackInFlight(server: Server): { count(): number; idle(): Promise<void> } {
@@ -63,6 +68,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   let services: Services;
   let built: PosternApp;
   let readiness: Readiness;
+  let logoutWorker: LogoutDeliveryWorker;
   try {
     // before anything is read: registrations are cached only while changes can be heard
     await storage.processCaches.listen((state) => {
@@ -72,7 +78,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     services = await createServices(config, storage);
     built = await createApp(config, storage, services, logger);
     const { app } = built;
-    ({ readiness } = built);
+    ({ readiness, logoutWorker } = built);
     const { headersTimeoutSeconds, requestTimeoutSeconds, keepAliveTimeoutSeconds } = config.resilience;
     server = createServer({ headersTimeout: headersTimeoutSeconds * 1000, requestTimeout: requestTimeoutSeconds * 1000 }, app.callback());
     server.keepAliveTimeout = keepAliveTimeoutSeconds * 1000;
@@ -92,12 +98,16 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     throw error;
   }
   const purge = setInterval(() => {
-    Promise.all([purgeExpiredPayloads(storage.db), purgeExpiredAccountTokens(storage.db)])
-      .then(([payloads, tokens]) => payloads + tokens > 0 && logger.info({ count: payloads + tokens }, 'purged expired rows'))
+    Promise.all([purgeExpiredPayloads(storage.db), purgeExpiredAccountTokens(storage.db), services.logoutDeliveries.purgeFinished(FINISHED_DELIVERIES_KEPT_SECONDS)])
+      .then((counts) => {
+        const count = counts.reduce((sum, n) => sum + n, 0);
+        if (count > 0) logger.info({ count }, 'purged expired rows');
+      })
       .catch((error: unknown) => logger.warn({ err: error }, 'purge of expired rows failed'));
   }, config.purgeIntervalSeconds * 1000);
   purge.unref();
   built.keyMaintenance.start();
+  logoutWorker.start();
 
   const { port } = server.address() as AddressInfo;
   const boundMetricsPort = metricsServer && (metricsServer.address() as AddressInfo).port;
@@ -117,6 +127,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       return built.engine.provider;
     },
     metricsUrl,
+    logoutWorker,
     async close(options = {}) {
       readiness.draining = true;
       clearInterval(purge);
@@ -134,6 +145,8 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       // a keep-alive connection whose last response just ended is idle now
       listening.closeIdleConnections();
       await closed;
+      // an attempt in flight ends within POSTERN_LOGOUT_TIMEOUT; what is not yet due waits in the queue
+      await logoutWorker.stop();
       // scrapes go on answering through the drain; the metrics listener closes last
       if (metricsServer) {
         const metricsClosed = new Promise<void>((resolve) => metricsServer!.close(() => resolve()));

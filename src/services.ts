@@ -2,6 +2,7 @@ import type { Config } from './config.ts';
 import { Accounts } from './domain/accounts.ts';
 import { AuditLog } from './domain/audit.ts';
 import { LoginThrottle } from './domain/login-throttle.ts';
+import { LogoutDeliveries } from './domain/logout-deliveries.ts';
 import { RecoveryCodes } from './domain/recovery-codes.ts';
 import { Totp } from './domain/totp.ts';
 import { TrustedDevices } from './domain/trusted-devices.ts';
@@ -48,6 +49,8 @@ export interface Services {
   trustedDevices: TrustedDevices;
   totp: Totp;
   recoveryCodes: RecoveryCodes;
+  /** Back-Channel Logout notices still to deliver, and what became of the others */
+  logoutDeliveries: LogoutDeliveries;
 }
 
 /** Opens both tiers and the master key, and brings the schema up to date. */
@@ -113,8 +116,9 @@ export async function createServices(config: Readonly<Config>, storage: Storage)
   const passwords = await createPasswordHasher(config.argon2);
   const resourceServers = new ResourceServers(storage.db, { cacheTtlMs: config.cacheTtlSeconds * 1000, processCaches: storage.processCaches, records: storage.recordCache });
   const audit = new AuditLog(storage.db);
+  const logoutDeliveries = new LogoutDeliveries(storage.db);
   return {
-    accounts: new Accounts(storage.db, passwords, storage.recordCache, new PasswordPolicy({ minLength: config.security.passwordMinLength })),
+    accounts: new Accounts(storage.db, passwords, storage.recordCache, new PasswordPolicy({ minLength: config.security.passwordMinLength }), logoutDeliveries),
     clients: new Clients(storage.db, storage.envelope, { cacheTtlMs: config.cacheTtlSeconds * 1000, records: storage.recordCache, processCaches: storage.processCaches }),
     resourceServers,
     roles: new Roles(storage.db, storage.recordCache),
@@ -124,5 +128,6 @@ export async function createServices(config: Readonly<Config>, storage: Storage)
     trustedDevices: new TrustedDevices(storage.db),
     totp: new Totp({ db: storage.db, kv: storage.kv, envelope: storage.envelope, issuer: config.security.totpIssuer }),
     recoveryCodes: new RecoveryCodes({ db: storage.db, hashKey: storage.envelope.derive('recovery-codes') }),
+    logoutDeliveries,
   };
 }

@@ -5,6 +5,7 @@ import { apiCommands } from './commands/apis.ts';
 import { clientCommands } from './commands/clients.ts';
 import { keyCommands } from './commands/keys.ts';
 import { masterKeyCommands } from './commands/master-key.ts';
+import { logoutDeliveryCommands } from './commands/logout-deliveries.ts';
 import { migrate } from './commands/migrate.ts';
 import { reseal } from './commands/reseal.ts';
 import { roleCommands } from './commands/roles.ts';
@@ -23,6 +24,7 @@ const TOP_LEVEL: Readonly<Record<string, Command | CommandGroup>> = {
   'admin-client': adminClientCommands,
   keys: keyCommands,
   'master-key': masterKeyCommands,
+  'logout-deliveries': logoutDeliveryCommands,
 };
 
 function isGroup(entry: Command | CommandGroup): entry is CommandGroup {

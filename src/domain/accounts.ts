@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { deletedRows, type Database } from '../store/db.ts';
 import type { RecordCache, RemovedRecord } from '../store/record-cache.ts';
 import { IdentifierTaken, InvalidRequest, NotFound } from './errors.ts';
+import type { LogoutDeliveries } from './logout-deliveries.ts';
 import { PasswordPolicy } from './password-policy.ts';
 import type { PasswordHasher } from './passwords.ts';
 import { applyProfileChanges, storedProfile, type ProfileChanges, type ProfileClaims } from './profile-claims.ts';
@@ -144,16 +145,25 @@ export class Accounts {
   readonly #passwords: PasswordHasher;
   readonly #cache: RecordCache | undefined;
   readonly #policy: PasswordPolicy;
+  readonly #logouts: Pick<LogoutDeliveries, 'queueForAccount'> | undefined;
 
   /**
    * With `cache`, lookups by id (every token and userinfo request) go through the shared cache.
    * Every password set is checked against `policy` first (by default: at least 12 characters).
+   * With `logouts`, deleting an account tells the applications its sessions signed in.
    */
-  constructor(db: Database, passwords: PasswordHasher, cache?: RecordCache, policy = new PasswordPolicy({ minLength: 12 })) {
+  constructor(
+    db: Database,
+    passwords: PasswordHasher,
+    cache?: RecordCache,
+    policy = new PasswordPolicy({ minLength: 12 }),
+    logouts?: Pick<LogoutDeliveries, 'queueForAccount'>,
+  ) {
     this.#db = db;
     this.#passwords = passwords;
     this.#cache = cache;
     this.#policy = policy;
+    this.#logouts = logouts;
   }
 
   /**
@@ -388,6 +398,7 @@ export class Accounts {
         this.#db.transaction(async (trx) => {
           const deleted = deletedRows(await trx('accounts').where({ id }).delete());
           if (deleted === 0) throw new NotFound(`no account ${id}`);
+          await this.#logouts?.queueForAccount(id, 'account_deleted', trx);
           return trx('oidc_payloads')
             .whereIn('model', ['Grant', 'RefreshToken', 'Session'])
             .whereRaw("payload->>'accountId' = ?", [id])

@@ -39,6 +39,9 @@ export interface ClientSummary {
   registeredKeys: number;
   /** authorization requests must come as a signed request object (RFC 9101) */
   requireSignedRequestObject: boolean;
+  /** where the application hears that a session it had ended (Back-Channel Logout); null: it does not */
+  backchannelLogoutUri: string | null;
+  backchannelLogoutSessionRequired: boolean;
   createdAt: Date;
 }
 
@@ -67,6 +70,15 @@ export interface NewClient {
   tokenEndpointAuthMethod?: SecretAuthMethod | undefined;
   pkcePolicy?: PkcePolicy | undefined;
   requestObjects?: RequestObjectSettings | undefined;
+  backchannelLogoutUri?: string | undefined;
+  /** the application needs `sid` in logout tokens (Postern always sends it) */
+  backchannelLogoutSessionRequired?: boolean | undefined;
+}
+
+/** Back-Channel Logout registration: `uri` null removes it. */
+export interface BackchannelLogoutSettings {
+  uri: string | null;
+  sessionRequired?: boolean | undefined;
 }
 
 /** What the protocol engine reads: RFC 7591 client metadata plus Postern's `first_party`. */
@@ -86,6 +98,8 @@ export interface ClientMetadata {
   jwks?: PublicKeySet;
   jwks_uri?: string;
   require_signed_request_object?: boolean;
+  backchannel_logout_uri?: string;
+  backchannel_logout_session_required?: boolean;
 }
 
 interface ClientRow {
@@ -215,6 +229,17 @@ function withPkcePolicy(metadata: ClientRow['metadata'], policy: PkcePolicy | un
   return checkPkcePolicy(policy, metadata.token_endpoint_auth_method) === 'required' ? rest : { ...rest, pkce_policy: policy };
 }
 
+function backchannelMetadata(settings: BackchannelLogoutSettings): Pick<ClientMetadata, 'backchannel_logout_uri' | 'backchannel_logout_session_required'> {
+  if (settings.uri === null) {
+    if (settings.sessionRequired) throw new InvalidClientMetadata('backchannel_logout_session_required needs a backchannel_logout_uri');
+    return {};
+  }
+  return {
+    backchannel_logout_uri: validateRedirectUri(settings.uri, 'backchannel_logout_uri'),
+    ...(settings.sessionRequired ? { backchannel_logout_session_required: true } : {}),
+  };
+}
+
 function toSummary(row: ClientRow): ClientSummary {
   return {
     clientId: row.client_id,
@@ -230,6 +255,8 @@ function toSummary(row: ClientRow): ClientSummary {
     jwksUri: row.metadata.jwks_uri,
     registeredKeys: row.metadata.jwks?.keys.length ?? 0,
     requireSignedRequestObject: row.metadata.require_signed_request_object === true,
+    backchannelLogoutUri: row.metadata.backchannel_logout_uri ?? null,
+    backchannelLogoutSessionRequired: row.metadata.backchannel_logout_session_required ?? false,
     createdAt: new Date(row.created_at),
   };
 }
@@ -276,6 +303,7 @@ export class Clients {
     const name = input.name.trim();
     if (!name) throw new InvalidClientMetadata('a client needs a name');
     const settings = validatedSettings(input);
+    const backchannel = backchannelMetadata({ uri: input.backchannelLogoutUri ?? null, sessionRequired: input.backchannelLogoutSessionRequired });
     if (input.clientId !== undefined && !CLIENT_ID.test(input.clientId)) {
       throw new InvalidClientMetadata('a client_id is 1-128 letters, digits, . _ ~ - and starts with a letter or digit');
     }
@@ -294,6 +322,7 @@ export class Clients {
       ...metadataOf(settings, authMethod),
       ...(pkcePolicy !== 'required' ? { pkce_policy: pkcePolicy } : {}),
       ...requestObjectMetadata(input.requestObjects ?? {}),
+      ...backchannel,
     };
     try {
       // announced too: a process may have cached that the id is unknown
@@ -423,6 +452,25 @@ export class Clients {
     const removeMarked = () => (this.#records ? this.#records.writing([heldRolesRecord({ kind: 'client', id: clientId })], remove) : remove());
     const removed = await this.#changing([clientId], removeMarked);
     await this.#records?.forget(removed);
+  }
+
+  /**
+   * Registers, changes or (with `uri: null`) removes where the application is told that a session
+   * it had ended. Sessions that end from then on are told there; notices already queued keep theirs.
+   */
+  async setBackchannelLogout(clientId: string, settings: BackchannelLogoutSettings): Promise<ClientSummary> {
+    const backchannel = backchannelMetadata(settings);
+    const [row] = await this.#changing([clientId], () =>
+      this.#db('clients')
+        .where({ client_id: clientId })
+        .update({
+          metadata: this.#db.raw("(metadata - 'backchannel_logout_uri' - 'backchannel_logout_session_required') || ?::jsonb", [JSON.stringify(backchannel)]),
+          updated_at: this.#db.fn.now(),
+        })
+        .returning('*'),
+    );
+    if (!row) throw new NotFound(`no client ${clientId}`);
+    return toSummary(row as ClientRow);
   }
 
   /** Metadata for the protocol engine, secret opened; read through the cache. */

@@ -17,7 +17,7 @@ export const SIGN_IN_METHODS = ['password', 'totp', 'recovery_code'] as const;
 export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
 export const LOCKOUT_SCOPES = ['account', 'device', 'ip'] as const;
 export type LockoutScope = (typeof LOCKOUT_SCOPES)[number];
-export const LOGOUT_DELIVERY_OUTCOMES = ['delivered', 'failed', 'timed_out'] as const;
+export const LOGOUT_DELIVERY_OUTCOMES = ['delivered', 'retrying', 'failed'] as const;
 export type LogoutDeliveryOutcome = (typeof LOGOUT_DELIVERY_OUTCOMES)[number];
 /** the grants Postern enables; each series starts at 0 */
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;

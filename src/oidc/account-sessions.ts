@@ -1,5 +1,6 @@
 import type { Provider } from 'oidc-provider';
 import { predatesSignOut, type Accounts } from '../domain/accounts.ts';
+import type { EndedSession, LogoutDeliveries, LogoutReason } from '../domain/logout-deliveries.ts';
 import type { Database } from '../store/db.ts';
 
 export interface SessionView {
@@ -30,7 +31,7 @@ interface SessionPayload {
   loginTs?: number;
   acr?: string;
   amr?: string[];
-  authorizations?: Record<string, { grantId?: string }>;
+  authorizations?: Record<string, { grantId?: string; sid?: string }>;
 }
 
 interface GrantPayload {
@@ -51,17 +52,20 @@ interface DeviceRow {
 /**
  * A user's browser sessions and the applications they granted access, as the account pages show
  * them, and the ways to end them. Ends go through the engine's models, so the shared cache and
- * every token issued under a grant follow.
+ * every token issued under a grant follow; each application a session signed in that registered
+ * a Back-Channel Logout URI is queued a logout notice first (LogoutDeliveries).
  */
 export class AccountSessions {
   readonly #db: Database;
   readonly #provider: () => Provider;
   readonly #accounts: Accounts;
+  readonly #logouts: LogoutDeliveries;
 
-  constructor(db: Database, provider: () => Provider, accounts: Accounts) {
+  constructor(db: Database, provider: () => Provider, accounts: Accounts, logouts: LogoutDeliveries) {
     this.#db = db;
     this.#provider = provider;
     this.#accounts = accounts;
+    this.#logouts = logouts;
   }
 
   /** Called on every authorization through a session: remembers the browser and when it was last seen. */
@@ -102,9 +106,11 @@ export class AccountSessions {
   }
 
   /** Ends one of the account's sessions; false when it is not one of them. */
-  async end(accountId: string, sessionUid: string): Promise<boolean> {
+  async end(accountId: string, sessionUid: string, reason: LogoutReason = 'session_ended'): Promise<boolean> {
     const session = await this.#provider().Session.findByUid(sessionUid);
     if (!session || session.accountId !== accountId) return false;
+    // queued before the end: a notice is never lost, and one for a session ended twice is queued once
+    await this.#logouts.queueForSessions([{ accountId, authorizations: session.authorizations as EndedSession['authorizations'] }], reason);
     await session.destroy();
     await this.#db('session_devices').where({ session_uid: sessionUid }).delete();
     return true;
@@ -115,13 +121,14 @@ export class AccountSessions {
    * is revoked; consent given to applications stays. Sessions or tokens an in-flight request
    * writes back afterwards are refused too (accounts.sessions_valid_after).
    */
-  async endAll(accountId: string): Promise<{ sessions: number; grants: number }> {
+  async endAll(accountId: string, reason: LogoutReason = 'signed_out_everywhere'): Promise<{ sessions: number; grants: number }> {
     // whole seconds: the engine's login and issue times are in seconds
     await this.#accounts.endSessionsBefore(accountId, new Date(Math.floor(Date.now() / 1000) * 1000));
     const sessions = await this.#db('oidc_payloads')
       .where('model', 'Session')
       .whereRaw("payload->>'accountId' = ?", [accountId])
-      .select<Array<{ id: string }>>('id');
+      .select<Array<{ id: string; payload: SessionPayload }>>('id', 'payload');
+    await this.#logouts.queueForSessions(sessions.map(({ payload }) => payload), reason);
     const provider = this.#provider();
     await Promise.all(sessions.map(({ id }) => provider.Session.adapter.destroy(id)));
     await this.#db('session_devices').where({ account_id: accountId }).delete();

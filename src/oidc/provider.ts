@@ -3,6 +3,7 @@ import { Provider, type Configuration } from 'oidc-provider';
 import type { Config } from '../config.ts';
 import type { Accounts } from '../domain/accounts.ts';
 import type { Clients } from '../domain/clients.ts';
+import type { LogoutDeliveries } from '../domain/logout-deliveries.ts';
 import type { ResourceServers } from '../domain/resource-servers.ts';
 import type { Views } from '../interactions/views.ts';
 import type { Database } from '../store/db.ts';
@@ -31,6 +32,7 @@ import { parameters as refreshTokenParameters, refreshTokenHandler } from './gra
 import { createRefreshTokenRotation } from './grants/refresh-token-rotation.ts';
 import { metadataCaching } from './metadata-caching.ts';
 import { PKCE_POLICY, pkceRequired, validatePkcePolicy } from './configuration/pkce-policy.ts';
+import { queueEngineBackchannelLogouts } from './backchannel-logout.ts';
 
 export interface ProviderDependencies {
   config: Readonly<Config>;
@@ -52,6 +54,8 @@ export interface ProviderDependencies {
   tokenIds: TokenIds;
   /** while true, ephemeral tokens stored before values were hashed are still found */
   ephemeralLegacyReads: () => boolean;
+  /** where /session/end queues its Back-Channel Logout notices */
+  logoutDeliveries: LogoutDeliveries;
 }
 
 export const INTERACTION_PATH = '/interaction';
@@ -123,6 +127,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       revocation: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: pages.logout,
+      // the engine's metadata and validation; the deliveries themselves are queued (backchannel-logout.ts)
+      backchannelLogout: { enabled: true },
       resourceIndicators: resourceIndicatorsConfiguration(deps.resourceServers, deps.entitlements),
     },
   };
@@ -140,5 +146,6 @@ export function createProvider(deps: ProviderDependencies): Provider {
   // replaces the engine's own handler; `resource` is a parameter (and may repeat) as the engine registers it
   provider.registerGrantType('refresh_token', refreshTokenHandler(provider, grantHelpersFor(provider), rotation), [...refreshTokenParameters, 'resource'], ['resource']);
   provider.use(metadataCaching(deps.config.signingKeys.jwksMaxAgeSeconds));
+  queueEngineBackchannelLogouts(provider, deps.logoutDeliveries);
   return provider;
 }

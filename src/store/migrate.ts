@@ -8,6 +8,7 @@ import * as resourceServerAccess from '../../migrations/20261129300100_resource_
 import * as auditActor from '../../migrations/20261130100000_audit_actor.ts';
 import * as signingKeyLifecycle from '../../migrations/20261130200000_signing_key_lifecycle.ts';
 import * as masterKeyDerivation from '../../migrations/20261130200100_master_key_derivation.ts';
+import * as logoutDeliveries from '../../migrations/20261130300000_logout_deliveries.ts';
 import * as accountProfile from '../../migrations/20261130800000_account_profile.ts';
 
 interface Migration {
@@ -27,6 +28,7 @@ const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['20261130100000_audit_actor', auditActor],
   ['20261130200000_signing_key_lifecycle', signingKeyLifecycle],
   ['20261130200100_master_key_derivation', masterKeyDerivation],
+  ['20261130300000_logout_deliveries', logoutDeliveries],
   ['20261130800000_account_profile', accountProfile],
 ];
 

@@ -84,6 +84,7 @@ describe('loadConfig', () => {
       workers: 1,
       signingKeys: { rotationIntervalSeconds: 90 * 86400, checkIntervalSeconds: 60, jwksMaxAgeSeconds: 300 },
       observability: { metricsPort: undefined, metricsToken: undefined, otlpEndpoint: undefined, serviceName: 'postern' },
+      backchannelLogout: { retryBaseSeconds: 10, maxAttempts: 10, maxAgeSeconds: 86400, timeoutSeconds: 5, pollSeconds: 5 },
     });
     expect(config.redis).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
@@ -97,6 +98,14 @@ describe('loadConfig', () => {
     expect(configError({ POSTERN_METRICS_TOKEN: `${token} x` }).message).toContain('POSTERN_METRICS_TOKEN must be at least 32');
     expect(configError({ POSTERN_METRICS_PORT: '70000' }).message).toContain('POSTERN_METRICS_PORT must be at most 65535');
     expect(configError({ OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://collector' }).message).toContain('OTEL_EXPORTER_OTLP_ENDPOINT must start with');
+  });
+
+  it('reads the back-channel logout delivery settings and refuses values out of range', () => {
+    const config = load({ POSTERN_LOGOUT_RETRY_BASE: '1', POSTERN_LOGOUT_MAX_ATTEMPTS: '3', POSTERN_LOGOUT_MAX_AGE: '600', POSTERN_LOGOUT_TIMEOUT: '2', POSTERN_LOGOUT_POLL_INTERVAL: '1' });
+    expect(config.backchannelLogout).toEqual({ retryBaseSeconds: 1, maxAttempts: 3, maxAgeSeconds: 600, timeoutSeconds: 2, pollSeconds: 1 });
+    expect(configError({ POSTERN_LOGOUT_MAX_ATTEMPTS: '0' }).message).toContain('POSTERN_LOGOUT_MAX_ATTEMPTS must be at least 1');
+    expect(configError({ POSTERN_LOGOUT_TIMEOUT: '61' }).message).toContain('POSTERN_LOGOUT_TIMEOUT must be at most 60');
+    expect(configError({ POSTERN_LOGOUT_RETRY_BASE: '0.5' }).message).toContain('POSTERN_LOGOUT_RETRY_BASE must be a whole number');
   });
 
   it('reads the resilience settings; 0 turns the refresh reuse interval off; headers cannot outlast the request', () => {

@@ -60,7 +60,7 @@ describe(`metrics on ${backend}`, () => {
     expect(await served.text()).toContain('# TYPE postern_tokens_issued_total counter');
     // known series start at 0, so that the first event counts in a rate
     const series = parseExposition(await (await fetch(server.metricsUrl!)).text());
-    for (const outcome of ['delivered', 'failed', 'timed_out']) {
+    for (const outcome of ['delivered', 'retrying', 'failed']) {
       expect(series.find((entry) => entry.name === 'postern_logout_deliveries_total' && entry.labels.outcome === outcome)?.value, outcome).toBe(0);
     }
     expect(series.filter((entry) => entry.name === 'postern_sign_ins_total')).toHaveLength(9);

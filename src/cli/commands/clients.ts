@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { PKCE_POLICIES, type ClientSummary, type GrantType, type PkcePolicy, type PublicKeySet, type SecretAuthMethod } from '../../domain/clients.ts';
-import { UsageError } from '../errors.ts';
 import { COMMON_OPTIONS, onePositional, parseOrUsage, requireOption } from '../args.ts';
+import { UsageError } from '../errors.ts';
 import type { Command, CommandGroup } from '../command.ts';
 import { withServices } from '../open-services.ts';
 import { formatFields, formatTable, listOf, timestamp, writeJson, yesNo } from '../output.ts';
@@ -23,6 +23,8 @@ function clientFields(client: ClientSummary, roles?: string[]): Array<[string, s
     ['request objects', client.requireSignedRequestObject ? 'required, signed' : 'optional'],
     ['public keys', client.jwksUri ?? (client.registeredKeys > 0 ? `${client.registeredKeys} registered` : 'none')],
     ['scopes', listOf(client.scopes, 'any registered scope')],
+    ['back-channel logout', client.backchannelLogoutUri ?? '-'],
+    ...(client.backchannelLogoutUri ? [['logout needs sid', yesNo(client.backchannelLogoutSessionRequired)] as [string, string]] : []),
     ...(roles ? [['roles', listOf(roles, 'none')] as [string, string]] : []),
     ['created', timestamp(client.createdAt)],
   ];
@@ -73,6 +75,10 @@ Options:
   --jwks-uri URL                   where to fetch them instead
   --require-signed-request-object  authorization requests only as a signed request object
   --client-id ID                   choose the client_id instead of a random one
+  --backchannel-logout-uri URI     where the application is told (OpenID Connect Back-Channel
+                                   Logout) that a session it had ended
+  --backchannel-logout-session-required
+                                   the application needs sid in logout tokens (always sent)
   --json                           print JSON (with clientSecret) instead of text
 `,
   async run(args, { io }) {
@@ -95,6 +101,8 @@ Options:
           'jwks-file': { type: 'string' },
           'jwks-uri': { type: 'string' },
           'require-signed-request-object': { type: 'boolean' },
+          'backchannel-logout-uri': { type: 'string' },
+          'backchannel-logout-session-required': { type: 'boolean' },
         },
       }),
     );
@@ -116,6 +124,8 @@ Options:
         tokenEndpointAuthMethod: values['token-endpoint-auth-method'] as SecretAuthMethod | undefined,
         pkcePolicy,
         requestObjects: { jwks, jwksUri: values['jwks-uri'], requireSignedRequestObject: values['require-signed-request-object'] },
+        backchannelLogoutUri: values['backchannel-logout-uri'],
+        backchannelLogoutSessionRequired: values['backchannel-logout-session-required'],
       });
       await audit.record({ type: 'client.created', clientId: created.client.clientId, details: { via: 'cli', pkcePolicy: created.client.pkcePolicy } });
       return created;
@@ -245,6 +255,52 @@ Options:
   },
 };
 
+const update: Command = {
+  summary: "change an application's Back-Channel Logout registration",
+  usage: `Usage: postern client update CLIENT_ID [options]
+
+Changes where the application is told that a session it had ended (OpenID Connect Back-Channel
+Logout). Sessions that end from then on are told at the new URI.
+
+Options:
+  --backchannel-logout-uri URI     register or replace the URI (https; http for localhost only)
+  --backchannel-logout-session-required
+                                   the application needs sid in logout tokens (always sent)
+  --no-backchannel-logout          remove the URI: the application is no longer told
+  --json                           print JSON instead of text
+`,
+  async run(args, { io }) {
+    const { values, positionals } = parseOrUsage('client update', () =>
+      parseArgs({
+        args,
+        strict: true,
+        allowPositionals: true,
+        options: {
+          ...COMMON_OPTIONS,
+          'backchannel-logout-uri': { type: 'string' },
+          'backchannel-logout-session-required': { type: 'boolean' },
+          'no-backchannel-logout': { type: 'boolean' },
+        },
+      }),
+    );
+    const clientId = onePositional('client update', positionals, 'CLIENT_ID');
+    const uri = values['backchannel-logout-uri'];
+    const remove = values['no-backchannel-logout'] === true;
+    if (uri !== undefined && remove) throw new UsageError('client update: give --backchannel-logout-uri or --no-backchannel-logout, not both');
+    if (uri === undefined && !remove) throw new UsageError('client update: nothing to change (--backchannel-logout-uri URI or --no-backchannel-logout)');
+    const client = await withServices(async ({ clients, audit }) => {
+      const updated = await clients.setBackchannelLogout(clientId, {
+        uri: remove ? null : uri!,
+        sessionRequired: values['backchannel-logout-session-required'],
+      });
+      await audit.record({ type: 'client.updated', clientId, details: { via: 'cli', backchannelLogoutUri: updated.backchannelLogoutUri } });
+      return updated;
+    });
+    if (values.json) return writeJson(io.stdout, client);
+    io.stdout.write(formatFields(clientFields(client)));
+  },
+};
+
 const remove: Command = {
   summary: 'delete an application and the grants and refresh tokens issued to it',
   usage: `Usage: postern client delete CLIENT_ID [--json]
@@ -271,5 +327,5 @@ already issued still verify offline (against the JWKS) until they expire.
 
 export const clientCommands: CommandGroup = {
   summary: 'applications that sign users in or get tokens for themselves',
-  commands: { create, list, show, pkce, 'request-objects': requestObjects, delete: remove },
+  commands: { create, list, show, update, pkce, 'request-objects': requestObjects, delete: remove },
 };
