@@ -3,6 +3,7 @@ import mount from 'koa-mount';
 import type { Provider } from 'oidc-provider';
 import type { Config } from './config.ts';
 import { allowedMethods } from './http/allowed-methods.ts';
+import { compression } from './http/compression.ts';
 import { identityRequestEncoding } from './http/request-encoding.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { closeConnectionsWhileDraining, healthEndpoints, type Readiness } from './http/health.ts';
@@ -106,6 +107,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(requestContext(logger));
   app.use(closeConnectionsWhileDraining(readiness));
   app.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
+  app.use(compression());
   app.use(rateLimit({ kv: storage.kv, limits: config.security.rateLimits, views }));
   app.use(errorHandler(views));
   app.use(allowedMethods());
