@@ -28,6 +28,7 @@ import { engineBodyLimit } from './oidc/engine-body-limit.ts';
 import { engineRouteFallback } from './oidc/route-fallback.ts';
 import { pagesPreferHtml } from './oidc/page-accept.ts';
 import { postAsGet } from './oidc/post-as-get.ts';
+import { nameClientAfterSignOut } from './oidc/sign-out-outcome.ts';
 import { subscribeProviderEvents } from './oidc/events.ts';
 import { AccountSessions } from './oidc/account-sessions.ts';
 import { trackSessionDevices } from './oidc/session-devices.ts';
@@ -153,6 +154,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(engineBodyLimit());
   app.use(postAsGet());
   app.use(pagesPreferHtml());
+  app.use(nameClientAfterSignOut());
   app.use(introspectionCurrentRoles(services.resourceServers, entitlements));
   app.use(introspectionAccountCheck(services.accounts));
   app.use(jwtShadow.middleware(['/token/introspection', '/token/revocation']));

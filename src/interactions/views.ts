@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 export const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
 
 export interface PageFrame {
-  title: string;
+  /** absent when the template names its page itself (`layout('./layout', { title })`) */
+  title?: string;
 }
 
 export interface LoginPage extends PageFrame {
@@ -69,12 +70,28 @@ export interface LogoutPage extends PageFrame {
 }
 
 export interface LoggedOutPage extends PageFrame {
+  /** the application that asked for the sign-out, or whose sign-out this was */
   clientName?: string | undefined;
+  /** this browser still has a signed-in session: only the application, or nothing, was signed out */
+  signedIn: boolean;
+  accountLink: string;
 }
 
 export interface ErrorPage extends PageFrame {
+  /** the error code; the template words it for people */
   error: string;
-  description: string;
+  /** a message Postern wrote for people (it says what to do); absent: the template's words for the code */
+  description?: string | undefined;
+  /** the engine's own description, for the application's developers */
+  technical?: string | undefined;
+  /** nothing is served at this address (the styled 404) */
+  pageMissing?: boolean | undefined;
+  /** the application the browser came from, when it is known */
+  clientName?: string | undefined;
+  /** a way back to it: only ever one of its registered redirect URIs */
+  backLink?: string | undefined;
+  retryAfterMinutes?: number | undefined;
+  accountLink: string;
   requestId?: string | undefined;
 }
 

@@ -1,0 +1,177 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as oidc from 'openid-client';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { availableBackends } from '../support/backends.ts';
+import { DESKTOP, launchChromium, skipBrowserSuites, watchPage, type PageWatch } from '../support/browser.ts';
+import { discover, POST_LOGOUT_REDIRECT_URI, REDIRECT_URI, seed, startAuthorization, type Fixture } from '../support/relying-party.ts';
+import { startTestServer, type TestServer } from '../support/test-server.ts';
+
+/** The flows across pages: what sign-out did, error pages, and where each flow ends. */
+describe.skipIf(skipBrowserSuites)('page flows in Chromium', () => {
+  let browser: Browser;
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(() => browser?.close());
+
+  describe.each(availableBackends())('on %s', (backend) => {
+    let server: TestServer;
+    let fixture: Fixture;
+    let config: oidc.Configuration;
+    let outbox: string;
+    let context: BrowserContext;
+    let page: Page;
+    let watch: PageWatch;
+
+    beforeAll(async () => {
+      outbox = await mkdtemp(join(tmpdir(), 'postern-flows-'));
+      server = await startTestServer(backend, { POSTERN_REGISTRATION: 'true', POSTERN_MAIL_OUTBOX: outbox, POSTERN_RATE_LIMIT_REGISTRATION: 'off', POSTERN_RATE_LIMIT_PASSWORD_RESET: 'off' });
+      fixture = await seed(server);
+      config = await discover(server, fixture);
+    });
+    afterAll(async () => {
+      await server?.close();
+      await rm(outbox, { recursive: true, force: true });
+    });
+
+    beforeEach(async () => {
+      context = await browser.newContext({ viewport: DESKTOP });
+      page = await context.newPage();
+      watch = watchPage(page, server.issuer);
+    });
+
+    afterEach(async () => {
+      try {
+        expect(watch.errors(), 'console errors or CSP violations').toEqual([]);
+      } finally {
+        await context.close();
+      }
+    });
+
+    const heading = () => page.locator('h1').innerText();
+    const lead = () => page.locator('.lead').innerText();
+    const at = (path: string) => new URL(path, server.issuer).href;
+
+    async function press(button: string) {
+      await page.getByRole('button', { name: button, exact: true }).click();
+      await page.waitForLoadState();
+    }
+
+    async function submitLogin(password = fixture.password) {
+      await page.getByLabel('Username or email').fill(fixture.username);
+      await page.getByLabel('Password').fill(password);
+      await press('Sign in');
+    }
+
+    /** Clicks a button whose answer sends the browser to the relying party; returns where it went. */
+    async function clickThrough(button: string, destination: string): Promise<URL> {
+      const leaving = page.waitForRequest((request) => request.url().startsWith(destination) && request.isNavigationRequest());
+      const left = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame() && !frame.url().startsWith(server.issuer) });
+      await page.getByRole('button', { name: button, exact: true }).click();
+      const [request] = await Promise.all([leaving, left]);
+      return new URL(request.url());
+    }
+
+    /** Signs in to Example App in this browser; returns the ID token. */
+    async function signInToApp(): Promise<string> {
+      const start = await startAuthorization(config);
+      await page.goto(start.url.href);
+      if ((await page.locator('input[name="password"]').count()) > 0) await submitLogin();
+      const callback = await clickThrough('Allow', REDIRECT_URI);
+      const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: start.verifier, expectedState: start.state, expectedNonce: start.nonce });
+      return tokens.id_token!;
+    }
+
+    async function stillSignedIn(): Promise<boolean> {
+      await page.goto(at('/account'));
+      return (await heading()) === 'Your account';
+    }
+
+    describe('signing out', () => {
+      it('"Stay signed in" says nothing changed, and the session is still there', async () => {
+        await signInToApp();
+        await page.goto(at('/session/end'));
+        expect(await heading()).toBe('Sign out?');
+        await press('Stay signed in');
+        expect(await heading()).toBe('You are still signed in');
+        expect(await page.title()).toBe('You are still signed in · Postern');
+        await page.getByRole('link', { name: 'Go to your account' }).click();
+        await page.waitForLoadState();
+        expect(await heading()).toBe('Your account');
+      });
+
+      it('names the application that asked (client_id), and says so after signing out of everything', async () => {
+        await signInToApp();
+        await page.goto(oidc.buildEndSessionUrl(config, { client_id: fixture.clientId }).href);
+        expect(await lead()).toBe('Example App asked to sign you out.');
+        await press('Sign out');
+        expect(await heading()).toBe('You are signed out');
+        expect(await lead()).toContain('signed out of Example App and of Postern');
+        expect(await page.getByRole('link', { name: 'Sign in to your account' }).count()).toBe(1);
+        expect(await stillSignedIn()).toBe(false);
+      });
+
+      it('"Only sign out of" the application keeps the Postern session and says so', async () => {
+        await signInToApp();
+        await page.goto(oidc.buildEndSessionUrl(config, { client_id: fixture.clientId }).href);
+        await press('Only sign out of Example App');
+        expect(await heading()).toBe('You are signed out of Example App');
+        expect(await lead()).toContain('still signed in to Postern');
+        expect(await stillSignedIn()).toBe(true);
+      });
+
+      it('goes back to the application\'s post-logout redirect whichever way the user chose', async () => {
+        const idToken = await signInToApp();
+        await page.goto(oidc.buildEndSessionUrl(config, { id_token_hint: idToken, post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI, state: 'kept' }).href);
+        const kept = await clickThrough('Only sign out of Example App', POST_LOGOUT_REDIRECT_URI);
+        expect(kept.searchParams.get('state')).toBe('kept');
+        expect(await stillSignedIn()).toBe(true);
+
+        const again = await signInToApp();
+        await page.goto(oidc.buildEndSessionUrl(config, { id_token_hint: again, post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI, state: 'gone' }).href);
+        const gone = await clickThrough('Sign out', POST_LOGOUT_REDIRECT_URI);
+        expect(gone.searchParams.get('state')).toBe('gone');
+        expect(await stillSignedIn()).toBe(false);
+      });
+    });
+
+    describe('error pages', () => {
+      it('words an unregistered redirect URI plainly, names the application and never links to that URI', async () => {
+        const start = await startAuthorization(config, { redirect_uri: 'https://evil.example.test/steal' });
+        const response = await page.goto(start.url.href);
+        expect(response?.status()).toBe(400);
+        expect(await heading()).toBe('Something went wrong');
+        expect(await lead()).toBe('The application sent you here with a return address it has not registered with Postern, so Postern will not send you back through it.');
+        const text = await page.locator('main').innerText();
+        expect(text).toContain('Go back to Example App and try again.');
+        // the engine's wording only under the developers' details, and no way to the unregistered address
+        expect(await page.locator('.lead').innerText()).not.toContain('redirect_uri');
+        expect(await page.locator('details').innerText()).toContain('Details for the application’s developers');
+        expect(await page.locator('a[href*="evil.example.test"]').count()).toBe(0);
+        expect(await page.content()).not.toContain('evil.example.test');
+      });
+
+      it('says each instruction once', async () => {
+        await page.goto(at('/interaction/unknown-uid'));
+        const main = await page.locator('main').innerText();
+        expect(main).toContain('Start again from the application');
+        expect(main).not.toContain('Go back to the application you came from');
+        expect(main.match(/application/g)?.length).toBeLessThanOrEqual(2);
+      });
+
+      it('shows a styled 404 with a language and a title', async () => {
+        const response = await page.goto(at('/no/such/page'));
+        expect(response?.status()).toBe(404);
+        expect(await page.locator('html').getAttribute('lang')).toBe('en');
+        expect(await page.title()).toBe('Page not found · Postern');
+        expect(await heading()).toBe('Page not found');
+        expect(await page.evaluate('document.styleSheets[0].cssRules.length')).toBeGreaterThan(10);
+        expect(await page.getByRole('link', { name: 'your account' }).getAttribute('href')).toBe('/account');
+      });
+    });
+  });
+});
