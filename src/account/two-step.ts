@@ -53,6 +53,7 @@ export function twoStepRoutes(router: Router, deps: AccountPageDependencies, pag
         username: user.account.username,
         qrSvg: enrolment.qrSvg,
         secret: enrolment.secret,
+        otpauthUri: enrolment.otpauthUri,
         error,
       }),
     );

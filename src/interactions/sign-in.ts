@@ -132,7 +132,6 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
       qrSvg: enrolment.qrSvg,
       secret: enrolment.secret,
       otpauthUri: enrolment.otpauthUri,
-      reason: 'This application asks for two-step verification. Set it up once; after that you will be asked for a code when you sign in.',
       error,
     });
   }

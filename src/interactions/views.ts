@@ -39,10 +39,9 @@ export interface EnrolPage extends PageFrame {
   /** trusted markup: the QR code rendered server-side */
   qrSvg: string;
   secret: string;
+  /** the otpauth:// URI the QR code holds, as a link for the phone the page is open on */
   otpauthUri: string;
   error?: string | undefined;
-  /** why enrolment is asked for here */
-  reason?: string | undefined;
 }
 
 export interface RecoveryCodesPage extends PageFrame {
@@ -212,6 +211,7 @@ export interface AccountEnrolPage extends PageFrame {
   /** trusted markup: the QR code rendered server-side */
   qrSvg: string;
   secret: string;
+  otpauthUri: string;
   error?: string | undefined;
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Authenticator } from '../support/authenticator.ts';
 import { availableBackends } from '../support/backends.ts';
 import { DESKTOP, launchChromium, skipBrowserSuites, watchPage, type PageWatch } from '../support/browser.ts';
 import { discover, POST_LOGOUT_REDIRECT_URI, REDIRECT_URI, seed, startAuthorization, type Fixture } from '../support/relying-party.ts';
@@ -136,6 +137,33 @@ describe.skipIf(skipBrowserSuites)('page flows in Chromium', () => {
         const gone = await clickThrough('Sign out', POST_LOGOUT_REDIRECT_URI);
         expect(gone.searchParams.get('state')).toBe('gone');
         expect(await stillSignedIn()).toBe(false);
+      });
+    });
+
+    describe('two-step enrolment', () => {
+      it('names the application, links the otpauth URI for phones, groups the key by four, and the grouped key works', async () => {
+        const user = await seed(server, { username: `enrol-${backend.replace(/\W/g, '')}` });
+        const start = await startAuthorization(config, { acr_values: 'urn:postern:acr:mfa' });
+        await page.goto(start.url.href);
+        await page.getByLabel('Username or email').fill(user.username);
+        await page.getByLabel('Password').fill(user.password);
+        await press('Sign in');
+        expect(await heading()).toBe('Set up two-step verification');
+        expect(await lead()).toBe('Example App asks for two-step verification. Set it up once; after that you are asked for a code from your authenticator app when you sign in.');
+        expect(await page.locator('main').innerText()).not.toContain('This application');
+
+        const key = await page.locator('#totp-secret').innerText();
+        expect(key).toMatch(/^(?:[A-Z2-7]{4} )+[A-Z2-7]{1,4}$/);
+        const secret = key.replaceAll(' ', '');
+        const link = new URL((await page.getByRole('link', { name: 'Open it in your authenticator app' }).getAttribute('href'))!);
+        expect(link.protocol).toBe('otpauth:');
+        expect(link.host).toBe('totp');
+        expect(link.searchParams.get('secret')).toBe(secret);
+
+        await page.getByLabel('Code', { exact: true }).fill(await new Authenticator(secret).code());
+        await press('Turn on two-step verification');
+        expect(await heading()).toBe('Your recovery codes');
+        expect(await page.getByRole('button', { name: 'Continue to Example App' }).count()).toBe(1);
       });
     });
 
