@@ -111,6 +111,8 @@ export interface PageTypes {
   'account-recovery-codes': AccountRecoveryCodesPage;
   'account-applications': AccountApplicationsPage;
   'account-message': AccountMessagePage;
+  'account-confirm': AccountConfirmPage;
+  'account-two-step-disable': AccountTwoStepDisablePage;
   reset: ResetRequestPage;
   'reset-sent': ResetSentPage;
   'reset-password': ResetPasswordPage;
@@ -196,11 +198,31 @@ export interface AccountTwoStepPage extends PageFrame {
   enabledAt: DisplayTime | undefined;
   remainingCodes: number;
   enrolLink: string;
-  disableAction: string;
+  /** the page that asks before two-step verification is turned off */
+  disableLink: string;
   regenerateAction: string;
   notice?: string | undefined;
-  /** which of the two forms failed, and why */
-  error?: { form: 'disable' | 'regenerate'; text: string } | undefined;
+  /** why getting new recovery codes failed */
+  error?: { form: 'regenerate'; text: string } | undefined;
+}
+
+/** The question a destructive action asks first: a form that posts to the action itself. */
+export interface AccountConfirmPage extends PageFrame {
+  kind: 'end-session' | 'end-all' | 'revoke';
+  /** what the action applies to: the device or the application, by name */
+  subject?: string | undefined;
+  action: string;
+  csrfToken: string;
+  fields: Array<{ name: string; value: string }>;
+  cancelLink: string;
+}
+
+export interface AccountTwoStepDisablePage extends PageFrame {
+  action: string;
+  backLink: string;
+  csrfToken: string;
+  username: string;
+  error?: string | undefined;
 }
 
 export interface AccountEnrolPage extends PageFrame {

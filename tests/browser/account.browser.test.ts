@@ -160,6 +160,9 @@ describe.skipIf(skipBrowserSuites)('the account pages in Chromium', () => {
       expect(await current.locator('.account-item-title').innerText()).toMatch(/^Chrome \d+ on Linux/);
       await show('account-sessions');
 
+      await follow('Sign out everywhere…');
+      expect(await heading()).toBe('Sign out everywhere?');
+      await show('account-confirm');
       await press('Sign out everywhere');
       expect(await heading()).toBe('You are signed out');
       await show('account-signed-out');

@@ -167,6 +167,106 @@ describe.skipIf(skipBrowserSuites)('page flows in Chromium', () => {
       });
     });
 
+    describe('destructive actions ask first, without JavaScript', () => {
+      let quiet: BrowserContext;
+      let other: BrowserContext;
+      let user: Fixture;
+
+      beforeEach(async () => {
+        quiet = await browser.newContext({ viewport: DESKTOP, javaScriptEnabled: false });
+        other = await browser.newContext({ viewport: DESKTOP });
+        page = await quiet.newPage();
+        watch = watchPage(page, server.issuer);
+        user = await seed(server, { username: `asks-${backend.replace(/\W/g, '')}-${Date.now()}` });
+      });
+      afterEach(async () => {
+        await quiet.close();
+        await other.close();
+      });
+
+      async function signInAt(target: Page, path: string) {
+        await target.goto(at(path));
+        await target.getByLabel('Username or email').fill(user.username);
+        await target.getByLabel('Password').fill(user.password);
+        await target.getByRole('button', { name: 'Sign in', exact: true }).click();
+        await target.waitForLoadState();
+      }
+
+      async function follow(link: string) {
+        await page.getByRole('link', { name: link, exact: true }).click();
+        await page.waitForLoadState();
+      }
+
+      it('signing out another device and signing out everywhere', async () => {
+        await signInAt(await other.newPage(), '/account');
+        await signInAt(page, '/account/sessions');
+        expect(await page.locator('#sessions > li').count()).toBe(2);
+
+        await follow('Sign out this device…');
+        expect(await heading()).toBe('Sign out this device?');
+        expect(await lead()).toContain('Chrome');
+        await follow('Cancel');
+        expect(await heading()).toBe('Sessions and devices');
+        expect(await page.locator('#sessions > li').count()).toBe(2);
+
+        await follow('Sign out this device…');
+        await press('Sign out this device');
+        expect(await page.getByRole('status').innerText()).toBe('That device was signed out.');
+        expect(await page.locator('#sessions > li').count()).toBe(1);
+
+        await follow('Sign out everywhere…');
+        expect(await heading()).toBe('Sign out everywhere?');
+        // the question's form carries this browser's form token
+        expect(await page.locator('form input[name="csrf"]').count()).toBe(1);
+        await press('Sign out everywhere');
+        expect(await heading()).toBe('You are signed out');
+      });
+
+      it('removing an application', async () => {
+        const start = await startAuthorization(config);
+        await page.goto(start.url.href);
+        await page.getByLabel('Username or email').fill(user.username);
+        await page.getByLabel('Password').fill(user.password);
+        await press('Sign in');
+        const leaving = page.waitForRequest((request) => request.url().startsWith(REDIRECT_URI));
+        await page.getByRole('button', { name: 'Allow', exact: true }).click();
+        await leaving;
+
+        await page.goto(at('/account/applications'));
+        await follow('Remove access…');
+        expect(await heading()).toBe('Remove access for Example App?');
+        await follow('Cancel');
+        expect(await page.locator('#applications').innerText()).toContain('Example App');
+        await follow('Remove access…');
+        await press('Remove access');
+        expect(await page.getByRole('status').innerText()).toBe('Access removed. The application was signed out.');
+        expect(await page.locator('#applications').count()).toBe(0);
+      });
+
+      it('turning off two-step verification', async () => {
+        const enrolment = await server.services.totp.beginEnrolment(user.accountId, user.username);
+        const authenticator = new Authenticator(enrolment.secret);
+        expect(await server.services.totp.confirmEnrolment(user.accountId, await authenticator.code())).toBe(true);
+        await signInAt(page, '/account/two-step');
+        await page.getByLabel('Code from your authenticator app').fill(await authenticator.code());
+        await press('Verify');
+        expect(await heading()).toBe('Two-step verification');
+
+        await follow('Turn off two-step verification…');
+        expect(await heading()).toBe('Turn off two-step verification?');
+        await page.getByLabel('Current password').fill(user.password);
+        await page.getByLabel('Code from your authenticator app, or a recovery code').fill('000000');
+        await press('Turn off two-step verification');
+        expect(await page.getByRole('alert').innerText()).toContain('code');
+        expect(await heading()).toBe('Turn off two-step verification?');
+        await page.getByLabel('Current password').fill(user.password);
+        await page.getByLabel('Code from your authenticator app, or a recovery code').fill(await authenticator.code());
+        await press('Turn off two-step verification');
+        expect(await page.getByRole('status').innerText()).toContain('Two-step verification is off');
+        expect(await server.services.totp.isEnabled(user.accountId)).toBe(false);
+      });
+    });
+
     describe('error pages', () => {
       it('words an unregistered redirect URI plainly, names the application and never links to that URI', async () => {
         const start = await startAuthorization(config, { redirect_uri: 'https://evil.example.test/steal' });
