@@ -267,6 +267,31 @@ describe.skipIf(skipBrowserSuites)('page flows in Chromium', () => {
       });
     });
 
+    describe('consent', () => {
+      it('is not asked again while signed in, and is asked again after signing out, as the page says', async () => {
+        const start = await startAuthorization(config);
+        start.url.searchParams.delete('prompt');
+        await page.goto(start.url.href);
+        await submitLogin();
+        expect(await page.locator('.fineprint').innerText()).toBe('If you allow it, Example App will not ask again until you sign out of this browser. You can remove its access at any time under “Applications with access” in your account.');
+        await clickThrough('Allow', REDIRECT_URI);
+
+        const again = await startAuthorization(config);
+        again.url.searchParams.delete('prompt');
+        const leaving = page.waitForRequest((request) => request.url().startsWith(REDIRECT_URI) && request.isNavigationRequest());
+        page.goto(again.url.href).catch(() => undefined);
+        expect(new URL((await leaving).url()).searchParams.get('code')).toBeTruthy();
+
+        await page.goto(at('/session/end'));
+        await press('Sign out');
+        const third = await startAuthorization(config);
+        third.url.searchParams.delete('prompt');
+        await page.goto(third.url.href);
+        await submitLogin();
+        expect(await heading()).toBe('Example App wants to access your account');
+      });
+    });
+
     describe('error pages', () => {
       it('words an unregistered redirect URI plainly, names the application and never links to that URI', async () => {
         const start = await startAuthorization(config, { redirect_uri: 'https://evil.example.test/steal' });
