@@ -148,6 +148,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     mailer,
     endSessions: (accountId) => accountSessions.endAll(accountId),
     views,
+    provider: () => provider,
   });
   app.use(recovery.routes());
   app.use(recovery.allowedMethods());

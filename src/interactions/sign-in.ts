@@ -99,8 +99,9 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
       clientName,
       login,
       error,
-      resetLink: deps.links.reset,
-      registerLink: deps.links.register,
+      // the pages they lead to offer the way back to this sign-in
+      resetLink: deps.links.reset && `${deps.links.reset}?return=${encodeURIComponent(uid)}`,
+      registerLink: deps.links.register && `${deps.links.register}?return=${encodeURIComponent(uid)}`,
     });
   }
 

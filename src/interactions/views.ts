@@ -1,4 +1,5 @@
 import { Eta } from 'eta';
+import type { SignInReturn } from '../recovery/sign-in-return.ts';
 import { fileURLToPath } from 'node:url';
 
 export const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
@@ -116,12 +117,12 @@ export interface PageTypes {
   reset: ResetRequestPage;
   'reset-sent': ResetSentPage;
   'reset-password': ResetPasswordPage;
-  'reset-done': PageFrame;
+  'reset-done': PageFrame & WayOn;
   'reset-invalid': ResetInvalidPage;
   register: RegisterPage;
   'register-sent': RegisterSentPage;
-  'verify-done': PageFrame;
-  'verify-invalid': PageFrame;
+  'verify-done': PageFrame & WayOn;
+  'verify-invalid': PageFrame & WayOn;
 }
 
 export interface Views {
@@ -266,13 +267,19 @@ export interface AccountMessagePage extends PageFrame {
   link: { href: string; label: string };
 }
 
-export interface ResetRequestPage extends PageFrame {
+/** Where a reset or registration page leads on: back to the sign-in it began from, or to the account pages. */
+export interface WayOn {
+  next?: SignInReturn | undefined;
+  accountLink: string;
+}
+
+export interface ResetRequestPage extends PageFrame, WayOn {
   action: string;
   csrfToken: string;
 }
 
 /** The one answer to every reset request, whatever account it named. */
-export interface ResetSentPage extends PageFrame {
+export interface ResetSentPage extends PageFrame, WayOn {
   requestLink: string;
   /** how long a link works, in words */
   ttl: string;
@@ -288,12 +295,12 @@ export interface ResetPasswordPage extends PageFrame {
   error?: string | undefined;
 }
 
-export interface ResetInvalidPage extends PageFrame {
+export interface ResetInvalidPage extends PageFrame, WayOn {
   requestLink: string;
   ttl: string;
 }
 
-export interface RegisterPage extends PageFrame {
+export interface RegisterPage extends PageFrame, WayOn {
   action: string;
   csrfToken: string;
   username: string;
@@ -303,7 +310,7 @@ export interface RegisterPage extends PageFrame {
   error?: string | undefined;
 }
 
-export interface RegisterSentPage extends PageFrame {
+export interface RegisterSentPage extends PageFrame, WayOn {
   email: string;
   /** false: the account exists but the confirmation mail could not be sent */
   mailed: boolean;

@@ -6,6 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Authenticator } from '../support/authenticator.ts';
 import { availableBackends } from '../support/backends.ts';
+import { extractLink, waitForMail } from '../support/outbox.ts';
 import { DESKTOP, launchChromium, skipBrowserSuites, watchPage, type PageWatch } from '../support/browser.ts';
 import { discover, POST_LOGOUT_REDIRECT_URI, REDIRECT_URI, seed, startAuthorization, type Fixture } from '../support/relying-party.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
@@ -228,9 +229,9 @@ describe.skipIf(skipBrowserSuites)('page flows in Chromium', () => {
         await page.getByLabel('Username or email').fill(user.username);
         await page.getByLabel('Password').fill(user.password);
         await press('Sign in');
-        const leaving = page.waitForRequest((request) => request.url().startsWith(REDIRECT_URI));
+        const left = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame() && !frame.url().startsWith(server.issuer) });
         await page.getByRole('button', { name: 'Allow', exact: true }).click();
-        await leaving;
+        await left;
 
         await page.goto(at('/account/applications'));
         await follow('Remove access…');
@@ -289,6 +290,79 @@ describe.skipIf(skipBrowserSuites)('page flows in Chromium', () => {
         await page.goto(third.url.href);
         await submitLogin();
         expect(await heading()).toBe('Example App wants to access your account');
+      });
+    });
+
+    describe('reset and registration keep the sign-in they began from', () => {
+      it('a password reset started at an application\'s sign-in ends by continuing to that application', async () => {
+        const user = await seed(server, { username: `resetter-${backend.replace(/\W/g, '')}` });
+        const start = await startAuthorization(config);
+        await page.goto(start.url.href);
+        await page.getByRole('link', { name: 'Forgot your password?' }).click();
+        await page.waitForLoadState();
+        expect(await heading()).toBe('Reset your password');
+        expect(await page.getByRole('link', { name: 'Back to sign in to Example App' }).count()).toBe(1);
+        await page.getByLabel('Username or email').fill(user.username);
+        const since = new Date();
+        await press('Send the link');
+        expect(await page.getByRole('link', { name: 'Back to sign in to Example App' }).count()).toBe(1);
+
+        // the mailed link, opened later in the same browser
+        await page.goto(extractLink(await waitForMail(outbox, { to: `${user.username}@example.test`, since }), '/reset/complete'));
+        await page.getByLabel('New password', { exact: true }).fill('a brand new passphrase here');
+        await page.getByLabel('New password again').fill('a brand new passphrase here');
+        await press('Change password');
+        expect(await heading()).toBe('Your password has been changed');
+        await page.getByRole('link', { name: 'Sign in to continue to Example App' }).click();
+        await page.waitForLoadState();
+        expect(await heading()).toBe('Sign in');
+        await page.getByLabel('Username or email').fill(user.username);
+        await page.getByLabel('Password').fill('a brand new passphrase here');
+        await press('Sign in');
+        expect(await heading()).toBe('Example App wants to access your account');
+        const callback = await clickThrough('Allow', REDIRECT_URI);
+        expect(callback.searchParams.get('state')).toBe(start.state);
+      });
+
+      it('a registration started at an application\'s sign-in leads back to it; without one, to the account', async () => {
+        const start = await startAuthorization(config);
+        await page.goto(start.url.href);
+        await page.getByRole('link', { name: 'Create an account' }).click();
+        await page.waitForLoadState();
+        const username = `newcomer-${backend.replace(/\W/g, '')}`;
+        await page.getByLabel('Username').fill(username);
+        await page.getByLabel('Email address').fill(`${username}@example.test`);
+        await page.getByLabel('Password', { exact: true }).fill('a long enough new passphrase');
+        await page.getByLabel('Password again').fill('a long enough new passphrase');
+        const since = new Date();
+        await press('Create account');
+        expect(await heading()).toBe('Check your email');
+        const verify = extractLink(await waitForMail(outbox, { to: `${username}@example.test`, since }), '/register/verify');
+        await page.goto(verify);
+        expect(await heading()).toBe('Email address confirmed');
+        await page.getByRole('link', { name: 'Continue to Example App' }).click();
+        await page.waitForLoadState();
+        expect(await heading()).toBe('Sign in');
+        await page.getByLabel('Username or email').fill(username);
+        await page.getByLabel('Password').fill('a long enough new passphrase');
+        await press('Sign in');
+        expect(await heading()).toBe('Example App wants to access your account');
+
+        // another browser, no sign-in behind it: every end page still leads on
+        const fresh = await browser.newContext();
+        const elsewhere = await fresh.newPage();
+        await elsewhere.goto(verify);
+        expect(await elsewhere.locator('h1').innerText()).toBe('This link cannot be used');
+        expect(await elsewhere.getByRole('link', { name: 'Sign in to your account' }).getAttribute('href')).toBe('/account');
+        await elsewhere.goto(at('/reset'));
+        expect(await elsewhere.getByRole('link', { name: 'Back to sign in' }).getAttribute('href')).toBe('/account');
+        // a return that is no live sign-in, or not an interaction id at all, leads nowhere but the account
+        for (const given of ['no-such-sign-in-here', 'https://evil.example.test/', '../../account/sessions/end-all']) {
+          await elsewhere.goto(at(`/reset?return=${encodeURIComponent(given)}`));
+          const links = await elsewhere.locator('main a').evaluateAll((anchors) => anchors.map((anchor) => anchor.getAttribute('href')));
+          expect(links, given).toEqual(['/account']);
+        }
+        await fresh.close();
       });
     });
 
