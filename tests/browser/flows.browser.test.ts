@@ -279,9 +279,12 @@ describe.skipIf(skipBrowserSuites)('page flows in Chromium', () => {
 
         const again = await startAuthorization(config);
         again.url.searchParams.delete('prompt');
+        // straight back to the application, no page in between
         const leaving = page.waitForRequest((request) => request.url().startsWith(REDIRECT_URI) && request.isNavigationRequest());
+        const left = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame() && !frame.url().startsWith(server.issuer) });
         page.goto(again.url.href).catch(() => undefined);
-        expect(new URL((await leaving).url()).searchParams.get('code')).toBeTruthy();
+        const [request] = await Promise.all([leaving, left]);
+        expect(new URL(request.url()).searchParams.get('code')).toBeTruthy();
 
         await page.goto(at('/session/end'));
         await press('Sign out');
