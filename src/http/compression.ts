@@ -10,11 +10,24 @@ const COMPRESSED_TYPES = /^text\/(?:html|css)\b/i;
  * compressing a page next to reflected input gives nothing away about them.
  */
 export function compression(): Middleware {
-  return compress({
+  const compressor = compress({
     filter: (type) => COMPRESSED_TYPES.test(type),
     threshold: 1024,
     encodingPreference: ['br', 'gzip', 'identity'],
     deflate: false,
     zstd: false,
   });
+  return async (ctx, next) => {
+    let answered = false;
+    try {
+      await compressor(ctx, async () => {
+        await next();
+        answered = true;
+      });
+    } catch (error) {
+      // an Accept-Encoding that cannot be read (`*;q=garbage`) or takes no coding at all makes
+      // koa-compress throw; the answer is already there and goes out as it is
+      if (!answered) throw error;
+    }
+  };
 }

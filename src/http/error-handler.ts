@@ -21,9 +21,10 @@ function clientAborted(ctx: Context, error: unknown): boolean {
   return ctx.req.socket.destroyed || type === 'request.aborted' || (typeof code === 'string' && ABORT_CODES.has(code));
 }
 
-/** HTML for people, JSON for machines: the JSON endpoints answer JSON unless HTML is all the caller takes. */
+/** HTML for people, JSON for machines: the JSON endpoints answer JSON unless HTML is all the caller takes, pages HTML unless JSON is. */
 export function wantsHtml(ctx: Context): boolean {
-  return isJsonEndpoint(ctx.path) ? ctx.accepts('json', 'html') === 'html' : ctx.accepts('html', 'json') === 'html';
+  // a page answers JSON only to a caller that asks for it; an Accept header that cannot be read gets the page
+  return isJsonEndpoint(ctx.path) ? ctx.accepts('json', 'html') === 'html' : ctx.accepts('html', 'json') !== 'json';
 }
 
 /**

@@ -49,6 +49,12 @@ describe('compression and the stylesheet ETag', () => {
     expect(plain.body.equals(STYLESHEET)).toBe(true);
     const refused = await get(t.server.issuer, '/assets/style.css', { 'accept-encoding': 'identity' });
     expect(refused.headers['content-encoding']).toBeUndefined();
+    // an unreadable header or one that takes no coding: the file as it is, never an error
+    for (const odd of ['*;q=garbage', 'identity;q=0', 'br;q=0, gzip;q=0, *;q=0']) {
+      const answer = await get(t.server.issuer, '/reset', { 'accept-encoding': odd });
+      expect(answer.status, odd).toBe(200);
+      expect(answer.body.toString(), odd).toContain('<h1>Reset your password</h1>');
+    }
   });
 
   it('compresses pages, and leaves protocol JSON alone', async () => {
