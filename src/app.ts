@@ -2,6 +2,7 @@ import Koa from 'koa';
 import type { JWK } from 'jose';
 import type { Config } from './config.ts';
 import { allowedMethods } from './http/allowed-methods.ts';
+import { compression } from './http/compression.ts';
 import { identityRequestEncoding } from './http/request-encoding.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { closeConnectionsWhileDraining, healthEndpoints, type Readiness } from './http/health.ts';
@@ -29,6 +30,7 @@ import { engineBodyLimit } from './oidc/engine-body-limit.ts';
 import { engineRouteFallback } from './oidc/route-fallback.ts';
 import { pagesPreferHtml } from './oidc/page-accept.ts';
 import { postAsGet } from './oidc/post-as-get.ts';
+import { nameClientAfterSignOut } from './oidc/sign-out-outcome.ts';
 import { subscribeProviderEvents } from './oidc/events.ts';
 import { AccountSessions } from './oidc/account-sessions.ts';
 import { trackSessionDevices } from './oidc/session-devices.ts';
@@ -139,6 +141,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(requestContext(logger));
   app.use(closeConnectionsWhileDraining(readiness));
   app.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
+  app.use(compression());
   app.use(rateLimit({ kv: storage.kv, limits: config.security.rateLimits, views }));
   app.use(errorHandler(views));
   const recoveryDependencies = {
@@ -149,6 +152,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     mailer,
     endSessions: (accountId: string) => accountSessions.endAll(accountId, 'password_reset'),
     views,
+    provider: () => engine.provider,
   };
   const passwordReset = createPasswordReset(recoveryDependencies);
   // before allowedMethods: the admin API serves PUT, PATCH and DELETE, and answers problem+json
@@ -194,6 +198,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(engineBodyLimit());
   app.use(postAsGet());
   app.use(pagesPreferHtml());
+  app.use(nameClientAfterSignOut());
   app.use(introspectionCurrentRoles(services.resourceServers, entitlements));
   app.use(introspectionAccountCheck(services.accounts));
   app.use(jwtShadow.middleware(['/token/introspection', '/token/revocation']));

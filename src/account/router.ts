@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import { ACCOUNT_PATH } from '../interactions/paths.ts';
 import { ensureAccountClient } from './account-client.ts';
 import { applicationRoutes, grantsByApplication } from './applications.ts';
+import { confirmationRoutes } from './confirmations.ts';
 import { noticeFrom } from './format.ts';
 import { accountPages, type AccountPageDependencies } from './pages.ts';
 import { passwordRoutes } from './password.ts';
@@ -138,5 +139,6 @@ export async function accountRouter(options: AccountRouterDependencies): Promise
   sessionRoutes(router, deps, pages);
   twoStepRoutes(router, deps, pages, reauth);
   applicationRoutes(router, deps, pages);
+  confirmationRoutes(router, deps, pages);
   return router;
 }

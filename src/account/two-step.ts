@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { csrfToken } from '../http/csrf.ts';
 import type { AccountTwoStepPage } from '../interactions/views.ts';
+import { renderDisableTwoStep } from './confirmations.ts';
 import { displayTime, noticeFrom } from './format.ts';
 import type { AccountPageDependencies, AccountPages } from './pages.ts';
 import { ACCOUNT_PAGES, route } from './paths.ts';
@@ -31,7 +32,7 @@ export function twoStepRoutes(router: Router, deps: AccountPageDependencies, pag
         enabledAt: state.enabledAt ? displayTime(state.enabledAt) : undefined,
         remainingCodes: state.enabled ? await recoveryCodes.remaining(user.account.id) : 0,
         enrolLink: ACCOUNT_PAGES.enrol,
-        disableAction: ACCOUNT_PAGES.disableTwoStep,
+        disableLink: ACCOUNT_PAGES.disableTwoStep,
         regenerateAction: ACCOUNT_PAGES.regenerateCodes,
         notice: error ? undefined : noticeFrom(ctx.query.notice),
         error,
@@ -53,6 +54,7 @@ export function twoStepRoutes(router: Router, deps: AccountPageDependencies, pag
         username: user.account.username,
         qrSvg: enrolment.qrSvg,
         secret: enrolment.secret,
+        otpauthUri: enrolment.otpauthUri,
         error,
       }),
     );
@@ -98,9 +100,9 @@ export function twoStepRoutes(router: Router, deps: AccountPageDependencies, pag
       if (!(await totp.isEnabled(user.account.id))) return pages.redirect(ctx, ACCOUNT_PAGES.twoStep);
       const body = ctx.request.body as Record<string, unknown>;
       const password = await reauth.password(ctx, user, body.password, 'remove_second_factor');
-      if (!password.ok) return renderStatus(ctx, user, 401, { form: 'disable', text: password.message });
+      if (!password.ok) return renderDisableTwoStep(ctx, deps, pages, user, 401, password.message);
       const code = await reauth.secondFactor(ctx, user, body.code, 'remove_second_factor', true);
-      if (!code.ok) return renderStatus(ctx, user, 401, { form: 'disable', text: code.message });
+      if (!code.ok) return renderDisableTwoStep(ctx, deps, pages, user, 401, code.message);
       await totp.disable(user.account.id);
       await recoveryCodes.clear(user.account.id);
       await pages.audit(ctx, user, { type: 'second_factor.removed', details: { method: 'totp', with: code.usedRecoveryCode ? 'recovery_code' : 'totp' } });

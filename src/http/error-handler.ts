@@ -1,6 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import { DomainError, InvalidRequest, MethodNotAllowed, NotFound } from '../domain/errors.ts';
-import type { Views } from '../interactions/views.ts';
+import { ACCOUNT_PATH } from '../interactions/paths.ts';
+import type { ErrorPage, Views } from '../interactions/views.ts';
 import { isJsonEndpoint } from '../oidc/engine-path.ts';
 import { asDatabaseUnavailable, isUnstorableText } from '../store/database-guard.ts';
 import { logOutage } from '../store/outage-log.ts';
@@ -8,6 +9,9 @@ import { StorageUnavailable } from '../store/unavailable.ts';
 
 /** Seconds a client is asked to wait after a 503: about how long a storage tier takes to be used again. */
 const RETRY_AFTER_SECONDS = '5';
+
+/** Nothing is served at this address: the 404 of no route, told apart from a thing a route did not find. */
+class PageMissing extends NotFound {}
 
 const ABORT_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
@@ -17,9 +21,10 @@ function clientAborted(ctx: Context, error: unknown): boolean {
   return ctx.req.socket.destroyed || type === 'request.aborted' || (typeof code === 'string' && ABORT_CODES.has(code));
 }
 
-/** HTML for people, JSON for machines: the JSON endpoints answer JSON unless HTML is all the caller takes. */
+/** HTML for people, JSON for machines: the JSON endpoints answer JSON unless HTML is all the caller takes, pages HTML unless JSON is. */
 export function wantsHtml(ctx: Context): boolean {
-  return isJsonEndpoint(ctx.path) ? ctx.accepts('json', 'html') === 'html' : ctx.accepts('html', 'json') === 'html';
+  // a page answers JSON only to a caller that asks for it; an Accept header that cannot be read gets the page
+  return isJsonEndpoint(ctx.path) ? ctx.accepts('json', 'html') === 'html' : ctx.accepts('html', 'json') !== 'json';
 }
 
 /**
@@ -33,7 +38,7 @@ export function errorHandler(views: Views): Middleware {
     try {
       await next();
       // what no route answered, and a router's own 405 (a method none of its routes serves), come without a body
-      if (ctx.status === 404 && ctx.body == null) throw new NotFound('There is nothing at this address.');
+      if (ctx.status === 404 && ctx.body == null) throw new PageMissing('There is nothing at this address.');
       if (ctx.status === 405 && ctx.body == null) throw new MethodNotAllowed(`${ctx.method} is not supported here; use one of ${ctx.response.get('Allow')}`);
       // the engine renders a storage outage itself (503 temporarily_unavailable): tell when to come back, as Postern's own pages do
       if (ctx.status === 503 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', RETRY_AFTER_SECONDS);
@@ -60,16 +65,24 @@ export function errorHandler(views: Views): Middleware {
       const description = !expose
         ? 'The server could not complete the request.'
         : typeof engine.error_description === 'string' ? engine.error_description : (caught as Error).message;
+      const missing = caught instanceof PageMissing;
       if (!expose) ctx.state.log?.error({ err: caught }, 'unhandled error');
       ctx.status = expose ? status : 500;
       if (wantsHtml(ctx)) {
         ctx.type = 'html';
-        ctx.body = views.render('error', { title: 'Something went wrong', error, description, requestId: ctx.state.requestId });
+        // our own messages are written for people; the engine's and unexposed ones get the page's words for the code
+        ctx.body = views.render('error', page(ctx, { error, description: known ? description : undefined, technical: known || !expose ? undefined : description, pageMissing: missing }));
       } else {
         ctx.body = { error, error_description: description };
       }
     }
   };
+}
+
+/** The error page's frame: how long to wait (from Retry-After, in whole minutes) and where to go. */
+function page(ctx: Context, content: Pick<ErrorPage, 'error' | 'description' | 'technical' | 'pageMissing'>): ErrorPage {
+  const retryAfter = Number(ctx.response.get('Retry-After'));
+  return { ...content, retryAfterMinutes: retryAfter > 0 ? Math.ceil(retryAfter / 60) : undefined, accountLink: ACCOUNT_PATH, requestId: ctx.state.requestId };
 }
 
 /** 503 with `temporarily_unavailable`, through the outage log: an outage, not a bug. */
@@ -79,12 +92,7 @@ function renderUnavailable(ctx: Context, views: Views, error: StorageUnavailable
   ctx.set('Retry-After', RETRY_AFTER_SECONDS);
   if (wantsHtml(ctx)) {
     ctx.type = 'html';
-    ctx.body = views.render('error', {
-      title: 'Temporarily unavailable',
-      error: error.error,
-      description: 'Postern cannot complete this right now. Nothing was changed; try again in a few seconds.',
-      requestId: ctx.state.requestId,
-    });
+    ctx.body = views.render('error', page(ctx, { error: error.error }));
   } else {
     ctx.body = { error: error.error, error_description: error.error_description };
   }

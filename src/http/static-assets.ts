@@ -1,14 +1,22 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Middleware } from 'koa';
 
 const TYPES: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon' };
 
-/** Serves the few files of `views/static` under /assets, read once at startup. */
+function readAsset(directory: string, file: string) {
+  const body = readFileSync(join(directory, file));
+  const etag = `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+  return { body, etag, type: TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream' };
+}
+
+/**
+ * Serves the few files of `views/static` under /assets, read once at startup, each with a strong
+ * ETag of its content: a browser revalidating after max-age gets 304 while the file is unchanged.
+ */
 export function staticAssets(directory: string, files: string[]): Middleware {
-  const assets = new Map(
-    files.map((file) => [`/assets/${file}`, { body: readFileSync(join(directory, file)), type: TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream' }]),
-  );
+  const assets = new Map(files.map((file) => [`/assets/${file}`, readAsset(directory, file)]));
   return async (ctx, next) => {
     const asset = assets.get(ctx.path);
     if (!asset) return next();
@@ -18,8 +26,14 @@ export function staticAssets(directory: string, files: string[]): Middleware {
       ctx.status = ctx.method === 'OPTIONS' ? 204 : 405;
       return;
     }
+    ctx.status = 200;
     ctx.type = asset.type;
     ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.set('ETag', asset.etag);
+    if (ctx.fresh) {
+      ctx.status = 304;
+      return;
+    }
     ctx.body = asset.body;
   };
 }

@@ -101,8 +101,9 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
       clientName,
       login,
       error,
-      resetLink: deps.links.reset,
-      registerLink: deps.links.register,
+      // the pages they lead to offer the way back to this sign-in
+      resetLink: deps.links.reset && `${deps.links.reset}?return=${encodeURIComponent(uid)}`,
+      registerLink: deps.links.register && `${deps.links.register}?return=${encodeURIComponent(uid)}`,
     });
   }
 
@@ -134,7 +135,6 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
       qrSvg: enrolment.qrSvg,
       secret: enrolment.secret,
       otpauthUri: enrolment.otpauthUri,
-      reason: 'This application asks for two-step verification. Set it up once; after that you will be asked for a code when you sign in.',
       error,
     });
   }

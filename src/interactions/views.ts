@@ -1,10 +1,12 @@
 import { Eta } from 'eta';
+import type { SignInReturn } from '../recovery/sign-in-return.ts';
 import { fileURLToPath } from 'node:url';
 
 export const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
 
 export interface PageFrame {
-  title: string;
+  /** absent when the template names its page itself (`layout('./layout', { title })`) */
+  title?: string;
 }
 
 export interface LoginPage extends PageFrame {
@@ -38,10 +40,9 @@ export interface EnrolPage extends PageFrame {
   /** trusted markup: the QR code rendered server-side */
   qrSvg: string;
   secret: string;
+  /** the otpauth:// URI the QR code holds, as a link for the phone the page is open on */
   otpauthUri: string;
   error?: string | undefined;
-  /** why enrolment is asked for here */
-  reason?: string | undefined;
 }
 
 export interface RecoveryCodesPage extends PageFrame {
@@ -69,12 +70,28 @@ export interface LogoutPage extends PageFrame {
 }
 
 export interface LoggedOutPage extends PageFrame {
+  /** the application that asked for the sign-out, or whose sign-out this was */
   clientName?: string | undefined;
+  /** this browser still has a signed-in session: only the application, or nothing, was signed out */
+  signedIn: boolean;
+  accountLink: string;
 }
 
 export interface ErrorPage extends PageFrame {
+  /** the error code; the template words it for people */
   error: string;
-  description: string;
+  /** a message Postern wrote for people (it says what to do); absent: the template's words for the code */
+  description?: string | undefined;
+  /** the engine's own description, for the application's developers */
+  technical?: string | undefined;
+  /** nothing is served at this address (the styled 404) */
+  pageMissing?: boolean | undefined;
+  /** the application the browser came from, when it is known */
+  clientName?: string | undefined;
+  /** a way back to it: only ever one of its registered redirect URIs */
+  backLink?: string | undefined;
+  retryAfterMinutes?: number | undefined;
+  accountLink: string;
   requestId?: string | undefined;
 }
 
@@ -96,15 +113,17 @@ export interface PageTypes {
   'account-recovery-codes': AccountRecoveryCodesPage;
   'account-applications': AccountApplicationsPage;
   'account-message': AccountMessagePage;
+  'account-confirm': AccountConfirmPage;
+  'account-two-step-disable': AccountTwoStepDisablePage;
   reset: ResetRequestPage;
   'reset-sent': ResetSentPage;
   'reset-password': ResetPasswordPage;
-  'reset-done': PageFrame;
+  'reset-done': PageFrame & WayOn;
   'reset-invalid': ResetInvalidPage;
   register: RegisterPage;
   'register-sent': RegisterSentPage;
-  'verify-done': PageFrame;
-  'verify-invalid': PageFrame;
+  'verify-done': PageFrame & WayOn;
+  'verify-invalid': PageFrame & WayOn;
 }
 
 export interface Views {
@@ -191,11 +210,31 @@ export interface AccountTwoStepPage extends PageFrame {
   enabledAt: DisplayTime | undefined;
   remainingCodes: number;
   enrolLink: string;
-  disableAction: string;
+  /** the page that asks before two-step verification is turned off */
+  disableLink: string;
   regenerateAction: string;
   notice?: string | undefined;
-  /** which of the two forms failed, and why */
-  error?: { form: 'disable' | 'regenerate'; text: string } | undefined;
+  /** why getting new recovery codes failed */
+  error?: { form: 'regenerate'; text: string } | undefined;
+}
+
+/** The question a destructive action asks first: a form that posts to the action itself. */
+export interface AccountConfirmPage extends PageFrame {
+  kind: 'end-session' | 'end-all' | 'revoke';
+  /** what the action applies to: the device or the application, by name */
+  subject?: string | undefined;
+  action: string;
+  csrfToken: string;
+  fields: Array<{ name: string; value: string }>;
+  cancelLink: string;
+}
+
+export interface AccountTwoStepDisablePage extends PageFrame {
+  action: string;
+  backLink: string;
+  csrfToken: string;
+  username: string;
+  error?: string | undefined;
 }
 
 export interface AccountEnrolPage extends PageFrame {
@@ -206,6 +245,7 @@ export interface AccountEnrolPage extends PageFrame {
   /** trusted markup: the QR code rendered server-side */
   qrSvg: string;
   secret: string;
+  otpauthUri: string;
   error?: string | undefined;
 }
 
@@ -238,13 +278,19 @@ export interface AccountMessagePage extends PageFrame {
   link: { href: string; label: string };
 }
 
-export interface ResetRequestPage extends PageFrame {
+/** Where a reset or registration page leads on: back to the sign-in it began from, or to the account pages. */
+export interface WayOn {
+  next?: SignInReturn | undefined;
+  accountLink: string;
+}
+
+export interface ResetRequestPage extends PageFrame, WayOn {
   action: string;
   csrfToken: string;
 }
 
 /** The one answer to every reset request, whatever account it named. */
-export interface ResetSentPage extends PageFrame {
+export interface ResetSentPage extends PageFrame, WayOn {
   requestLink: string;
   /** how long a link works, in words */
   ttl: string;
@@ -260,12 +306,12 @@ export interface ResetPasswordPage extends PageFrame {
   error?: string | undefined;
 }
 
-export interface ResetInvalidPage extends PageFrame {
+export interface ResetInvalidPage extends PageFrame, WayOn {
   requestLink: string;
   ttl: string;
 }
 
-export interface RegisterPage extends PageFrame {
+export interface RegisterPage extends PageFrame, WayOn {
   action: string;
   csrfToken: string;
   username: string;
@@ -275,7 +321,7 @@ export interface RegisterPage extends PageFrame {
   error?: string | undefined;
 }
 
-export interface RegisterSentPage extends PageFrame {
+export interface RegisterSentPage extends PageFrame, WayOn {
   email: string;
   /** false: the account exists but the confirmation mail could not be sent */
   mailed: boolean;

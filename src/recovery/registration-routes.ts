@@ -2,11 +2,12 @@ import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { csrfToken } from '../http/csrf.ts';
 import { REGISTRATION_PATH } from '../interactions/paths.ts';
-import type { Views } from '../interactions/views.ts';
+import type { Views, WayOn } from '../interactions/views.ts';
 import type { Logger } from '../logger.ts';
 import { field, linkToken, originOf } from './form-input.ts';
 import { describeDuration } from './mail-messages.ts';
 import type { Registration, RegistrationForm } from './registration.ts';
+import { rememberSignIn } from './sign-in-return.ts';
 
 export const VERIFY_EMAIL_PATH = `${REGISTRATION_PATH}/verify`;
 
@@ -15,6 +16,8 @@ export interface RegistrationRouteDependencies {
   views: Views;
   passwordMinLength: number;
   form: Middleware[];
+  /** back to the sign-in the registration began from, or on to the account pages */
+  wayOn: (ctx: Context) => Promise<WayOn>;
 }
 
 /**
@@ -24,9 +27,10 @@ export interface RegistrationRouteDependencies {
 export function registrationRoutes(router: Router, deps: RegistrationRouteDependencies): void {
   const { registration, views, form } = deps;
 
-  function renderForm(ctx: Context, values: Omit<RegistrationForm, 'password'>, error?: string) {
+  async function renderForm(ctx: Context, values: Omit<RegistrationForm, 'password'>, error?: string) {
     ctx.type = 'html';
     ctx.body = views.render('register', {
+      ...(await deps.wayOn(ctx)),
       title: 'Create an account',
       action: REGISTRATION_PATH,
       csrfToken: csrfToken(ctx),
@@ -36,7 +40,10 @@ export function registrationRoutes(router: Router, deps: RegistrationRouteDepend
     });
   }
 
-  router.get(REGISTRATION_PATH, (ctx) => renderForm(ctx, { username: '', email: '', name: '' }));
+  router.get(REGISTRATION_PATH, (ctx) => {
+    rememberSignIn(ctx);
+    return renderForm(ctx, { username: '', email: '', name: '' });
+  });
 
   router.post(REGISTRATION_PATH, ...form, async (ctx) => {
     const values = { username: field(ctx, 'username').slice(0, 320), email: field(ctx, 'email').slice(0, 320), name: field(ctx, 'name').slice(0, 1000) };
@@ -57,6 +64,7 @@ export function registrationRoutes(router: Router, deps: RegistrationRouteDepend
       email: values.email.trim(),
       mailed: outcome.mailed,
       ttl: describeDuration(registration.ttlSeconds),
+      ...(await deps.wayOn(ctx)),
     });
   });
 
@@ -65,9 +73,9 @@ export function registrationRoutes(router: Router, deps: RegistrationRouteDepend
     ctx.type = 'html';
     if (!verified) {
       ctx.status = 410;
-      ctx.body = views.render('verify-invalid', { title: 'This link cannot be used' });
+      ctx.body = views.render('verify-invalid', { title: 'This link cannot be used', ...(await deps.wayOn(ctx)) });
       return;
     }
-    ctx.body = views.render('verify-done', { title: 'Email address confirmed' });
+    ctx.body = views.render('verify-done', { title: 'Email address confirmed', ...(await deps.wayOn(ctx)) });
   });
 }

@@ -2,11 +2,12 @@ import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { csrfToken } from '../http/csrf.ts';
 import { PASSWORD_RESET_PATH } from '../interactions/paths.ts';
-import type { Views } from '../interactions/views.ts';
+import type { Views, WayOn } from '../interactions/views.ts';
 import type { Logger } from '../logger.ts';
 import { describeDuration } from './mail-messages.ts';
 import { field, linkToken, originOf } from './form-input.ts';
 import type { PasswordReset } from './password-reset.ts';
+import { rememberSignIn } from './sign-in-return.ts';
 
 export const RESET_COMPLETE_PATH = `${PASSWORD_RESET_PATH}/complete`;
 
@@ -16,6 +17,8 @@ export interface ResetRouteDependencies {
   /** shown as a hint on the new-password form */
   passwordMinLength: number;
   form: Middleware[];
+  /** back to the sign-in the reset began from, or on to the account pages */
+  wayOn: (ctx: Context) => Promise<WayOn>;
 }
 
 /**
@@ -26,10 +29,10 @@ export function resetRoutes(router: Router, deps: ResetRouteDependencies): void 
   const { reset, views, form } = deps;
   const ttl = describeDuration(reset.ttlSeconds);
 
-  function renderInvalid(ctx: Context) {
+  async function renderInvalid(ctx: Context) {
     ctx.status = 410;
     ctx.type = 'html';
-    ctx.body = views.render('reset-invalid', { title: 'This link cannot be used', requestLink: PASSWORD_RESET_PATH, ttl });
+    ctx.body = views.render('reset-invalid', { title: 'This link cannot be used', requestLink: PASSWORD_RESET_PATH, ttl, ...(await deps.wayOn(ctx)) });
   }
 
   function renderPasswordForm(ctx: Context, token: string, username: string, error?: string) {
@@ -45,12 +48,13 @@ export function resetRoutes(router: Router, deps: ResetRouteDependencies): void 
     });
   }
 
-  router.get(PASSWORD_RESET_PATH, (ctx) => {
+  router.get(PASSWORD_RESET_PATH, async (ctx) => {
+    rememberSignIn(ctx);
     ctx.type = 'html';
-    ctx.body = views.render('reset', { title: 'Reset your password', action: PASSWORD_RESET_PATH, csrfToken: csrfToken(ctx) });
+    ctx.body = views.render('reset', { title: 'Reset your password', action: PASSWORD_RESET_PATH, csrfToken: csrfToken(ctx), ...(await deps.wayOn(ctx)) });
   });
 
-  router.post(PASSWORD_RESET_PATH, ...form, (ctx) => {
+  router.post(PASSWORD_RESET_PATH, ...form, async (ctx) => {
     const login = field(ctx, 'login').slice(0, 320);
     const log = ctx.state.log as Logger;
     // Not awaited: the answer must not wait on the lookup, the token or the mail server, or its
@@ -59,7 +63,7 @@ export function resetRoutes(router: Router, deps: ResetRouteDependencies): void 
       log.error({ reason: (error as Error).message }, 'password reset request failed');
     });
     ctx.type = 'html';
-    ctx.body = views.render('reset-sent', { title: 'Check your email', requestLink: PASSWORD_RESET_PATH, ttl });
+    ctx.body = views.render('reset-sent', { title: 'Check your email', requestLink: PASSWORD_RESET_PATH, ttl, ...(await deps.wayOn(ctx)) });
   });
 
   router.get(RESET_COMPLETE_PATH, async (ctx) => {
@@ -85,6 +89,6 @@ export function resetRoutes(router: Router, deps: ResetRouteDependencies): void 
       return renderPasswordForm(ctx, token, account.username, outcome.message);
     }
     ctx.type = 'html';
-    ctx.body = views.render('reset-done', { title: 'Password changed' });
+    ctx.body = views.render('reset-done', { title: 'Password changed', ...(await deps.wayOn(ctx)) });
   });
 }

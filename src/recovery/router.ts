@@ -1,5 +1,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Provider } from 'oidc-provider';
 import type { Config } from '../config.ts';
 import type { Accounts } from '../domain/accounts.ts';
 import type { AuditLog } from '../domain/audit.ts';
@@ -13,6 +15,8 @@ import { PasswordReset } from './password-reset.ts';
 import { Registration } from './registration.ts';
 import { registrationRoutes, VERIFY_EMAIL_PATH } from './registration-routes.ts';
 import { RESET_COMPLETE_PATH, resetRoutes } from './reset-routes.ts';
+import { signInToReturnTo } from './sign-in-return.ts';
+import type { WayOn } from '../interactions/views.ts';
 
 export interface RecoveryDependencies {
   config: Pick<Readonly<Config>, 'issuer' | 'security'>;
@@ -23,6 +27,8 @@ export interface RecoveryDependencies {
   /** ends every session of the account and revokes its refresh and access tokens */
   endSessions: (accountId: string) => Promise<unknown>;
   views: Views;
+  /** to find the sign-in a reset or registration began from */
+  provider: () => Provider;
 }
 
 /** The password reset flow: links to `/reset/complete`, mailed to the account's address. */
@@ -48,6 +54,7 @@ export function recoveryRouter(deps: RecoveryDependencies): Router {
   const tokens = new AccountTokens(deps.db);
   const form = [bodyParser({ enableTypes: ['form'], formLimit: '16kb' }), requireCsrfToken];
   const router = new Router();
+  const wayOn = async (ctx: Context): Promise<WayOn> => ({ next: await signInToReturnTo(ctx, deps.provider()), accountLink: ACCOUNT_PATH });
 
   // every page here is personal or carries a one-time token
   router.use(async (ctx, next) => {
@@ -56,7 +63,7 @@ export function recoveryRouter(deps: RecoveryDependencies): Router {
   });
 
   const reset = createPasswordReset(deps, tokens);
-  resetRoutes(router, { reset, views: deps.views, passwordMinLength: config.security.passwordMinLength, form });
+  resetRoutes(router, { reset, views: deps.views, passwordMinLength: config.security.passwordMinLength, form, wayOn });
 
   if (config.security.registration) {
     const registration = new Registration({
@@ -70,7 +77,7 @@ export function recoveryRouter(deps: RecoveryDependencies): Router {
       site,
       ttlSeconds: config.security.emailVerificationTtl,
     });
-    registrationRoutes(router, { registration, views: deps.views, passwordMinLength: config.security.passwordMinLength, form });
+    registrationRoutes(router, { registration, views: deps.views, passwordMinLength: config.security.passwordMinLength, form, wayOn });
   }
   return router;
 }

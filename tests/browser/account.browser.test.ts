@@ -125,8 +125,10 @@ describe.skipIf(skipBrowserSuites)('the account pages in Chromium', () => {
       await follow('Set up two-step verification');
       expect(await heading()).toBe('Set up two-step verification');
       expect(await page.locator('.account-qr svg').count()).toBe(1);
+      expect(await page.locator('#totp-link').getAttribute('href')).toMatch(/^otpauth:\/\/totp\/.+secret=[A-Z2-7]+/);
+      expect(await page.locator('#totp-secret').innerText()).toMatch(/^(?:[A-Z2-7]{4} )+[A-Z2-7]{1,4}$/);
       await show('account-enrol');
-      const authenticator = new Authenticator(await page.locator('#totp-secret').innerText());
+      const authenticator = new Authenticator((await page.locator('#totp-secret').innerText()).replaceAll(' ', ''));
       await page.getByLabel('Code', { exact: true }).fill(await authenticator.code());
       await page.getByLabel('Current password').fill(fixture.password);
       await press('Turn on two-step verification');
@@ -158,6 +160,9 @@ describe.skipIf(skipBrowserSuites)('the account pages in Chromium', () => {
       expect(await current.locator('.account-item-title').innerText()).toMatch(/^Chrome \d+ on Linux/);
       await show('account-sessions');
 
+      await follow('Sign out everywhere…');
+      expect(await heading()).toBe('Sign out everywhere?');
+      await show('account-confirm');
       await press('Sign out everywhere');
       expect(await heading()).toBe('You are signed out');
       await show('account-signed-out');

@@ -21,12 +21,19 @@ const isSignInForm = (page: Page) => page.url.includes('/interaction/') && page.
 const csrf = (page: Page) => hiddenField(page.html, 'csrf');
 const unescape = (text: string) => text.replaceAll('&amp;', '&').replaceAll('&#39;', "'").replaceAll('&quot;', '"');
 
-/** The session uid in the sign-out form of the session item that names `device`. */
+/** The session uid in the sign-out link of the session item that names `device`. */
 function sessionUidOf(page: Page, device: string): string {
   const item = page.html.split('<li class="account-item').find((chunk) => chunk.includes(device));
-  const uid = item && /name="session" value="([^"]+)"/.exec(item)?.[1];
+  const uid = item && /sessions\/end\?session=([^"&]+)"/.exec(item)?.[1];
   if (!uid) throw new Error(`no session of ${device} on the page`);
-  return uid;
+  return decodeURIComponent(uid);
+}
+
+/** The grant ids in the first "Remove access" link of the applications page. */
+function grantsOf(page: Page): string {
+  const grants = /applications\/revoke\?grants=([^"&]+)"/.exec(page.html)?.[1];
+  if (!grants) throw new Error('no application on the page');
+  return decodeURIComponent(grants);
 }
 
 describe.each(availableBackends())('the account pages on %s', (backend) => {
@@ -83,7 +90,7 @@ describe.each(availableBackends())('the account pages on %s', (backend) => {
   /** Turns two-step verification on through the pages; returns the app and the recovery codes shown. */
   async function enrol(agent: UserAgent, user: Fixture) {
     const page = await agent.get(url('/account/two-step/enrol'));
-    const secret = /id="totp-secret">([A-Z2-7]+)</.exec(page.html)?.[1];
+    const secret = /id="totp-secret">([A-Z2-7 ]+)</.exec(page.html)?.[1]?.replaceAll(' ', '');
     expect(secret).toBeTruthy();
     const authenticator = new Authenticator(secret!);
     const done = await agent.post(formAction(page.html), { csrf: csrf(page), code: await authenticator.code(), password: user.password });
@@ -168,7 +175,7 @@ describe.each(availableBackends())('the account pages on %s', (backend) => {
     const other = await signedInAgent(user, { 'user-agent': SAFARI_ON_MAC });
     const sessions = await agent.get(url('/account/sessions'));
     const otherUid = sessionUidOf(sessions, 'Safari 17 on macOS');
-    const grants = hiddenField((await agent.get(url('/account/applications'))).html, 'grants');
+    const grants = grantsOf(await agent.get(url('/account/applications')));
 
     const refused = async (path: string, fields: Record<string, string>) => {
       const page = await agent.post(url(path), fields);
@@ -181,7 +188,7 @@ describe.each(availableBackends())('the account pages on %s', (backend) => {
     await refused('/account/sessions/end-all', {});
     await refused('/account/applications/revoke', { grants });
     const enrolPage = await agent.get(url('/account/two-step/enrol'));
-    const authenticator = new Authenticator(/id="totp-secret">([A-Z2-7]+)</.exec(enrolPage.html)![1]!);
+    const authenticator = new Authenticator(/id="totp-secret">([A-Z2-7 ]+)</.exec(enrolPage.html)![1]!.replaceAll(' ', ''));
     await refused('/account/two-step/enrol', { code: await authenticator.peek(), password: PASSWORD });
 
     expect(await t.server.services.accounts.checkPassword(user.accountId, PASSWORD)).toBe(true);
@@ -304,7 +311,9 @@ describe.each(availableBackends())('the account pages on %s', (backend) => {
     const agent = await signedInAgent(user);
 
     const sessions = await agent.get(url('/account/sessions'));
-    const page = await agent.post(formAction(sessions.html, sessions.html.match(/<form method="post"/g)!.length - 1), { csrf: csrf(sessions) });
+    const question = await agent.get(url(/href="(\/account\/sessions\/end-all)"/.exec(sessions.html)![1]!));
+    expect(heading(question)).toBe('Sign out everywhere?');
+    const page = await agent.post(formAction(question.html), { csrf: csrf(question) });
     expect(heading(page)).toBe('You are signed out');
     expect(page.html).toContain('every device');
 
@@ -336,11 +345,14 @@ describe.each(availableBackends())('the account pages on %s', (backend) => {
     expect(page.html).toContain('Firefox 121 on Android 14');
     expect(page.html).toContain('Safari 17 on macOS');
     expect(page.html).toContain('127.0.0.1');
-    // this device has a plain sign-out link, the others a button each
-    expect(page.html.match(/name="session"/g)).toHaveLength(2);
+    // this device has the engine's sign-out link, the others a link to a question each
+    expect(page.html.match(/sessions\/end\?session=/g)).toHaveLength(2);
 
     const phoneUid = sessionUidOf(page, 'Firefox 121 on Android 14');
-    page = await agent.post(url('/account/sessions/end'), { csrf: csrf(page), session: phoneUid });
+    const question = await agent.get(url(`/account/sessions/end?session=${encodeURIComponent(phoneUid)}`));
+    expect(heading(question)).toBe('Sign out this device?');
+    expect(question.html).toContain('Firefox 121 on Android 14');
+    page = await agent.post(formAction(question.html), { csrf: csrf(question), session: hiddenField(question.html, 'session') });
     expect(heading(page)).toBe('Sessions and devices');
     expect(page.html).toContain('That device was signed out.');
     expect(page.html).not.toContain('Firefox 121');
@@ -350,7 +362,8 @@ describe.each(availableBackends())('the account pages on %s', (backend) => {
     expect(await audit(user.accountId, 'session.ended')).toMatchObject([{ details: { sessionUid: phoneUid, current: false } }]);
 
     // a second time: that session is gone
-    expect((await agent.post(url('/account/sessions/end'), { csrf: csrf(page), session: phoneUid })).status).toBe(404);
+    expect((await agent.post(url('/account/sessions/end'), { csrf: csrf(question), session: phoneUid })).status).toBe(404);
+    expect((await agent.get(url(`/account/sessions/end?session=${encodeURIComponent(phoneUid)}`))).status).toBe(404);
   });
 
   it("will not end another user's session or remove another user's application", async () => {
@@ -359,14 +372,18 @@ describe.each(availableBackends())('the account pages on %s', (backend) => {
     const victimHere = await signedInAgent(victim, { 'user-agent': CHROME_ON_WINDOWS });
     const victimThere = await signedInAgent(victim, { 'user-agent': SAFARI_ON_MAC });
     const victimUid = sessionUidOf(await victimHere.get(url('/account/sessions')), 'Safari 17 on macOS');
-    const victimGrants = hiddenField((await victimHere.get(url('/account/applications'))).html, 'grants');
+    const victimGrants = grantsOf(await victimHere.get(url('/account/applications')));
 
     const attacker = await newUser('attacker');
     await signInAndExchange(t.server, t.config, attacker);
     const agent = await signedInAgent(attacker);
-    const page = await agent.get(url('/account/applications'));
-    const ownGrants = hiddenField(page.html, 'grants');
+    const ownGrants = grantsOf(await agent.get(url('/account/applications')));
+    const page = await agent.get(url(`/account/applications/revoke?grants=${encodeURIComponent(ownGrants)}`));
 
+    // neither the question nor the action reaches another user's session or grants
+    expect((await agent.get(url(`/account/sessions/end?session=${encodeURIComponent(victimUid)}`))).status).toBe(404);
+    expect((await agent.get(url(`/account/applications/revoke?grants=${encodeURIComponent(victimGrants)}`))).status).toBe(404);
+    expect((await agent.get(url(`/account/applications/revoke?grants=${encodeURIComponent(`${ownGrants} ${victimGrants}`)}`))).status).toBe(404);
     expect((await agent.post(url('/account/sessions/end'), { csrf: csrf(page), session: victimUid })).status).toBe(404);
     expect((await agent.post(url('/account/applications/revoke'), { csrf: csrf(page), grants: victimGrants })).status).toBe(404);
     // mixed with one of the attacker's own: all or nothing
@@ -374,7 +391,7 @@ describe.each(availableBackends())('the account pages on %s', (backend) => {
 
     await expectSignedIn(victimThere);
     expect((await oidc.refreshTokenGrant(t.config, tokens.refresh_token!)).access_token).toBeTruthy();
-    expect(hiddenField((await agent.get(url('/account/applications'))).html, 'grants')).toBe(ownGrants);
+    expect(grantsOf(await agent.get(url('/account/applications')))).toBe(ownGrants);
     expect(await audit(victim.accountId, 'session.ended')).toHaveLength(0);
     expect(await audit(victim.accountId, 'grant.revoked')).toHaveLength(0);
     expect(await audit(attacker.accountId, 'grant.revoked')).toHaveLength(0);
@@ -393,7 +410,10 @@ describe.each(availableBackends())('the account pages on %s', (backend) => {
     const overview = await agent.get(url('/account'));
     expect(overview.html).toContain('1 application can use your account');
 
-    page = await agent.post(url('/account/applications/revoke'), { csrf: csrf(page), grants: hiddenField(page.html, 'grants') });
+    // the link asks first; its form posts the removal
+    page = await agent.get(url(`/account/applications/revoke?grants=${encodeURIComponent(grantsOf(page))}`));
+    expect(heading(page)).toBe('Remove access for Example App?');
+    page = await agent.post(formAction(page.html), { csrf: csrf(page), grants: hiddenField(page.html, 'grants') });
     expect(unescape(page.html)).toContain('Access removed.');
     expect(page.html).not.toContain('Example App');
     await expect(oidc.refreshTokenGrant(t.config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
@@ -410,7 +430,7 @@ describe.each(availableBackends())('the account pages on %s', (backend) => {
     expect(page.html).toContain('>Off<');
     page = await agent.get(url('/account/two-step/enrol'));
     expect(page.html).toContain('<svg role="img"');
-    const secret = /id="totp-secret">([A-Z2-7]+)</.exec(page.html)![1]!;
+    const secret = /id="totp-secret">([A-Z2-7 ]+)</.exec(page.html)![1]!.replaceAll(' ', '');
     const authenticator = new Authenticator(secret);
     // a reload shows the same secret: an app that scanned it keeps working
     expect((await agent.get(url('/account/two-step/enrol'))).html).toContain(secret);
@@ -450,6 +470,11 @@ describe.each(availableBackends())('the account pages on %s', (backend) => {
     const agent = await signedInAgent(user);
     const { authenticator, codes } = await enrol(agent, user);
     let page = await agent.get(url('/account/two-step'));
+    // the page links to a question; the question's form is the one that turns it off
+    expect(page.html).toContain('href="/account/two-step/disable"');
+    page = await agent.get(url('/account/two-step/disable'));
+    expect(heading(page)).toBe('Turn off two-step verification?');
+    expect(formAction(page.html)).toBe('/account/two-step/disable');
 
     page = await agent.post(url('/account/two-step/disable'), { csrf: csrf(page), password: 'not my password at all', code: await authenticator.peek() });
     expect(page.status).toBe(401);

@@ -85,7 +85,8 @@ async function expectHtmlRefusal(response: Response, windowSeconds: number) {
   expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
   const html = await response.text();
   expect(html).toContain('too_many_requests');
-  expect(html).toMatch(/try again in \d+ seconds?/i);
+  expect(html).toMatch(/try again in (1 minute|\d+ minutes)\./i);
+  expect(html).not.toMatch(/seconds?/i);
 }
 
 describe.each(availableBackends())('rate limits on %s', (backend) => {

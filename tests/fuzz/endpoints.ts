@@ -77,6 +77,17 @@ const accountForm = (path: string, fields: Param[]): Endpoint => ({
   templates: [{ method: 'POST', path, headers: accountCookies, form: [['csrf', '{{accountCsrf}}'], ...fields], note: "bob's session" }],
 });
 
+/** A destructive account action: its GET asks first (the question page), its POST does it. */
+const askedAccountForm = (path: string, query: Param[], fields: Param[]): Endpoint => ({
+  route: path,
+  family: 'page',
+  methods: ['GET', 'POST'],
+  templates: [
+    { method: 'GET', path, query, headers: accountCookies, note: "the question, bob's session" },
+    { method: 'POST', path, headers: accountCookies, form: [['csrf', '{{accountCsrf}}'], ...fields], note: "bob's session" },
+  ],
+});
+
 export const ENDPOINTS: Endpoint[] = [
   { route: '/.well-known/openid-configuration', family: 'json', methods: ['GET'], templates: [{ method: 'GET', path: '/.well-known/openid-configuration', note: 'discovery' }] },
   { route: '/.well-known/oauth-authorization-server', family: 'json', methods: ['GET'], templates: [{ method: 'GET', path: '/.well-known/oauth-authorization-server', note: 'RFC 8414 metadata' }] },
@@ -223,16 +234,16 @@ export const ENDPOINTS: Endpoint[] = [
     },
   ]),
   accountPage('/account/sessions'),
-  accountForm('/account/sessions/end', [['session', BOGUS_UID]]),
-  accountForm('/account/sessions/end-all', []),
+  askedAccountForm('/account/sessions/end', [['session', BOGUS_UID]], [['session', BOGUS_UID]]),
+  askedAccountForm('/account/sessions/end-all', [], []),
   accountPage('/account/two-step'),
   accountPage('/account/two-step/enrol', [
     { method: 'POST', path: '/account/two-step/enrol', headers: accountCookies, form: [['csrf', '{{accountCsrf}}'], ['password', 'not the password of bob'], ['code', '123456']], note: 'a wrong password' },
   ]),
-  accountForm('/account/two-step/disable', [['password', 'not the password of bob'], ['code', '123456']]),
+  askedAccountForm('/account/two-step/disable', [], [['password', 'not the password of bob'], ['code', '123456']]),
   accountForm('/account/two-step/recovery-codes', [['code', '123456']]),
   accountPage('/account/applications'),
-  accountForm('/account/applications/revoke', [['grants', BOGUS_UID]]),
+  askedAccountForm('/account/applications/revoke', [['grants', BOGUS_UID]], [['grants', BOGUS_UID]]),
   {
     route: '/reset',
     family: 'page',

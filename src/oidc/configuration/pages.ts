@@ -1,5 +1,7 @@
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { ACCOUNT_PATH } from '../../interactions/paths.ts';
 import type { Views } from '../../interactions/views.ts';
+import { engineErrorPage } from './error-page.ts';
 
 type Features = NonNullable<Configuration['features']>;
 type LogoutFeature = NonNullable<Features['rpInitiatedLogout']>;
@@ -14,22 +16,20 @@ export function pagesConfiguration(views: Views): { renderError: NonNullable<Con
   return {
     renderError(ctx, out) {
       ctx.type = 'html';
-      ctx.body = views.render('error', {
-        title: 'Something went wrong',
-        error: String(out.error),
-        description: String(out.error_description ?? 'The request could not be completed.'),
-        requestId: ctx.state.requestId as string | undefined,
-      });
+      ctx.body = views.render('error', engineErrorPage(ctx, out));
     },
     logout: {
       enabled: true,
       logoutSource(ctx, form) {
         ctx.type = 'html';
-        ctx.body = views.render('logout', { title: 'Sign out', engineForm: form, clientName: clientName(ctx) });
+        ctx.body = views.render('logout', { engineForm: form, clientName: clientName(ctx) });
       },
-      postLogoutSuccessSource(ctx) {
+      async postLogoutSuccessSource(ctx) {
+        // what happened is read from this browser's session: "Stay signed in" ends nothing, and
+        // "Only sign out of …" ends only that application
+        const session = await ctx.oidc.provider.Session.get(ctx);
         ctx.type = 'html';
-        ctx.body = views.render('logged-out', { title: 'Signed out', clientName: clientName(ctx) });
+        ctx.body = views.render('logged-out', { clientName: clientName(ctx), signedIn: Boolean(session.accountId), accountLink: ACCOUNT_PATH });
       },
     },
   };
