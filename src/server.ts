@@ -5,6 +5,7 @@ import { createApp } from './app.ts';
 import type { Readiness } from './http/health.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
+import { serveCommandSocket } from './cli/socket/serve.ts';
 import { purgeExpiredPayloads } from './oidc/adapter/sql-model-store.ts';
 import { purgeExpiredAccountTokens } from './recovery/account-tokens.ts';
 import { createServices, openStorage, type Services, type Storage } from './services.ts';
@@ -87,6 +88,10 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   }, config.purgeIntervalSeconds * 1000);
   purge.unref();
 
+  // the embedded database admits this process only: postern commands run here, through a socket
+  const commandSocket =
+    config.databaseUrl === undefined && config.dataDir !== ':memory:' ? await serveCommandSocket(config.dataDir, { config, storage, services }, logger) : undefined;
+
   const { port } = server.address() as AddressInfo;
   logger.info(
     { issuer: config.issuer, port, database: describeDatabase(databaseTarget(config)), kv: storage.kv.kind, masterKey: storage.masterKeyOrigin, mode: config.mode },
@@ -103,6 +108,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     async close(options = {}) {
       readiness.draining = true;
       clearInterval(purge);
+      const commandsDone = commandSocket?.close(config.resilience.shutdownTimeoutSeconds * 1000);
       if (options.announceSeconds) await new Promise((resolve) => setTimeout(resolve, options.announceSeconds! * 1000));
       const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
       listening.closeIdleConnections();
@@ -116,6 +122,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       // a keep-alive connection whose last response just ended is idle now
       listening.closeIdleConnections();
       await closed;
+      await commandsDone;
       await storage.close();
       return { cut };
     },
