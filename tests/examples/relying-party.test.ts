@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signIn } from '../support/relying-party.ts';
+import * as oidc from 'openid-client';
+import { signIn, startAuthorization } from '../support/relying-party.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 import { UserAgent } from '../support/user-agent.ts';
 
@@ -76,7 +77,8 @@ describe('the example relying party', { timeout: 120_000 }, () => {
       expect(authorization.searchParams.get('scope')).toBe('openid profile email read');
       const loginCookie = start.headers.getSetCookie()[0]!.split(';')[0]!;
 
-      const callback = await signIn(new UserAgent(server.issuer), authorization, { username: 'alice', password: PASSWORD });
+      const agent = new UserAgent(server.issuer);
+      const callback = await signIn(agent, authorization, { username: 'alice', password: PASSWORD });
       expect(callback.origin + callback.pathname).toBe(redirectUri);
       const page = await fetch(callback, { headers: { cookie: loginCookie } });
       const html = await page.text();
@@ -86,6 +88,15 @@ describe('the example relying party', { timeout: 120_000 }, () => {
       expect(html).toContain('the OpenID scopes\' claims are in the ID token above');
       expect(html).toContain('&#34;email&#34;: &#34;alice@example.test&#34;');
       expect(html).toContain('No refresh token was issued');
+
+      // the README's way to get a userinfo token too: a second request with OpenID scopes only,
+      // answered without a page while the session lasts
+      const config = await oidc.discovery(new URL(server.issuer), clientId, clientSecret, oidc.ClientSecretBasic(clientSecret), { execute: [oidc.allowInsecureRequests] });
+      const second = await startAuthorization(config, { scope: 'openid profile email', prompt: 'none', redirect_uri: redirectUri });
+      const silent = await agent.follow(second.url.toString());
+      expect(silent.status).toBe(0);
+      const tokens = await oidc.authorizationCodeGrant(config, new URL(silent.url), { pkceCodeVerifier: second.verifier, expectedState: second.state, expectedNonce: second.nonce });
+      expect(await oidc.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub)).toMatchObject({ email: 'alice@example.test', name: 'Alice Example' });
     } finally {
       example.child.kill();
       await example.exited;
