@@ -11,7 +11,13 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'postern', include: ['tests/**/*.test.ts'], exclude: [...configDefaults.exclude, 'tests/faults/**'], sequence: { groupOrder: 0 } },
+        test: {
+          name: 'postern',
+          include: ['tests/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'tests/faults/**'],
+          sequence: { groupOrder: 0 },
+          globalSetup: ['tests/support/skip-notice.ts'],
+        },
       },
       {
         // fault injection measures latencies: it runs after everything else, one file at a time,

@@ -7,8 +7,10 @@
  *
  * then open http://localhost:8080/. Environment: ISSUER (default http://localhost:3000),
  * CLIENT_ID (required), CLIENT_SECRET (leave unset for a public client), SCOPE (default
- * "openid profile email read": `read` asks for a JWT access token for the default API).
- * The client must be registered with the redirect URI http://localhost:8080/callback.
+ * "openid profile email read": `read` asks for a JWT access token for the default API; with
+ * `offline_access` it also sends prompt=consent, which refresh tokens need), PORT (default 8080)
+ * and REDIRECT_URI (default http://localhost:$PORT/callback; it must be registered for the client,
+ * and its path is where this app takes the callback).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -19,10 +21,29 @@ const ISSUER = process.env.ISSUER ?? 'http://localhost:3000';
 const CLIENT_ID = process.env.CLIENT_ID;
 const CLIENT_SECRET = process.env.CLIENT_SECRET || undefined;
 const SCOPE = process.env.SCOPE ?? 'openid profile email read';
-const PORT = 8080;
-const REDIRECT_URI = `http://localhost:${PORT}/callback`;
+const PORT = port(process.env.PORT ?? '8080');
+const REDIRECT_URI = process.env.REDIRECT_URI || `http://localhost:${PORT}/callback`;
+const CALLBACK_PATH = callbackPath(REDIRECT_URI);
 const LOGIN_COOKIE = 'rp_login';
 const LOGIN_TTL_MS = 10 * 60 * 1000;
+
+function port(raw: string): number {
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > 65535) {
+    process.stderr.write(`relying-party: PORT must be a port number, got "${raw}"\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+function callbackPath(redirectUri: string): string {
+  const url = URL.parse(redirectUri);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    process.stderr.write(`relying-party: REDIRECT_URI must be an http(s) URL, got "${redirectUri}"\n`);
+    process.exit(2);
+  }
+  return url.pathname;
+}
 
 if (!CLIENT_ID) {
   process.stderr.write('relying-party: set CLIENT_ID (and CLIENT_SECRET for a confidential client)\n');
@@ -95,6 +116,8 @@ async function startLogin(res: ServerResponse) {
     code_challenge_method: 'S256',
     state: login.state,
     nonce: login.nonce,
+    // OpenID Connect Core §11: a refresh token needs a consent given for it
+    ...(SCOPE.split(' ').includes('offline_access') ? { prompt: 'consent' } : {}),
   });
   res.writeHead(302, {
     location: url.href,
@@ -148,7 +171,9 @@ async function finishLogin(req: IncomingMessage, res: ServerResponse) {
       200,
       `Signed in as ${String(who)}`,
       `<h2>ID token (verified against ${escapeHtml(metadata.jwks_uri!)})</h2><pre>${json(idToken)}</pre>${accessToken.html}
-<p>Scope granted: <code>${escapeHtml(tokens.scope ?? '')}</code>${tokens.refresh_token ? '; a refresh token was issued' : ''}.</p>`,
+<p>Scopes asked for: <code>${escapeHtml(SCOPE)}</code>. The access token's scope: <code>${escapeHtml(tokens.scope || '-')}</code>
+(the token response's <code>scope</code> is the access token's); the OpenID scopes' claims are in ${accessToken.userinfo ? 'the userinfo response' : 'the ID token'} above.
+${tokens.refresh_token ? 'A refresh token was issued.' : 'No refresh token was issued (it needs <code>offline_access</code>).'}</p>`,
       clearCookie,
     );
   } catch (error) {
@@ -159,10 +184,10 @@ async function finishLogin(req: IncomingMessage, res: ServerResponse) {
 
 createServer((req, res) => {
   const path = new URL(req.url ?? '/', REDIRECT_URI).pathname;
-  const handled = path === '/' ? startLogin(res) : path === '/callback' ? finishLogin(req, res) : Promise.resolve(send(res, 404, 'Not found', ''));
+  const handled = path === '/' ? startLogin(res) : path === CALLBACK_PATH ? finishLogin(req, res) : Promise.resolve(send(res, 404, 'Not found', ''));
   handled.catch((error: unknown) => {
     if (!res.headersSent) send(res, 500, 'Error', `<pre>${escapeHtml(error instanceof Error ? error.message : String(error))}</pre>`);
   });
 }).listen(PORT, 'localhost', () => {
-  process.stdout.write(`relying party for ${CLIENT_ID} at http://localhost:${PORT}/ (issuer ${metadata.issuer})\n`);
+  process.stdout.write(`relying party for ${CLIENT_ID} at http://localhost:${PORT}/ (issuer ${metadata.issuer}, redirect URI ${REDIRECT_URI})\n`);
 });

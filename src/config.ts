@@ -410,6 +410,17 @@ function modeFrom(env: Env): RunMode {
   return 'development';
 }
 
+/**
+ * Where the durable tier is, and nothing else: enough for the CLI to find a running server's
+ * command socket without the settings only the server needs.
+ */
+export function loadDatabaseTarget(env: Env = process.env, cwd: string = process.cwd()): Pick<Config, 'databaseUrl' | 'dataDir'> {
+  return {
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir: env.POSTERN_DATA_DIR === ':memory:' ? ':memory:' : resolve(cwd, env.POSTERN_DATA_DIR || 'data'),
+  };
+}
+
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Readonly<Config> {
   const mode = modeFrom(env);
   const port = integer(env, 'PORT', 3000, 0, 65535);
@@ -447,8 +458,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     issuer,
     host: env.HOST || '0.0.0.0',
     port,
-    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
-    dataDir: env.POSTERN_DATA_DIR === ':memory:' ? ':memory:' : resolve(cwd, env.POSTERN_DATA_DIR || 'data'),
+    ...loadDatabaseTarget(env, cwd),
     redisUrl: env.REDIS_URL || undefined,
     redis: env.REDIS_URL ? parseRedisUrl(env.REDIS_URL) : undefined,
     redisPrefix: env.POSTERN_REDIS_PREFIX || 'postern:',

@@ -6,6 +6,7 @@ import type { LogoutDeliveryWorker } from './backchannel/worker.ts';
 import type { Readiness } from './http/health.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
+import { serveCommandSocket } from './cli/socket/serve.ts';
 import { purgeExpiredPayloads } from './oidc/adapter/sql-model-store.ts';
 import { purgeExpiredAccountTokens } from './recovery/account-tokens.ts';
 import { createServices, openStorage, type Services, type Storage } from './services.ts';
@@ -109,6 +110,10 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
   built.keyMaintenance.start();
   logoutWorker.start();
 
+  // the embedded database admits this process only: postern commands run here, through a socket
+  const commandSocket =
+    config.databaseUrl === undefined && config.dataDir !== ':memory:' ? await serveCommandSocket(config.dataDir, { config, storage, services }, logger) : undefined;
+
   const { port } = server.address() as AddressInfo;
   const boundMetricsPort = metricsServer && (metricsServer.address() as AddressInfo).port;
   const metricsUrl = boundMetricsPort === undefined ? undefined : `http://127.0.0.1:${boundMetricsPort}/metrics`;
@@ -132,6 +137,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       readiness.draining = true;
       clearInterval(purge);
       built.keyMaintenance.stop();
+      const commandsDone = commandSocket?.close(config.resilience.shutdownTimeoutSeconds * 1000);
       if (options.announceSeconds) await new Promise((resolve) => setTimeout(resolve, options.announceSeconds! * 1000));
       const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
       listening.closeIdleConnections();
@@ -145,6 +151,7 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
       // a keep-alive connection whose last response just ended is idle now
       listening.closeIdleConnections();
       await closed;
+      await commandsDone;
       // an attempt in flight ends within POSTERN_LOGOUT_TIMEOUT; what is not yet due waits in the queue
       await logoutWorker.stop();
       // scrapes go on answering through the drain; the metrics listener closes last

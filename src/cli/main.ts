@@ -1,5 +1,12 @@
-import { run } from './run.ts';
+import { findServer, runThroughServer } from './socket/client.ts';
 
-process.exitCode = await run(process.argv.slice(2), {
-  io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
-});
+const argv = process.argv.slice(2);
+const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+// a server running on the embedded database holds it: the command then runs in that server
+const server = await findServer();
+if (server) {
+  process.exitCode = await runThroughServer(server, argv, io);
+} else {
+  const { run } = await import('./run.ts');
+  process.exitCode = await run(argv, { io });
+}

@@ -45,8 +45,8 @@ export const USAGE = `Usage: postern <command> [options]
 
 Provisions Postern: applications, users, APIs and roles. Reads the same environment as the server
 (DATABASE_URL, or embedded PGlite in POSTERN_DATA_DIR, default ./data; POSTERN_MASTER_KEY,
-POSTERN_MASTER_KEY_FILE or keys/master.key). Embedded PGlite admits one process at a time:
-stop the server while provisioning, or use DATABASE_URL.
+POSTERN_MASTER_KEY_FILE or keys/master.key). While a server runs on the embedded database, the
+command runs in that server, through the command socket in its data directory.
 
 Commands:
 ${listing(
@@ -75,6 +75,15 @@ async function dispatch(argv: string[], context: CommandContext): Promise<void> 
   if (!command) throw new UsageError(`unknown command "${name} ${subName}"`, { usage: groupUsage(name, entry) });
   if (wantsHelp(args)) return void context.io.stdout.write(command.usage);
   return command.run(args, context);
+}
+
+/** The command a command line names (`user create`), or undefined when it names none. */
+export function commandName(argv: readonly string[]): string | undefined {
+  const [name, subName] = argv;
+  const entry = name !== undefined && Object.hasOwn(TOP_LEVEL, name) ? TOP_LEVEL[name] : undefined;
+  if (!entry) return undefined;
+  if (!isGroup(entry)) return name;
+  return subName !== undefined && Object.hasOwn(entry.commands, subName) ? `${name} ${subName}` : undefined;
 }
 
 /** Runs one command line and returns the exit code. Failures are reported on stderr, one line each. */

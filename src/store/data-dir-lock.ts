@@ -4,6 +4,9 @@ import { ConfigError } from '../config.ts';
 
 const LOCK_FILE = 'postern.lock';
 
+/** Data directories this process holds: a lock file naming our own pid may be a dead process's, these are not. */
+const held = new Set<string>();
+
 function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -20,6 +23,7 @@ function isRunning(pid: number): boolean {
  */
 export function lockDataDir(dataDir: string): () => void {
   const path = join(dataDir, LOCK_FILE);
+  if (held.has(path)) throw new ConfigError(`the embedded database in ${dataDir} is open in this process already`);
   const mine = String(process.pid);
   try {
     writeFileSync(path, mine, { flag: 'wx' });
@@ -28,12 +32,14 @@ export function lockDataDir(dataDir: string): () => void {
     const owner = Number.parseInt(readFileSync(path, 'utf8'), 10);
     if (Number.isInteger(owner) && owner !== process.pid && isRunning(owner)) {
       throw new ConfigError(
-        `the embedded database in ${dataDir} is in use by process ${owner}: stop that process first, or set DATABASE_URL (PostgreSQL) to run several processes`,
+        `the embedded database in ${dataDir} is in use by process ${owner}: wait for it or stop it (a server takes postern commands once it is listening), or set DATABASE_URL (PostgreSQL) to run several processes`,
       );
     }
     writeFileSync(path, mine);
   }
+  held.add(path);
   const release = () => {
+    held.delete(path);
     try {
       if (readFileSync(path, 'utf8') === mine) unlinkSync(path);
     } catch {

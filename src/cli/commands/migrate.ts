@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../config.ts';
 import { COMMON_OPTIONS, parseOrUsage } from '../args.ts';
 import type { Command } from '../command.ts';
+import { withDatabase } from '../open-services.ts';
 import { writeJson } from '../output.ts';
 
 export const migrate: Command = {
@@ -13,20 +13,10 @@ other commands do this too when they open the database; run it on its own before
 `,
   async run(args, { io }) {
     const { values } = parseOrUsage('migrate', () => parseArgs({ args, strict: true, options: COMMON_OPTIONS }));
-    const config = loadConfig();
-    // on demand, as in open-services.ts
-    const { assertReachable, closeDatabase, createDatabase, databaseTarget, describeDatabase } = await import('../../store/db.ts');
+    const { describeDatabase } = await import('../../store/db.ts');
     const { migrateToLatest } = await import('../../store/migrate.ts');
-    const target = databaseTarget(config);
-    // not openStorage(): it migrates on open, which would leave nothing to report, and needs the master key
-    const db = createDatabase(target);
-    let applied: string[];
-    try {
-      await assertReachable(db, target);
-      applied = await migrateToLatest(db);
-    } finally {
-      await closeDatabase(db);
-    }
+    // not withStorage(): it migrates on open, which would leave nothing to report, and needs the master key
+    const { applied, target } = await withDatabase(async (db, target) => ({ applied: await migrateToLatest(db), target }));
     const database = describeDatabase(target);
     if (values.json) return writeJson(io.stdout, { database, applied });
     if (applied.length === 0) return void io.stdout.write(`${database}: already up to date\n`);
