@@ -6,6 +6,7 @@ import { adminAuthentication, requireScope } from './authenticate.ts';
 import { renderReferencePage } from './docs-page.ts';
 import { auditAndKeyHandlers } from './handlers/audit-keys.ts';
 import { clientHandlers } from './handlers/clients.ts';
+import { logoutDeliveryHandlers } from './handlers/logout-deliveries.ts';
 import { roleAndApiHandlers } from './handlers/roles-apis.ts';
 import type { Handler, HandlerDependencies } from './handlers/types.ts';
 import { userHandlers } from './handlers/users.ts';
@@ -57,6 +58,7 @@ export function adminApi(options: AdminApiOptions): Middleware {
     ...userHandlers(options),
     ...roleAndApiHandlers(options),
     ...auditAndKeyHandlers(options),
+    ...logoutDeliveryHandlers(options),
     getOpenApiDocument: async () => ({ status: 200, body: document }),
     getReferencePage: async () => ({ status: 200, body: referencePage, type: 'html' }),
   };

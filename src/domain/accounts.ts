@@ -51,6 +51,8 @@ export interface AccountChanges {
   givenName?: string | null | undefined;
   familyName?: string | null | undefined;
   disabled?: boolean | undefined;
+  /** the other standard claims; null or '' removes one (see profile-claims.ts) */
+  profile?: ProfileChanges | undefined;
 }
 
 interface AccountRow {
@@ -318,7 +320,7 @@ export class Accounts {
    * so relying parties see the change in the ID token and userinfo.
    */
   async updateProfile(id: string, changes: AccountProfileChanges): Promise<Account> {
-    const { name, given_name, family_name, ...claims } = changes;
+    const { name, given_name, family_name, ...profile } = changes;
     const names: Record<string, string | null> = {};
     for (const [column, value] of Object.entries({ name, given_name, family_name }) as Array<[(typeof NAME_COLUMNS)[number], unknown]>) {
       if (value === undefined) continue;
@@ -327,19 +329,7 @@ export class Accounts {
       if (trimmed.length > 200) throw new InvalidRequest(`${column} must be at most 200 characters`);
       names[column] = trimmed === '' ? null : trimmed;
     }
-    const updated = await this.#change(id, () =>
-      this.#db.transaction(async (trx) => {
-        const row = await trx<AccountRow>('accounts').where({ id }).forUpdate().first('profile');
-        if (!row) throw new NotFound(`no account ${id}`);
-        const profile = applyProfileChanges(storedProfile(row.profile), claims);
-        const [saved] = await trx('accounts')
-          .where({ id })
-          .update({ ...names, profile: JSON.stringify(profile), updated_at: trx.fn.now() })
-          .returning(PUBLIC_COLUMNS);
-        return saved as AccountRow;
-      }),
-    );
-    return toAccount(updated);
+    return this.update(id, { name: names.name, givenName: names.given_name, familyName: names.family_name, profile });
   }
 
   /** At most `limit` accounts by id, after `after` (keyset pagination). */
@@ -373,6 +363,7 @@ export class Accounts {
           const found = await trx<AccountRow>('accounts').where({ id }).forUpdate().first(...PUBLIC_COLUMNS);
           if (!found) throw new NotFound(`no account ${id}`);
           expect?.(toAccount(found));
+          if (changes.profile !== undefined) update.profile = JSON.stringify(applyProfileChanges(toAccount(found).profile, changes.profile));
           if ('email' in update && update.email !== found.email && changes.emailVerified === undefined) update.email_verified = false;
           const [changed] = await trx('accounts').where({ id }).update({ ...update, updated_at: trx.fn.now() }).returning(PUBLIC_COLUMNS as unknown as string[]);
           return changed as AccountRow;

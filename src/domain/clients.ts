@@ -178,7 +178,20 @@ function requestObjectMetadata(settings: RequestObjectSettings, current: Pick<Cl
 }
 
 /** What a client may change after registration; its type and id stay. */
-export type ClientChanges = Partial<Pick<NewClient, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'firstParty' | 'pkcePolicy'>>;
+export type ClientChanges = Partial<Pick<NewClient, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'firstParty' | 'pkcePolicy' | 'backchannelLogoutSessionRequired'>> & {
+  /** null removes it */
+  backchannelLogoutUri?: string | null | undefined;
+};
+
+/** The metadata with the Back-Channel Logout registration changed, or as it was. */
+function withBackchannel(metadata: ClientRow['metadata'], changes: ClientChanges): ClientRow['metadata'] {
+  if (changes.backchannelLogoutUri === undefined && changes.backchannelLogoutSessionRequired === undefined) return metadata;
+  const { backchannel_logout_uri: current, backchannel_logout_session_required: required, ...rest } = metadata;
+  const uri = changes.backchannelLogoutUri !== undefined ? changes.backchannelLogoutUri : (current ?? null);
+  // removing the URI drops the flag with it, unless it is asked for again (and refused)
+  const sessionRequired = uri === null ? changes.backchannelLogoutSessionRequired : (changes.backchannelLogoutSessionRequired ?? required);
+  return { ...rest, ...backchannelMetadata({ uri, sessionRequired }) };
+}
 
 interface ClientSettings {
   type: ClientType;
@@ -409,7 +422,7 @@ export class Clients {
           .update({
             name,
             first_party: changes.firstParty ?? current.firstParty,
-            metadata: JSON.stringify(withPkcePolicy({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }, changes.pkcePolicy)),
+            metadata: JSON.stringify(withBackchannel(withPkcePolicy({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }, changes.pkcePolicy), changes)),
             updated_at: trx.fn.now(),
           })
           .returning('*');
@@ -458,19 +471,8 @@ export class Clients {
    * Registers, changes or (with `uri: null`) removes where the application is told that a session
    * it had ended. Sessions that end from then on are told there; notices already queued keep theirs.
    */
-  async setBackchannelLogout(clientId: string, settings: BackchannelLogoutSettings): Promise<ClientSummary> {
-    const backchannel = backchannelMetadata(settings);
-    const [row] = await this.#changing([clientId], () =>
-      this.#db('clients')
-        .where({ client_id: clientId })
-        .update({
-          metadata: this.#db.raw("(metadata - 'backchannel_logout_uri' - 'backchannel_logout_session_required') || ?::jsonb", [JSON.stringify(backchannel)]),
-          updated_at: this.#db.fn.now(),
-        })
-        .returning('*'),
-    );
-    if (!row) throw new NotFound(`no client ${clientId}`);
-    return toSummary(row as ClientRow);
+  setBackchannelLogout(clientId: string, settings: BackchannelLogoutSettings): Promise<ClientSummary> {
+    return this.update(clientId, { backchannelLogoutUri: settings.uri, backchannelLogoutSessionRequired: settings.sessionRequired });
   }
 
   /** Metadata for the protocol engine, secret opened; read through the cache. */

@@ -54,6 +54,23 @@ describe.each(availableBackends())('admin API: users, roles and APIs on %s', (ba
     expect(types).toEqual(expect.arrayContaining(['account.created', 'account.updated', 'account.disabled', 'account.enabled']));
   });
 
+  it('reads and changes the standard claims (profile) with If-Match; a bad value is 400 and changes nothing', async () => {
+    const user = await createUser('hedy');
+    const path = `/users/${user.id}`;
+    const read = await t.call('getUser', 'GET', path);
+    expect(read.body.profile).toEqual({});
+    const changed = await t.call('updateUser', 'PATCH', path, {
+      body: { givenName: 'Hedy', profile: { nickname: 'H', phone_number: '+43 1 234567', phone_number_verified: true, address: { locality: 'Vienna', country: 'Austria' } } },
+      headers: { 'if-match': read.headers.get('etag')! },
+    });
+    expect(changed.body).toMatchObject({ givenName: 'Hedy', profile: { nickname: 'H', phone_number: '+431234567', phone_number_verified: true, address: { locality: 'Vienna', country: 'Austria' } } });
+    const refused = await t.call('updateUser', 'PATCH', path, { body: { profile: { website: 'http://hedy.example' } }, headers: { 'if-match': changed.headers.get('etag')! } });
+    expectProblem(refused, 400);
+    const removed = await t.call('updateUser', 'PATCH', path, { body: { profile: { nickname: null, address: null } }, headers: { 'if-match': changed.headers.get('etag')! } });
+    expect(removed.body.profile).toEqual({ phone_number: '+431234567', phone_number_verified: true });
+    expect((await t.server.services.accounts.findById(user.id))!.profile).toEqual(removed.body.profile);
+  });
+
   it('unlocks a locked account, resets its second factor, sets a password and mails a reset link', async () => {
     const user = await createUser('linus');
     const attempt = { accountId: user.id, deviceId: undefined, ip };

@@ -63,8 +63,12 @@ describe.skipIf(skipBrowserSuites)(`GET and POST at the authorization and end-se
   /** Clicks and returns the URL the browser is sent to at `destination` (nothing listens there). */
   async function clickThrough(button: string, destination: string): Promise<URL> {
     const leaving = page.waitForRequest((request) => request.url().startsWith(destination) && request.isNavigationRequest());
+    // the navigation then fails (nothing listens there) and Chromium shows its error page: wait for
+    // that too, or the next goto is interrupted by it
+    const left = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame() && !frame.url().startsWith(server.issuer) && !frame.url().startsWith(appOrigin) });
     await page.getByRole('button', { name: button, exact: true }).click();
-    return new URL((await leaving).url());
+    const [request] = await Promise.all([leaving, left]);
+    return new URL(request.url());
   }
 
   async function signInWithGet() {

@@ -176,8 +176,10 @@ describe.each(availableBackends())('back-channel logout on %s', (backend) => {
     const { claims } = await signInTo(app, user, phone);
     const { agent, page } = await sessionsPage(user);
     const item = page.html.split('<li class="account-item').find((chunk) => chunk.includes('Firefox 121 on Android 14'));
-    const uid = /name="session" value="([^"]+)"/.exec(item ?? '')?.[1];
-    const ended = await agent.post(`${server.issuer}/account/sessions/end`, { csrf: hiddenField(page.html, 'csrf'), session: uid! });
+    const uid = decodeURIComponent(/sessions\/end\?session=([^"&]+)"/.exec(item ?? '')?.[1] ?? '');
+    // the link asks first; its form posts to the same address
+    const question = await agent.get(`${server.issuer}/account/sessions/end?session=${encodeURIComponent(uid)}`);
+    const ended = await agent.post(`${server.issuer}/account/sessions/end`, { csrf: hiddenField(question.html, 'csrf'), session: uid });
     expect(ended.html).toContain('That device was signed out.');
 
     const [token] = await acceptedBy(app.listener!);
@@ -193,8 +195,8 @@ describe.each(availableBackends())('back-channel logout on %s', (backend) => {
     await signInTo(first, user, laptop);
     await signInTo(second, user, laptop);
     const { agent, page } = await sessionsPage(user);
-    const forms = page.html.match(/<form method="post"/g)!.length;
-    await agent.post(formAction(page.html, forms - 1), { csrf: hiddenField(page.html, 'csrf') });
+    const question = await agent.get(`${server.issuer}${/href="(\/account\/sessions\/end-all)"/.exec(page.html)![1]!}`);
+    await agent.post(formAction(question.html), { csrf: hiddenField(question.html, 'csrf') });
 
     // the first application had two sessions: one token for each, with that session's sid
     const fromFirst = await acceptedBy(first.listener!, 2);

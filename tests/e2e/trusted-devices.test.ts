@@ -141,8 +141,9 @@ describe.each(availableBackends())('trusted devices and the lockout on %s', (bac
     [
       'sign out everywhere',
       async (user, owner) => {
-        const sessions = await accountPage(owner, user, PASSWORD, '/account/sessions');
-        const done = await owner.post(url('/account/sessions/end-all'), { csrf: csrf(sessions) });
+        // the sessions page links to a question whose form signs out everywhere
+        const question = await accountPage(owner, user, PASSWORD, '/account/sessions/end-all');
+        const done = await owner.post(url('/account/sessions/end-all'), { csrf: csrf(question) });
         expect(done.html).toContain('every device');
         return PASSWORD;
       },

@@ -16,6 +16,8 @@ export function clientJson(client: ClientSummary) {
     scopes: client.scopes,
     tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
     pkcePolicy: client.pkcePolicy,
+    backchannelLogoutUri: client.backchannelLogoutUri,
+    backchannelLogoutSessionRequired: client.backchannelLogoutSessionRequired,
     createdAt: iso(client.createdAt),
   };
 }
@@ -35,6 +37,8 @@ interface ClientBody {
   firstParty?: boolean;
   pkcePolicy?: PkcePolicy;
   tokenEndpointAuthMethod?: SecretAuthMethod;
+  backchannelLogoutUri?: string | null;
+  backchannelLogoutSessionRequired?: boolean;
 }
 
 export function clientHandlers(deps: HandlerDependencies): Record<string, Handler> {
@@ -48,7 +52,7 @@ export function clientHandlers(deps: HandlerDependencies): Record<string, Handle
     },
     async createClient(request) {
       const input = request.body as ClientBody;
-      const { client, clientSecret } = await clients.create({ ...input, name: input.name!, type: input.type! });
+      const { client, clientSecret } = await clients.create({ ...input, name: input.name!, type: input.type!, backchannelLogoutUri: input.backchannelLogoutUri ?? undefined });
       await auditChange(deps, request, { type: 'client.created', clientId: client.clientId });
       const json = clientJson(client);
       return { status: 201, body: clientSecret === undefined ? json : { ...json, clientSecret }, etag: etagOf(json) };

@@ -1,6 +1,7 @@
 import type { Accounts } from '../../domain/accounts.ts';
 import type { AuditEvent, AuditLog } from '../../domain/audit.ts';
 import { clientActor } from '../../domain/audit.ts';
+import type { LogoutDeliveries } from '../../domain/logout-deliveries.ts';
 import type { Clients } from '../../domain/clients.ts';
 import type { LoginThrottle } from '../../domain/login-throttle.ts';
 import type { RecoveryCodes } from '../../domain/recovery-codes.ts';
@@ -65,6 +66,7 @@ export interface AdminServices {
   roles: Roles;
   signingKeys: SigningKeys;
   audit: AuditLog;
+  logoutDeliveries: LogoutDeliveries;
   throttle: LoginThrottle;
   totp: Totp;
   recoveryCodes: RecoveryCodes;

@@ -14,6 +14,7 @@ export function userJson(account: Account) {
     name: account.name,
     givenName: account.givenName,
     familyName: account.familyName,
+    profile: account.profile,
     disabled: account.disabled,
     hasPassword: account.hasPassword,
     createdAt: iso(account.createdAt),

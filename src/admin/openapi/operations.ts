@@ -113,6 +113,31 @@ export const OPERATIONS: OperationSpec[] = [
 
   { operationId: 'listSigningKeys', method: 'get', path: '/signing-keys', tag: 'signing keys', summary: 'signing keys, newest first, without their private parts', scope: 'admin:keys:read', parameters: PAGE_PARAMETERS, responses: ok('SigningKeyPage') },
   {
+    operationId: 'listLogoutDeliveries',
+    method: 'get',
+    path: '/logout-deliveries',
+    tag: 'back-channel logout',
+    summary: 'back-channel logout deliveries, newest first, with the count in each state',
+    scope: 'admin:clients:read',
+    parameters: [
+      query('state', 'only deliveries in this state', { type: 'string', enum: ['pending', 'delivered', 'failed'] }),
+      query('clientId', 'only deliveries to this client', CLIENT_ID),
+      query('userId', 'only deliveries about this account', { type: 'string', format: 'uuid' }),
+      ...PAGE_PARAMETERS,
+    ],
+    responses: ok('LogoutDeliveryPage'),
+  },
+  {
+    operationId: 'retryLogoutDeliveries',
+    method: 'post',
+    path: '/logout-deliveries/retry',
+    tag: 'back-channel logout',
+    summary: 'start failed deliveries again from their first attempt (all, one client\'s, or one)',
+    scope: 'admin:clients:write',
+    parameters: [query('clientId', "only this client's failed deliveries", CLIENT_ID), query('id', 'only this delivery', { type: 'string', pattern: '^[0-9]{1,18}$' })],
+    responses: ok('RetriedDeliveries'),
+  },
+  {
     operationId: 'rotateSigningKeys',
     method: 'post',
     path: '/signing-keys/rotate',

@@ -45,6 +45,8 @@ const clientFields = {
   grantTypes: { ...list(GRANT_TYPE, 3), minItems: 1 },
   scopes: { ...list(SCOPE_TOKEN), description: 'scopes the client may ask for; empty: every registered scope' },
   firstParty: { type: 'boolean', description: 'your own application: the consent page is skipped' },
+  backchannelLogoutUri: { ...nullable({ type: 'string', format: 'uri', maxLength: 2000 }), description: 'where the application hears that a session it had ended (OpenID Connect Back-Channel Logout); null: it is not told' },
+  backchannelLogoutSessionRequired: { type: 'boolean', description: 'the application needs sid in logout tokens (always sent)' },
   pkcePolicy: {
     type: 'string',
     enum: ['required', 'nonce_instead'],
@@ -56,7 +58,7 @@ const AUTH_METHOD: Schema = { type: 'string', enum: ['client_secret_basic', 'cli
 
 const client: Schema = {
   type: 'object',
-  required: ['clientId', 'name', 'type', 'firstParty', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes', 'tokenEndpointAuthMethod', 'pkcePolicy', 'createdAt'],
+  required: ['clientId', 'name', 'type', 'firstParty', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes', 'tokenEndpointAuthMethod', 'pkcePolicy', 'backchannelLogoutUri', 'backchannelLogoutSessionRequired', 'createdAt'],
   additionalProperties: false,
   properties: {
     clientId: CLIENT_ID,
@@ -64,6 +66,39 @@ const client: Schema = {
     ...clientFields,
     tokenEndpointAuthMethod: { type: 'string', enum: ['client_secret_basic', 'client_secret_post', 'none'] },
     createdAt: dateTime,
+  },
+};
+
+const claimText = (max = 200): Schema => nullable({ type: 'string', maxLength: max });
+/** The standard claims beyond names and email (OpenID Connect Core §5.1); null removes one. Checked further by the domain. */
+const PROFILE_CLAIMS: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'standard claims (OpenID Connect Core 5.1) released with the profile, phone and address scopes',
+  properties: {
+    middle_name: claimText(),
+    nickname: claimText(),
+    profile: claimText(2000),
+    picture: claimText(2000),
+    website: claimText(2000),
+    gender: claimText(),
+    birthdate: claimText(10),
+    zoneinfo: claimText(64),
+    locale: claimText(35),
+    phone_number: claimText(32),
+    phone_number_verified: nullable({ type: 'boolean' }),
+    address: nullable({
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        formatted: claimText(500),
+        street_address: claimText(),
+        locality: claimText(),
+        region: claimText(),
+        postal_code: claimText(),
+        country: claimText(),
+      },
+    }),
   },
 };
 
@@ -159,12 +194,13 @@ export const SCHEMAS: Record<string, Schema> = {
   },
   User: {
     type: 'object',
-    required: ['id', 'username', 'email', 'emailVerified', 'name', 'givenName', 'familyName', 'disabled', 'hasPassword', 'createdAt', 'updatedAt'],
+    required: ['id', 'username', 'email', 'emailVerified', 'name', 'givenName', 'familyName', 'profile', 'disabled', 'hasPassword', 'createdAt', 'updatedAt'],
     additionalProperties: false,
     properties: {
       id: { type: 'string', format: 'uuid' },
       username: { type: 'string' },
       ...userProfile,
+      profile: PROFILE_CLAIMS,
       email: nullable({ type: 'string' }),
       disabled: { type: 'boolean' },
       hasPassword: { type: 'boolean' },
@@ -187,7 +223,7 @@ export const SCHEMAS: Record<string, Schema> = {
     type: 'object',
     minProperties: 1,
     additionalProperties: false,
-    properties: { ...userProfile, disabled: { type: 'boolean', description: 'true also ends every session and revokes every token' } },
+    properties: { ...userProfile, profile: PROFILE_CLAIMS, disabled: { type: 'boolean', description: 'true also ends every session and revokes every token' } },
   },
   UserPage: page('User'),
   NewPassword: {
@@ -305,6 +341,42 @@ export const SCHEMAS: Record<string, Schema> = {
     },
   },
   SigningKeyPage: page('SigningKey'),
+  LogoutDelivery: {
+    type: 'object',
+    required: ['id', 'clientId', 'uri', 'userId', 'sid', 'reason', 'state', 'attempts', 'nextAttemptAt', 'lastAttemptAt', 'lastError', 'createdAt', 'finishedAt'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string' },
+      clientId: CLIENT_ID,
+      uri: { type: 'string' },
+      userId: { type: 'string' },
+      sid: nullable({ type: 'string' }),
+      reason: { type: 'string', enum: ['logout', 'session_ended', 'signed_out_everywhere', 'password_reset', 'account_deleted', 'admin'], description: 'how the session ended' },
+      state: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
+      attempts: { type: 'integer', minimum: 0 },
+      nextAttemptAt: nullable(dateTime),
+      lastAttemptAt: nullable(dateTime),
+      lastError: nullable({ type: 'string' }),
+      createdAt: dateTime,
+      finishedAt: nullable(dateTime),
+    },
+  },
+  LogoutDeliveryPage: {
+    type: 'object',
+    required: ['counts', 'items', 'nextCursor'],
+    additionalProperties: false,
+    properties: {
+      counts: {
+        type: 'object',
+        required: ['pending', 'delivered', 'failed'],
+        additionalProperties: false,
+        properties: { pending: { type: 'integer', minimum: 0 }, delivered: { type: 'integer', minimum: 0 }, failed: { type: 'integer', minimum: 0 } },
+      },
+      items: list(ref('LogoutDelivery'), 200),
+      nextCursor: nullable({ type: 'string' }),
+    },
+  },
+  RetriedDeliveries: { type: 'object', required: ['restarted'], additionalProperties: false, properties: { restarted: { type: 'integer', minimum: 0 } } },
   KeyRotation: {
     type: 'object',
     required: ['current', 'previous', 'next'],
