@@ -472,7 +472,8 @@ export class Clients {
    * it had ended. Sessions that end from then on are told there; notices already queued keep theirs.
    */
   setBackchannelLogout(clientId: string, settings: BackchannelLogoutSettings): Promise<ClientSummary> {
-    return this.update(clientId, { backchannelLogoutUri: settings.uri, backchannelLogoutSessionRequired: settings.sessionRequired });
+    // the whole registration is replaced: a flag not given is off
+    return this.update(clientId, { backchannelLogoutUri: settings.uri, backchannelLogoutSessionRequired: settings.uri === null ? settings.sessionRequired : (settings.sessionRequired ?? false) });
   }
 
   /** Metadata for the protocol engine, secret opened; read through the cache. */
