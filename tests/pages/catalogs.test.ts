@@ -51,7 +51,7 @@ describe('message catalogs', () => {
     it(`${language} takes the same placeholders and tags as English`, () => {
       const mismatched = englishKeys.filter((key) => {
         const translated = CATALOGS[language][key];
-        return translated !== undefined && JSON.stringify(slots(translated)) !== JSON.stringify(slots(english[key as keyof typeof english]));
+        return translated !== undefined && JSON.stringify(slots(translated)) !== JSON.stringify(slots(english[key as keyof typeof english] as string));
       });
       expect(mismatched, `placeholders differ in ${language}`).toEqual([]);
     });
