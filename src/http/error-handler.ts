@@ -74,7 +74,8 @@ export function errorHandler(views: Views): Middleware {
         ctx.type = 'html';
         // our own messages are written for people (in their language when the catalog has them);
         // the engine's and unexposed ones get the page's words for the code
-        const language = languageOf(ctx);
+        // the switcher comes back to the path alone: the query of a refused request is not repeated
+        const language = { ...languageOf(ctx), returnTo: ctx.path };
         const forPeople = isWorded(caught) ? language.translator.t(caught.messageKey, caught.messageValues) : description;
         ctx.body = views.render('error', page(ctx, { error, description: known ? forPeople : undefined, technical: known || !expose ? undefined : description, pageMissing: missing }), language);
       } else {
@@ -97,7 +98,7 @@ function renderUnavailable(ctx: Context, views: Views, error: StorageUnavailable
   ctx.set('Retry-After', RETRY_AFTER_SECONDS);
   if (wantsHtml(ctx)) {
     ctx.type = 'html';
-    ctx.body = views.render('error', page(ctx, { error: error.error }), languageOf(ctx));
+    ctx.body = views.render('error', page(ctx, { error: error.error }), { ...languageOf(ctx), returnTo: ctx.path });
   } else {
     ctx.body = { error: error.error, error_description: error.error_description };
   }

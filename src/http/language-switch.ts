@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import { isLanguage } from '../pages/language/languages.ts';
-import { LANGUAGE_COOKIE, LANGUAGE_PATH } from '../pages/language/page-language.ts';
+import { formatChoice, LANGUAGE_COOKIE, LANGUAGE_PATH } from '../pages/language/page-language.ts';
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
@@ -13,15 +13,18 @@ function localReturn(value: unknown): string {
 
 /**
  * The language switcher's links: `GET /language?lang=de&return=/page` remembers the language in
- * a cookie and goes back to the page. A link works without JavaScript on every page, error pages
+ * a cookie and goes back to the page; `&over=fr`, on a page whose language an application chose
+ * with ui_locales, remembers that the person turned that language down. A link works without JavaScript on every page, error pages
  * included; the worst a forged one can do is change the language of the pages.
  */
 export function languageSwitch(): Middleware {
   return async (ctx, next) => {
     if (ctx.path !== LANGUAGE_PATH || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
     const chosen = ctx.query.lang;
+    const over = ctx.query.over;
     if (isLanguage(chosen)) {
-      ctx.cookies.set(LANGUAGE_COOKIE, chosen, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, path: '/', maxAge: YEAR_MS, overwrite: true });
+      const value = formatChoice({ language: chosen, overrules: isLanguage(over) ? over : undefined });
+      ctx.cookies.set(LANGUAGE_COOKIE, value, { httpOnly: true, sameSite: 'lax', secure: ctx.secure, path: '/', maxAge: YEAR_MS, overwrite: true });
     }
     ctx.set('Cache-Control', 'no-store');
     ctx.status = 303;

@@ -147,7 +147,7 @@ function languageData(page: PageLanguage) {
       code,
       name: LANGUAGE_NAMES[code],
       current: code === translator.language,
-      href: `${LANGUAGE_PATH}?lang=${code}&return=${encodeURIComponent(page.returnTo)}`,
+      href: `${LANGUAGE_PATH}?lang=${code}&return=${encodeURIComponent(page.returnTo)}${page.source === 'ui_locales' ? `&over=${translator.language}` : ''}`,
     })),
   };
 }

@@ -93,6 +93,25 @@ describe('the language of the pages', () => {
     expect(consent.html).toContain('Su dirección de correo electrónico');
   });
 
+  it('a person who turns down the application’s language with the switcher keeps their choice for it, and only for it', async () => {
+    const page = await signInPage({ ui_locales: 'de' });
+    expect(page.header).toBe('de');
+    const link = /<a href="([^"]+)" lang="fr"/.exec(page.html)?.[1]?.replaceAll('&amp;', '&');
+    expect(link).toContain('&over=de');
+    const switched = await page.agent.request(new URL(link!, t.server.issuer).toString());
+    expect(switched.headers.getSetCookie().find((line) => line.startsWith('postern.lang='))).toMatch(/^postern\.lang=fr~de;/);
+    const again = await page.agent.request(page.url);
+    const html = await again.text();
+    expect(languageOf(again, html).header).toBe('fr');
+    expect(html).toContain('<h1>Se connecter</h1>');
+    // the whole sign-in keeps it: the consent page of the same request is French too
+    const consent = await page.agent.post(formAction(html), { csrf: hiddenField(html, 'csrf'), login: t.fixture.username, password: t.fixture.password });
+    expect(consent.html).toContain('<html lang="fr">');
+    // another language asked for by an application still wins
+    expect((await signInPage({ ui_locales: 'es' }, {}, page.agent)).header).toBe('es');
+    expect((await signInPage({ ui_locales: 'de' }, {}, page.agent)).header).toBe('fr');
+  });
+
   it('ui_locales naming no supported language leaves the choice to the cookie, then the browser', async () => {
     const page = await signInPage({ ui_locales: 'ja' }, { 'accept-language': 'fr' });
     expect(page.header).toBe('fr');

@@ -4,9 +4,12 @@ import type { Views } from '../../interactions/views.ts';
 import { engineErrorPage } from './error-page.ts';
 import { useRequestLanguage } from '../../pages/language/page-language.ts';
 
-/** The authorization or end-session request's ui_locales, when the engine has read its parameters. */
+/**
+ * The authorization or end-session request's ui_locales, when the engine has read its parameters.
+ * The switcher comes back to the path alone: the query may hold a redirect URI the page must not repeat.
+ */
 function requestLanguage(ctx: KoaContextWithOIDC) {
-  return useRequestLanguage(ctx, (ctx.oidc?.params as Record<string, unknown> | undefined)?.ui_locales);
+  return useRequestLanguage(ctx, (ctx.oidc?.params as Record<string, unknown> | undefined)?.ui_locales, ctx.path);
 }
 
 type Features = NonNullable<Configuration['features']>;
