@@ -5,7 +5,7 @@ import { REGISTRATION_PATH } from '../interactions/paths.ts';
 import type { Views, WayOn } from '../interactions/views.ts';
 import type { Logger } from '../logger.ts';
 import { field, linkToken, originOf } from './form-input.ts';
-import { languageOf, translatorOf } from '../pages/language/page-language.ts';
+import { languageOf, translatorOf, useRequestLanguage } from '../pages/language/page-language.ts';
 import type { Registration, RegistrationForm } from './registration.ts';
 import { rememberSignIn } from './sign-in-return.ts';
 
@@ -74,6 +74,8 @@ export function registrationRoutes(router: Router, deps: RegistrationRouteDepend
   router.get(VERIFY_EMAIL_PATH, async (ctx) => {
     const verified = await registration.verify(linkToken(ctx), originOf(ctx));
     const way = await deps.wayOn(ctx);
+    // the link is used up: the switcher leads on rather than back to it
+    useRequestLanguage(ctx, undefined, way.next?.href ?? way.accountLink);
     ctx.type = 'html';
     if (!verified) {
       ctx.status = 410;
