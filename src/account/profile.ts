@@ -1,7 +1,8 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Account, AccountProfileChanges } from '../domain/accounts.ts';
-import { InvalidRequest } from '../domain/errors.ts';
+import { InvalidProfileClaim, InvalidRequest } from '../domain/errors.ts';
+import { profileClaimWords } from '../pages/language/profile-words.ts';
 import type { AddressClaim } from '../domain/profile-claims.ts';
 import { csrfToken } from '../http/csrf.ts';
 import type { AccountPageDependencies, AccountPages } from './pages.ts';
@@ -75,6 +76,8 @@ export function profileRoutes(router: Router, deps: AccountPageDependencies, pag
       try {
         await deps.services.accounts.updateProfile(user.account.id, changesFrom(values, user.account));
       } catch (error) {
+        if (error instanceof InvalidProfileClaim) return render(ctx, user, 400, values, profileClaimWords(error, translatorOf(ctx)));
+        // what the form's own limits (maxlength) keep out is said in the domain's words
         if (error instanceof InvalidRequest) return render(ctx, user, 400, values, error.message);
         throw error;
       }

@@ -72,6 +72,21 @@ export class MailDeliveryFailed extends DomainError {
   }
 }
 
+export type ProfileClaimProblem = 'not_https_url' | 'birthdate_format' | 'birthdate_not_real' | 'locale' | 'zoneinfo' | 'phone';
+
+/** A profile value refused for a reason a person can fix in the form; the message names the claim. */
+export class InvalidProfileClaim extends InvalidRequest {
+  override name = 'InvalidProfileClaim';
+  readonly claim: string;
+  readonly problem: ProfileClaimProblem;
+
+  constructor(claim: string, problem: ProfileClaimProblem, message: string) {
+    super(message);
+    this.claim = claim;
+    this.problem = problem;
+  }
+}
+
 export type WeakPasswordReason = 'too_short' | 'too_long' | 'common' | 'contains_identity';
 
 /** A new password the password policy refuses; the message says what to change. */

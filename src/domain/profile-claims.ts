@@ -1,4 +1,4 @@
-import { InvalidRequest } from './errors.ts';
+import { InvalidProfileClaim, InvalidRequest } from './errors.ts';
 
 /** OpenID Connect Core §5.1.1: the address claim's members. */
 export interface AddressClaim {
@@ -65,20 +65,20 @@ function webUrl(name: string, value: unknown): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new InvalidRequest(`${name} must be an absolute https URL`);
+    throw new InvalidProfileClaim(name, 'not_https_url', `${name} must be an absolute https URL`);
   }
-  if (url.protocol !== 'https:') throw new InvalidRequest(`${name} must be an absolute https URL`);
+  if (url.protocol !== 'https:') throw new InvalidProfileClaim(name, 'not_https_url', `${name} must be an absolute https URL`);
   return url.toString();
 }
 
 function birthdate(value: unknown): string {
   const raw = text('birthdate', value, 10);
   const match = BIRTHDATE.exec(raw);
-  if (!match) throw new InvalidRequest('birthdate must be YYYY-MM-DD, YYYY, or 0000-MM-DD');
+  if (!match) throw new InvalidProfileClaim('birthdate', 'birthdate_format', 'birthdate must be YYYY-MM-DD, YYYY, or 0000-MM-DD');
   if (match[2]) {
     const year = match[1] === '0000' ? 2000 : Number(match[1]);
     const date = new Date(Date.UTC(year, Number(match[3]) - 1, Number(match[4])));
-    if (date.getUTCMonth() !== Number(match[3]) - 1 || date.getUTCDate() !== Number(match[4])) throw new InvalidRequest('birthdate is not a real date');
+    if (date.getUTCMonth() !== Number(match[3]) - 1 || date.getUTCDate() !== Number(match[4])) throw new InvalidProfileClaim('birthdate', 'birthdate_not_real', 'birthdate is not a real date');
   }
   return raw;
 }
@@ -91,7 +91,7 @@ function locale(value: unknown): string {
   } catch {
     // fall through
   }
-  throw new InvalidRequest('locale must be a BCP 47 language tag such as en-US');
+  throw new InvalidProfileClaim('locale', 'locale', 'locale must be a BCP 47 language tag such as en-US');
 }
 
 function address(value: unknown): AddressClaim | undefined {
@@ -125,12 +125,12 @@ export function applyProfileChanges(current: ProfileClaims, changes: ProfileChan
     else if (key === 'birthdate') set(next, key, removing ? undefined : birthdate(value));
     else if (key === 'zoneinfo') {
       const zone = removing ? undefined : text(key, value, 64);
-      if (zone !== undefined && !knownTimeZone(zone)) throw new InvalidRequest('zoneinfo must be a time zone name such as Europe/Paris');
+      if (zone !== undefined && !knownTimeZone(zone)) throw new InvalidProfileClaim('zoneinfo', 'zoneinfo', 'zoneinfo must be a time zone name such as Europe/Paris');
       set(next, key, zone);
     } else if (key === 'locale') set(next, key, removing ? undefined : locale(value));
     else if (key === 'phone_number') {
       const phone = removing ? undefined : text(key, value, 32).replace(/[\s().-]/g, '');
-      if (phone !== undefined && !PHONE.test(phone)) throw new InvalidRequest('phone_number must be in international format, such as +44 20 7946 0958');
+      if (phone !== undefined && !PHONE.test(phone)) throw new InvalidProfileClaim('phone_number', 'phone', 'phone_number must be in international format, such as +44 20 7946 0958');
       if (phone !== current.phone_number) delete next.phone_number_verified;
       set(next, key, phone);
     } else if (key === 'phone_number_verified') {

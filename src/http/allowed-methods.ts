@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import { MethodNotAllowed } from '../domain/errors.ts';
+import { worded } from '../pages/language/worded-errors.ts';
 
 const ALLOWED = ['GET', 'HEAD', 'POST', 'OPTIONS'];
 const ALLOW = ALLOWED.join(', ');
@@ -9,6 +10,6 @@ export function allowedMethods(): Middleware {
   return async (ctx, next) => {
     if (ALLOWED.includes(ctx.method)) return next();
     ctx.set('Allow', ALLOW);
-    throw new MethodNotAllowed(`${ctx.method} is not supported here; use one of ${ALLOW}`);
+    throw worded(new MethodNotAllowed(`${ctx.method} is not supported here; use one of ${ALLOW}`), 'refusal.methodNotAllowed', { method: ctx.method, allowed: ALLOW });
   };
 }

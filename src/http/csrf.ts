@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { InvalidCsrfToken } from '../domain/errors.ts';
+import { worded } from '../pages/language/worded-errors.ts';
 
 const COOKIE = 'postern.csrf';
 const TOKEN_BYTES = 32;
@@ -43,6 +44,6 @@ export const requireCsrfToken: Middleware = async (ctx, next) => {
   const body = ctx.request.body as Record<string, unknown> | undefined;
   const given = Buffer.from(typeof body?.csrf === 'string' ? body.csrf : '', 'base64url');
   const valid = expected !== undefined && given.length === 2 * TOKEN_BYTES && timingSafeEqual(xor(given.subarray(0, TOKEN_BYTES), given.subarray(TOKEN_BYTES)), expected);
-  if (!valid) throw new InvalidCsrfToken('This form has expired or did not come from this site. Go back, reload the page and try again.');
+  if (!valid) throw worded(new InvalidCsrfToken('This form has expired or did not come from this site. Go back, reload the page and try again.'), 'refusal.csrf');
   await next();
 };

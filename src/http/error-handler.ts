@@ -7,7 +7,7 @@ import { asDatabaseUnavailable, isUnstorableText } from '../store/database-guard
 import { logOutage } from '../store/outage-log.ts';
 import { StorageUnavailable } from '../store/unavailable.ts';
 import { languageOf } from '../pages/language/page-language.ts';
-import { isWorded, WordedNotFound } from '../pages/language/worded-errors.ts';
+import { isWorded, worded, WordedNotFound } from '../pages/language/worded-errors.ts';
 
 /** Seconds a client is asked to wait after a 503: about how long a storage tier takes to be used again. */
 const RETRY_AFTER_SECONDS = '5';
@@ -41,7 +41,10 @@ export function errorHandler(views: Views): Middleware {
       await next();
       // what no route answered, and a router's own 405 (a method none of its routes serves), come without a body
       if (ctx.status === 404 && ctx.body == null) throw new PageMissing('error.words.not_found');
-      if (ctx.status === 405 && ctx.body == null) throw new MethodNotAllowed(`${ctx.method} is not supported here; use one of ${ctx.response.get('Allow')}`);
+      if (ctx.status === 405 && ctx.body == null) {
+        const allowed = ctx.response.get('Allow');
+        throw worded(new MethodNotAllowed(`${ctx.method} is not supported here; use one of ${allowed}`), 'refusal.methodNotAllowed', { method: ctx.method, allowed });
+      }
       // the engine renders a storage outage itself (503 temporarily_unavailable): tell when to come back, as Postern's own pages do
       if (ctx.status === 503 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', RETRY_AFTER_SECONDS);
     } catch (thrown) {
@@ -52,7 +55,7 @@ export function errorHandler(views: Views): Middleware {
         return;
       }
       const caught = isUnstorableText(thrown)
-        ? new InvalidRequest('The request contains characters that are not allowed (such as NUL).', { cause: thrown })
+        ? worded(new InvalidRequest('The request contains characters that are not allowed (such as NUL).', { cause: thrown }), 'refusal.unstorableText')
         : asDatabaseUnavailable(thrown);
       if (caught instanceof StorageUnavailable) {
         renderUnavailable(ctx, views, caught);

@@ -18,6 +18,11 @@ export function isWorded(error: unknown): error is DomainError & Worded {
 
 const english = (key: MessageKey, values?: MessageValues) => translatorFor(DEFAULT_LANGUAGE).t(key, values);
 
+/** Gives an error made elsewhere (with its English message) the catalog's words for people. */
+export function worded<E extends DomainError>(error: E, key: MessageKey, values?: MessageValues): E & Worded {
+  return Object.assign(error, { messageKey: key, messageValues: values });
+}
+
 export class WordedInvalidRequest extends InvalidRequest implements Worded {
   readonly messageKey: MessageKey;
   readonly messageValues: MessageValues | undefined;
