@@ -126,6 +126,8 @@ export function adminApi(options: AdminApiOptions): Middleware {
     if (answer.body !== undefined) {
       ctx.body = answer.body;
       if (answer.type) ctx.type = answer.type;
+      // the reference page is written in English only, whatever the reader's language
+      if (answer.type === 'html') ctx.set('Content-Language', 'en');
     }
   }
 

@@ -10,7 +10,8 @@ export function language(): Middleware {
     languageOf(ctx);
     await next();
     if (ctx.response.is('html')) {
-      ctx.set('Content-Language', languageOf(ctx).translator.language);
+      // a page written in one language only (the admin API's reference) says so itself
+      if (!ctx.response.get('Content-Language')) ctx.set('Content-Language', languageOf(ctx).translator.language);
       ctx.vary('Accept-Language');
       ctx.vary('Cookie');
     }

@@ -144,6 +144,12 @@ describe('the language of the pages', () => {
     expect(engineHtml).toContain('Postern ne connaît pas l’application qui vous a envoyé ici.');
   });
 
+  it('the admin API’s reference page, written in English only, says it is English whatever the browser asks for', async () => {
+    const response = await fetch(`${t.server.issuer}/admin/v1/docs`, { headers: { 'accept-language': 'de' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-language')).toBe('en');
+  });
+
   it('writes the email in the language of the request that caused it', async () => {
     const username = `sprache-${randomBytes(3).toString('hex')}`;
     await t.server.services.accounts.create({ username, email: `${username}@example.test`, emailVerified: true }, 'a long enough password');
