@@ -4,7 +4,7 @@ import { csrfToken } from '../http/csrf.ts';
 import { PASSWORD_RESET_PATH } from '../interactions/paths.ts';
 import type { Views, WayOn } from '../interactions/views.ts';
 import type { Logger } from '../logger.ts';
-import { languageOf, translatorOf } from '../pages/language/page-language.ts';
+import { languageOf, translatorOf, useRequestLanguage } from '../pages/language/page-language.ts';
 import { field, linkToken, originOf } from './form-input.ts';
 import type { PasswordReset } from './password-reset.ts';
 import { rememberSignIn } from './sign-in-return.ts';
@@ -37,6 +37,8 @@ export function resetRoutes(router: Router, deps: ResetRouteDependencies): void 
   }
 
   function renderPasswordForm(ctx: Context, token: string, username: string, error?: string) {
+    // after a refused post the switcher comes back to the form of the same link
+    useRequestLanguage(ctx, undefined, `${RESET_COMPLETE_PATH}?token=${encodeURIComponent(token)}`);
     ctx.type = 'html';
     ctx.body = views.render('reset-password', {
       title: translatorOf(ctx).t('resetPassword.title'),
