@@ -150,6 +150,27 @@ describe('the language of the pages', () => {
     expect(response.headers.get('content-language')).toBe('en');
   });
 
+  it('the account pages speak German too: the sign-in to them, counts, device names, dates and “last active” in words', async () => {
+    const username = `konto-${randomBytes(3).toString('hex')}`;
+    await t.server.services.accounts.create({ username, email: `${username}@example.test`, emailVerified: true }, 'a long enough password');
+    const agent = new UserAgent(t.server.issuer, {
+      'accept-language': 'de-DE',
+      'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
+    });
+    const signIn = await agent.get(`${t.server.issuer}/account`);
+    expect(signIn.html).toContain('<h1>Anmelden</h1>');
+    expect(signIn.html).toContain('um mit <strong>Ihr Konto</strong> fortzufahren');
+    const overview = await agent.post(formAction(signIn.html), { csrf: hiddenField(signIn.html, 'csrf'), login: username, password: 'a long enough password' });
+    expect(new URL(overview.url).pathname).toBe('/account');
+    expect(overview.html).toContain('<h1>Ihr Konto</h1>');
+    expect(overview.html).toContain('Angemeldet auf 1 Gerät');
+    expect(overview.html).toContain('Keine Anwendung hat Zugriff');
+    const sessions = await agent.get(`${t.server.issuer}/account/sessions`);
+    expect(sessions.html).toContain('Chrome 120 unter Windows');
+    expect(sessions.html).toMatch(/<dt>Angemeldet<\/dt><dd><time datetime="[^"]+">\d{1,2}\. [A-Z][a-zä]+\.? \d{4}, \d{2}:\d{2} UTC<\/time>/);
+    expect(sessions.html).toMatch(/<dt>Zuletzt aktiv<\/dt><dd><time datetime="[^"]+" title="[^"]+">(jetzt|vor \d+ (Sekunden|Minuten?))<\/time>/);
+  });
+
   it('writes the email in the language of the request that caused it', async () => {
     const username = `sprache-${randomBytes(3).toString('hex')}`;
     await t.server.services.accounts.create({ username, email: `${username}@example.test`, emailVerified: true }, 'a long enough password');
