@@ -179,7 +179,7 @@ describe('the language of the pages', () => {
     expect(form.html).toContain('Passwort zurücksetzen');
     const since = new Date();
     const sent = await agent.post(formAction(form.html), { csrf: hiddenField(form.html, 'csrf'), login: username });
-    expect(sent.html).toContain('Sehen Sie in Ihre E-Mails');
+    expect(sent.html).toContain('Sehen Sie in Ihrem Postfach nach');
     const mail = await waitForMail(OUTBOX, { to: `${username}@example.test`, since });
     expect(mail.subject).toBe('Ihr Passwort zurücksetzen');
     expect(mail.language).toBe('de');
