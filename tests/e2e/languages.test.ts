@@ -19,7 +19,7 @@ function languageOf(response: Response, html: string) {
 }
 
 describe('the language of the pages', () => {
-  const t = useSeededServer('embedded', { POSTERN_MAIL_OUTBOX: OUTBOX, POSTERN_RATE_LIMIT_PASSWORD_RESET: 'off' });
+  const t = useSeededServer('embedded', { POSTERN_MAIL_OUTBOX: OUTBOX, POSTERN_RATE_LIMIT_PASSWORD_RESET: 'off', POSTERN_REGISTRATION: 'true', POSTERN_RATE_LIMIT_REGISTRATION: 'off' });
   afterAll(() => rm(OUTBOX, { recursive: true, force: true }));
 
   /** The sign-in page of a new authorization request, as a browser with these headers and cookies sees it. */
@@ -186,5 +186,21 @@ describe('the language of the pages', () => {
     expect(mail.text).toContain(`Jemand hat verlangt, das Passwort des Kontos „${username}“`);
     expect(mail.text).toMatch(/innerhalb von \d+ (Minuten|Minute|Stunden|Stunde|Tagen?)\)/);
     expect(mail.html).toContain('<html lang="de">');
+  });
+
+  it('writes the confirmation email of a registration begun from a sign-in in the language its application asked for', async () => {
+    const page = await signInPage({ ui_locales: 'es' }, { 'accept-language': 'fr' });
+    const link = /<a href="([^"]+)">Crear una cuenta<\/a>/.exec(page.html)?.[1]?.replaceAll('&amp;', '&');
+    expect(link).toMatch(/^\/register\?return=/);
+    const form = await page.agent.get(new URL(link!, t.server.issuer).toString());
+    expect(form.html).toContain('<html lang="es">');
+    const username = `registro-${randomBytes(3).toString('hex')}`;
+    const since = new Date();
+    const sent = await page.agent.post(formAction(form.html), { csrf: hiddenField(form.html, 'csrf'), username, email: `${username}@example.test`, name: '', password: 'a long enough password', confirm: 'a long enough password' });
+    expect(sent.html).toContain('Revise su correo');
+    const mail = await waitForMail(OUTBOX, { to: `${username}@example.test`, since });
+    expect(mail.subject).toBe('Confirme su dirección de correo electrónico');
+    expect(mail.language).toBe('es');
+    expect(mail.text).toContain(`Se ha creado una cuenta «${username}»`);
   });
 });
