@@ -159,7 +159,7 @@ describe('the language of the pages', () => {
     });
     const signIn = await agent.get(`${t.server.issuer}/account`);
     expect(signIn.html).toContain('<h1>Anmelden</h1>');
-    expect(signIn.html).toContain('um mit <strong>Ihr Konto</strong> fortzufahren');
+    expect(signIn.html).toContain('um mit <strong>Ihrem Konto</strong> fortzufahren');
     const overview = await agent.post(formAction(signIn.html), { csrf: hiddenField(signIn.html, 'csrf'), login: username, password: 'a long enough password' });
     expect(new URL(overview.url).pathname).toBe('/account');
     expect(overview.html).toContain('<h1>Ihr Konto</h1>');
