@@ -79,6 +79,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
 
   const entitlements = createEntitlementsLookup(services.roles);
   const refreshTokenSuccessorKey = storage.envelope.derive('refresh-token-successor');
+  const dpopNonceSecret = storage.envelope.derive('dpop-nonce', 32);
   const accountSessions = new AccountSessions(storage.db, () => engine.provider, services.accounts, services.logoutDeliveries);
   const build = (signingKeys: JWK[]) => {
     const provider = createProvider({
@@ -95,6 +96,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
       cookieKeys,
       jwtShadow,
       refreshTokenSuccessorKey,
+      dpopNonceSecret,
       tokenIds,
       ephemeralLegacyReads: () => Date.now() < legacyUntil,
       logoutDeliveries: services.logoutDeliveries,

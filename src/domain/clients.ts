@@ -42,6 +42,10 @@ export interface ClientSummary {
   /** where the application hears that a session it had ended (Back-Channel Logout); null: it does not */
   backchannelLogoutUri: string | null;
   backchannelLogoutSessionRequired: boolean;
+  /** its access tokens are bound to a key it proves at every use (DPoP, RFC 9449); a request without a proof is refused */
+  dpopBoundAccessTokens: boolean;
+  /** its authorization requests must be pushed first (PAR, RFC 9126) */
+  requirePushedAuthorizationRequests: boolean;
   createdAt: Date;
 }
 
@@ -73,6 +77,8 @@ export interface NewClient {
   backchannelLogoutUri?: string | undefined;
   /** the application needs `sid` in logout tokens (Postern always sends it) */
   backchannelLogoutSessionRequired?: boolean | undefined;
+  dpopBoundAccessTokens?: boolean | undefined;
+  requirePushedAuthorizationRequests?: boolean | undefined;
 }
 
 /** Back-Channel Logout registration: `uri` null removes it. */
@@ -100,6 +106,10 @@ export interface ClientMetadata {
   require_signed_request_object?: boolean;
   backchannel_logout_uri?: string;
   backchannel_logout_session_required?: boolean;
+  /** RFC 9449 §5.2; absent: false */
+  dpop_bound_access_tokens?: boolean;
+  /** RFC 9126 §6; absent: false */
+  require_pushed_authorization_requests?: boolean;
 }
 
 interface ClientRow {
@@ -178,7 +188,7 @@ function requestObjectMetadata(settings: RequestObjectSettings, current: Pick<Cl
 }
 
 /** What a client may change after registration; its type and id stay. */
-export type ClientChanges = Partial<Pick<NewClient, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'firstParty' | 'pkcePolicy' | 'backchannelLogoutSessionRequired'>> & {
+export type ClientChanges = Partial<Pick<NewClient, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'firstParty' | 'pkcePolicy' | 'backchannelLogoutSessionRequired' | 'dpopBoundAccessTokens' | 'requirePushedAuthorizationRequests'>> & {
   /** null removes it */
   backchannelLogoutUri?: string | null | undefined;
 };
@@ -191,6 +201,20 @@ function withBackchannel(metadata: ClientRow['metadata'], changes: ClientChanges
   // removing the URI drops the flag with it, unless it is asked for again (and refused)
   const sessionRequired = uri === null ? changes.backchannelLogoutSessionRequired : (changes.backchannelLogoutSessionRequired ?? required);
   return { ...rest, ...backchannelMetadata({ uri, sessionRequired }) };
+}
+
+/** The metadata with the DPoP and PAR requirements set where given (false drops the member), or as it was. */
+function withRequirements(metadata: ClientRow['metadata'], changes: Pick<ClientChanges, 'dpopBoundAccessTokens' | 'requirePushedAuthorizationRequests'>): ClientRow['metadata'] {
+  const next = { ...metadata };
+  if (changes.dpopBoundAccessTokens !== undefined) {
+    if (changes.dpopBoundAccessTokens) next.dpop_bound_access_tokens = true;
+    else delete next.dpop_bound_access_tokens;
+  }
+  if (changes.requirePushedAuthorizationRequests !== undefined) {
+    if (changes.requirePushedAuthorizationRequests) next.require_pushed_authorization_requests = true;
+    else delete next.require_pushed_authorization_requests;
+  }
+  return next;
 }
 
 interface ClientSettings {
@@ -270,6 +294,8 @@ function toSummary(row: ClientRow): ClientSummary {
     requireSignedRequestObject: row.metadata.require_signed_request_object === true,
     backchannelLogoutUri: row.metadata.backchannel_logout_uri ?? null,
     backchannelLogoutSessionRequired: row.metadata.backchannel_logout_session_required ?? false,
+    dpopBoundAccessTokens: row.metadata.dpop_bound_access_tokens === true,
+    requirePushedAuthorizationRequests: row.metadata.require_pushed_authorization_requests === true,
     createdAt: new Date(row.created_at),
   };
 }
@@ -331,12 +357,12 @@ export class Clients {
     }
     const authMethod = clientSecret ? (input.tokenEndpointAuthMethod ?? 'client_secret_basic') : 'none';
     const pkcePolicy = checkPkcePolicy(input.pkcePolicy ?? 'required', authMethod);
-    const metadata: ClientRow['metadata'] = {
+    const metadata: ClientRow['metadata'] = withRequirements({
       ...metadataOf(settings, authMethod),
       ...(pkcePolicy !== 'required' ? { pkce_policy: pkcePolicy } : {}),
       ...requestObjectMetadata(input.requestObjects ?? {}),
       ...backchannel,
-    };
+    }, input);
     try {
       // announced too: a process may have cached that the id is unknown
       const [row] = await this.#changing([clientId], () =>
@@ -422,7 +448,7 @@ export class Clients {
           .update({
             name,
             first_party: changes.firstParty ?? current.firstParty,
-            metadata: JSON.stringify(withBackchannel(withPkcePolicy({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }, changes.pkcePolicy), changes)),
+            metadata: JSON.stringify(withRequirements(withBackchannel(withPkcePolicy({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }, changes.pkcePolicy), changes), changes)),
             updated_at: trx.fn.now(),
           })
           .returning('*');

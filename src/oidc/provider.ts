@@ -33,6 +33,8 @@ import { createRefreshTokenRotation } from './grants/refresh-token-rotation.ts';
 import { metadataCaching } from './metadata-caching.ts';
 import { PKCE_POLICY, pkceRequired, validatePkcePolicy } from './configuration/pkce-policy.ts';
 import { queueEngineBackchannelLogouts } from './backchannel-logout.ts';
+import { dpopConfiguration } from './configuration/dpop.ts';
+import { pushedAuthorizationRequestsConfiguration } from './configuration/pushed-authorization-requests.ts';
 
 export interface ProviderDependencies {
   config: Readonly<Config>;
@@ -50,6 +52,8 @@ export interface ProviderDependencies {
   jwtShadow: JwtShadow;
   /** derives each refresh token's successor (see refresh-token-rotation.ts) */
   refreshTokenSuccessorKey: Buffer;
+  /** the DPoP nonces' secret, shared by every instance (see configuration/dpop.ts) */
+  dpopNonceSecret: Buffer;
   /** token values are stored under these ids (see adapter/token-ids.ts) */
   tokenIds: TokenIds;
   /** while true, ephemeral tokens stored before values were hashed are still found */
@@ -130,6 +134,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       // the engine's metadata and validation; the deliveries themselves are queued (backchannel-logout.ts)
       backchannelLogout: { enabled: true },
       resourceIndicators: resourceIndicatorsConfiguration(deps.resourceServers, deps.entitlements),
+      dPoP: dpopConfiguration(deps.dpopNonceSecret, deps.config.protocol.dpopRequireNonce),
+      pushedAuthorizationRequests: pushedAuthorizationRequestsConfiguration(deps.config.protocol.requirePar),
     },
   };
 }

@@ -18,6 +18,8 @@ export function clientJson(client: ClientSummary) {
     pkcePolicy: client.pkcePolicy,
     backchannelLogoutUri: client.backchannelLogoutUri,
     backchannelLogoutSessionRequired: client.backchannelLogoutSessionRequired,
+    dpopBoundAccessTokens: client.dpopBoundAccessTokens,
+    requirePushedAuthorizationRequests: client.requirePushedAuthorizationRequests,
     createdAt: iso(client.createdAt),
   };
 }
@@ -39,6 +41,8 @@ interface ClientBody {
   tokenEndpointAuthMethod?: SecretAuthMethod;
   backchannelLogoutUri?: string | null;
   backchannelLogoutSessionRequired?: boolean;
+  dpopBoundAccessTokens?: boolean;
+  requirePushedAuthorizationRequests?: boolean;
 }
 
 export function clientHandlers(deps: HandlerDependencies): Record<string, Handler> {
