@@ -28,6 +28,7 @@ import { rekeyLegacyTokens } from './oidc/adapter/rekey-legacy-tokens.ts';
 import { createTokenIds } from './oidc/adapter/token-ids.ts';
 import { engineBodyLimit } from './oidc/engine-body-limit.ts';
 import { engineRouteFallback } from './oidc/route-fallback.ts';
+import { issuerPathMetadata } from './oidc/issuer-path-metadata.ts';
 import { pagesPreferHtml } from './oidc/page-accept.ts';
 import { postAsGet } from './oidc/post-as-get.ts';
 import { nameClientAfterSignOut } from './oidc/sign-out-outcome.ts';
@@ -197,6 +198,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   const recovery = recoveryRouter(recoveryDependencies);
   app.use(recovery.routes());
   app.use(recovery.allowedMethods());
+  app.use(issuerPathMetadata(config.issuer));
   app.use(engineBodyLimit());
   app.use(postAsGet());
   app.use(pagesPreferHtml());
