@@ -34,6 +34,8 @@ import { metadataCaching } from './metadata-caching.ts';
 import { PKCE_POLICY, pkceRequired, validatePkcePolicy } from './configuration/pkce-policy.ts';
 import { queueEngineBackchannelLogouts } from './backchannel-logout.ts';
 import { dpopConfiguration } from './configuration/dpop.ts';
+import { TOKEN_EXCHANGE_AUDIENCES, tokenExchangeActor, validateTokenExchangeAudiences } from './configuration/token-exchange-policy.ts';
+import { grantType as tokenExchangeGrant, parameters as tokenExchangeParameters, tokenExchangeHandler } from './grants/token-exchange.ts';
 import { pushedAuthorizationRequestsConfiguration } from './configuration/pushed-authorization-requests.ts';
 
 export interface ProviderDependencies {
@@ -98,8 +100,9 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256'],
     },
     extraClientMetadata: {
-      properties: ['first_party', SCOPE_ALLOWANCE, PKCE_POLICY],
+      properties: ['first_party', SCOPE_ALLOWANCE, PKCE_POLICY, TOKEN_EXCHANGE_AUDIENCES],
       validator(_ctx, key, value, metadata) {
+        if (key === TOKEN_EXCHANGE_AUDIENCES) validateTokenExchangeAudiences(value);
         if (key === PKCE_POLICY) validatePkcePolicy(value, metadata as Record<string, unknown>);
         if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
           throw new TypeError('first_party must be a boolean');
@@ -121,7 +124,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
     clientBasedCORS,
     renderError: pages.renderError,
     formats: { customizers: { jwt: deps.jwtShadow.customizer as never } },
-    extraTokenClaims: allExtraTokenClaims(clientCredentialsSubject, accessTokenRoles(deps.entitlements)),
+    extraTokenClaims: allExtraTokenClaims(clientCredentialsSubject, accessTokenRoles(deps.entitlements), tokenExchangeActor),
     features: {
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true },
@@ -151,6 +154,16 @@ export function createProvider(deps: ProviderDependencies): Provider {
   });
   // replaces the engine's own handler; `resource` is a parameter (and may repeat) as the engine registers it
   provider.registerGrantType('refresh_token', refreshTokenHandler(provider, grantHelpersFor(provider), rotation), [...refreshTokenParameters, 'resource'], ['resource']);
+  provider.registerGrantType(
+    tokenExchangeGrant,
+    tokenExchangeHandler(provider, {
+      helpers: grantHelpersFor(provider),
+      recordIdOf: (token) => deps.jwtShadow.recordIdOf(token),
+      getResourceServerInfo: resourceIndicatorsConfiguration(deps.resourceServers, deps.entitlements).getResourceServerInfo!,
+      mayPresent: introspectionAllowedPolicy(deps.resourceServers),
+    }),
+    tokenExchangeParameters,
+  );
   provider.use(metadataCaching(deps.config.signingKeys.jwksMaxAgeSeconds));
   queueEngineBackchannelLogouts(provider, deps.logoutDeliveries);
   return provider;

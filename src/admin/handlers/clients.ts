@@ -20,6 +20,7 @@ export function clientJson(client: ClientSummary) {
     backchannelLogoutSessionRequired: client.backchannelLogoutSessionRequired,
     dpopBoundAccessTokens: client.dpopBoundAccessTokens,
     requirePushedAuthorizationRequests: client.requirePushedAuthorizationRequests,
+    tokenExchangeAudiences: client.tokenExchangeAudiences,
     createdAt: iso(client.createdAt),
   };
 }
@@ -43,6 +44,7 @@ interface ClientBody {
   backchannelLogoutSessionRequired?: boolean;
   dpopBoundAccessTokens?: boolean;
   requirePushedAuthorizationRequests?: boolean;
+  tokenExchangeAudiences?: string[];
 }
 
 export function clientHandlers(deps: HandlerDependencies): Record<string, Handler> {

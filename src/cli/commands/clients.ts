@@ -24,6 +24,7 @@ function clientFields(client: ClientSummary, roles?: string[]): Array<[string, s
     ['public keys', client.jwksUri ?? (client.registeredKeys > 0 ? `${client.registeredKeys} registered` : 'none')],
     ['dpop', client.dpopBoundAccessTokens ? 'required (tokens bound to its key)' : 'optional'],
     ['pushed requests', client.requirePushedAuthorizationRequests ? 'required' : 'optional'],
+    ['token exchange for', listOf(client.tokenExchangeAudiences, 'none')],
     ['scopes', listOf(client.scopes, 'any registered scope')],
     ['back-channel logout', client.backchannelLogoutUri ?? '-'],
     ...(client.backchannelLogoutUri ? [['logout needs sid', yesNo(client.backchannelLogoutSessionRequired)] as [string, string]] : []),
@@ -86,6 +87,8 @@ Options:
   --require-dpop                   every token request carries a DPoP proof (RFC 9449): its
                                    tokens are bound to the client's key (dpop_bound_access_tokens)
   --require-par                    authorization requests only pushed first (RFC 9126)
+  --token-exchange-audience URI    an API it may exchange a user's access token for (RFC 8693;
+                                   repeat for several; confidential clients only)
   --client-id ID                   choose the client_id instead of a random one
   --backchannel-logout-uri URI     where the application is told (OpenID Connect Back-Channel
                                    Logout) that a session it had ended
@@ -115,6 +118,7 @@ Options:
           'require-signed-request-object': { type: 'boolean' },
           'require-dpop': { type: 'boolean' },
           'require-par': { type: 'boolean' },
+          'token-exchange-audience': { type: 'string', multiple: true },
           'backchannel-logout-uri': { type: 'string' },
           'backchannel-logout-session-required': { type: 'boolean' },
         },
@@ -142,6 +146,7 @@ Options:
         backchannelLogoutSessionRequired: values['backchannel-logout-session-required'],
         dpopBoundAccessTokens: values['require-dpop'],
         requirePushedAuthorizationRequests: values['require-par'],
+        tokenExchangeAudiences: values['token-exchange-audience'],
       });
       await audit.record({ type: 'client.created', clientId: created.client.clientId, details: { via: 'cli', pkcePolicy: created.client.pkcePolicy } });
       return created;
@@ -289,6 +294,9 @@ Options:
                                    and its tokens are bound to that key (dpop_bound_access_tokens)
   --par required|optional          required: authorization requests only pushed first (RFC 9126,
                                    require_pushed_authorization_requests)
+  --token-exchange-audience URI    replaces the APIs it may exchange a user's access token for
+                                   (RFC 8693; repeat for several)
+  --no-token-exchange              it may not exchange tokens any more
   --json                           print JSON instead of text
 `,
   async run(args, { io }) {
@@ -304,6 +312,8 @@ Options:
           'no-backchannel-logout': { type: 'boolean' },
           dpop: { type: 'string' },
           par: { type: 'string' },
+          'token-exchange-audience': { type: 'string', multiple: true },
+          'no-token-exchange': { type: 'boolean' },
         },
       }),
     );
@@ -313,8 +323,10 @@ Options:
     const dpop = requirement('--dpop', values.dpop);
     const par = requirement('--par', values.par);
     if (uri !== undefined && remove) throw new UsageError('client update: give --backchannel-logout-uri or --no-backchannel-logout, not both');
-    if (uri === undefined && !remove && dpop === undefined && par === undefined) {
-      throw new UsageError('client update: nothing to change (--backchannel-logout-uri URI, --no-backchannel-logout, --dpop or --par)');
+    const audiences = values['no-token-exchange'] ? [] : values['token-exchange-audience'];
+    if (values['no-token-exchange'] && values['token-exchange-audience']) throw new UsageError('client update: give --token-exchange-audience or --no-token-exchange, not both');
+    if (uri === undefined && !remove && dpop === undefined && par === undefined && audiences === undefined) {
+      throw new UsageError('client update: nothing to change (--backchannel-logout-uri URI, --no-backchannel-logout, --dpop, --par, --token-exchange-audience URI or --no-token-exchange)');
     }
     if (uri === undefined && !remove && values['backchannel-logout-session-required']) {
       throw new UsageError('client update: --backchannel-logout-session-required goes with --backchannel-logout-uri');
@@ -323,13 +335,13 @@ Options:
       let updated = uri !== undefined || remove
         ? await clients.setBackchannelLogout(clientId, { uri: remove ? null : uri!, sessionRequired: values['backchannel-logout-session-required'] })
         : undefined;
-      if (dpop !== undefined || par !== undefined) {
-        updated = await clients.update(clientId, { dpopBoundAccessTokens: dpop, requirePushedAuthorizationRequests: par });
+      if (dpop !== undefined || par !== undefined || audiences !== undefined) {
+        updated = await clients.update(clientId, { dpopBoundAccessTokens: dpop, requirePushedAuthorizationRequests: par, tokenExchangeAudiences: audiences });
       }
       await audit.record({
         type: 'client.updated',
         clientId,
-        details: { via: 'cli', backchannelLogoutUri: updated!.backchannelLogoutUri, dpopBoundAccessTokens: updated!.dpopBoundAccessTokens, requirePushedAuthorizationRequests: updated!.requirePushedAuthorizationRequests },
+        details: { via: 'cli', backchannelLogoutUri: updated!.backchannelLogoutUri, dpopBoundAccessTokens: updated!.dpopBoundAccessTokens, requirePushedAuthorizationRequests: updated!.requirePushedAuthorizationRequests, tokenExchangeAudiences: updated!.tokenExchangeAudiences },
       });
       return updated!;
     });
