@@ -37,9 +37,19 @@ describe.each(availableBackends())('admin API: DPoP and PAR requirements of clie
     expect((await clientCredentials(clientId, clientSecret)).token_type).toBe('bearer');
   });
 
+  it('sets and clears the APIs a client may exchange tokens for; refused for a public client', async () => {
+    const created = await t.call('createClient', 'POST', '/clients', { body: { name: 'Exchanger', type: 'confidential', grantTypes: ['client_credentials'], tokenExchangeAudiences: [API] } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ tokenExchangeAudiences: [API], grantTypes: ['client_credentials'] });
+    const path = `/clients/${created.body.clientId as string}`;
+    const cleared = await t.call('updateClient', 'PATCH', path, { body: { tokenExchangeAudiences: [] }, headers: { 'if-match': created.headers.get('etag')! } });
+    expect(cleared.body).toMatchObject({ tokenExchangeAudiences: [] });
+    expectProblem(await t.call('createClient', 'POST', '/clients', { body: { name: 'SPA', type: 'public', redirectUris: ['http://localhost:9000/cb'], tokenExchangeAudiences: [API] } }), 400, 'invalid_client_metadata');
+  });
+
   it('shows both as false for a client registered without them, and refuses a value that is not a boolean', async () => {
     const created = await t.call('createClient', 'POST', '/clients', { body: { name: 'Plain', type: 'confidential', grantTypes: ['client_credentials'] } });
-    expect(created.body).toMatchObject({ dpopBoundAccessTokens: false, requirePushedAuthorizationRequests: false });
+    expect(created.body).toMatchObject({ dpopBoundAccessTokens: false, requirePushedAuthorizationRequests: false, tokenExchangeAudiences: [] });
     expectProblem(await t.call('createClient', 'POST', '/clients', { body: { name: 'Bad', type: 'confidential', grantTypes: ['client_credentials'], dpopBoundAccessTokens: 'yes' } }), 400);
   });
 });
