@@ -37,6 +37,7 @@ import { dpopConfiguration } from './configuration/dpop.ts';
 import { TOKEN_EXCHANGE_AUDIENCES, tokenExchangeActor, validateTokenExchangeAudiences } from './configuration/token-exchange-policy.ts';
 import { grantType as tokenExchangeGrant, parameters as tokenExchangeParameters, tokenExchangeHandler } from './grants/token-exchange.ts';
 import { pushedAuthorizationRequestsConfiguration } from './configuration/pushed-authorization-requests.ts';
+import { LANGUAGES } from '../pages/language/languages.ts';
 
 export interface ProviderDependencies {
   config: Readonly<Config>;
@@ -81,6 +82,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
     jwks: { keys: deps.signingKeys },
     claims: { ...CLAIMS_BY_SCOPE } as unknown as Configuration['claims'],
     scopes: [...OIDC_SCOPES],
+    // the languages of the pages, which an authorization request may ask for with ui_locales
+    discovery: { ui_locales_supported: [...LANGUAGES] },
     responseTypes: ['code'],
     pkce: { required: pkceRequired },
     rotateRefreshToken: true,
