@@ -194,3 +194,15 @@ describe.skipIf(!availableBackends().includes('postgres+redis'))('DPoP across tw
     expect(await detail).toBe('DPoP proof JWT Replay detected');
   });
 });
+
+describe.each(availableBackends())('POSTERN_DPOP_REQUIRE_NONCE=false on %s', (backend) => {
+  const t = useSeededServer(backend, { POSTERN_DPOP_REQUIRE_NONCE: 'false' });
+
+  it('takes a fresh proof without a nonce, and still refuses one whose iat is stale', async () => {
+    const key = await proofKey();
+    const htu = `${t.server.issuer}/token`;
+    expect(await clientCredentials(t.server.url, t.server.issuer, t.fixture, await dpopProof(key, 'POST', htu))).toMatchObject({ status: 200, body: { token_type: 'DPoP' } });
+    const stale = await clientCredentials(t.server.url, t.server.issuer, t.fixture, await dpopProof(key, 'POST', htu, { iat: Math.floor(Date.now() / 1000) - 600 }));
+    expect(stale).toMatchObject({ status: 400, body: { error: 'use_dpop_nonce' } });
+  });
+});
