@@ -42,7 +42,8 @@ describe.each(availableBackends())('token exchange (RFC 8693) on %s', (backend) 
     const response = await fetch(new URL('/token', t.server.issuer), {
       method: 'POST',
       headers: { authorization: `Basic ${Buffer.from(`${caller.clientId}:${caller.clientSecret}`).toString('base64')}`, ...headers },
-      body: new URLSearchParams({ grant_type: TOKEN_EXCHANGE, subject_token_type: ACCESS_TOKEN, resource: ORDERS, ...form }),
+      // a parameter given as '' is left out
+      body: new URLSearchParams(Object.entries({ grant_type: TOKEN_EXCHANGE, subject_token_type: ACCESS_TOKEN, resource: ORDERS, ...form }).filter(([, value]) => value !== '')),
     });
     return { status: response.status, nonce: response.headers.get('dpop-nonce'), body: (await response.json()) as Record<string, unknown> };
   }
@@ -72,6 +73,10 @@ describe.each(availableBackends())('token exchange (RFC 8693) on %s', (backend) 
     const subject = await usersToken('openid read write');
     const answer = await exchange(api, { subject_token: subject, resource: '', audience: ORDERS, scope: 'write' });
     expect(answer).toMatchObject({ status: 200, body: { scope: 'write' } });
+    expect(decodeJwt(answer.body.access_token as string)).toMatchObject({ aud: ORDERS, scope: 'write' });
+    expect(await exchange(api, { subject_token: subject, audience: API })).toMatchObject({ status: 400, body: { error: 'invalid_target' } });
+    expect(await exchange(api, { subject_token: subject, audience: API, resource: ORDERS })).toMatchObject({ status: 400, body: { error: 'invalid_target' } });
+    expect(await exchange(api, { subject_token: subject, resource: '' })).toMatchObject({ status: 400, body: { error: 'invalid_target' } });
   });
 
   it('refuses a client not allowed to exchange, and an API the client is not allowed', async () => {
