@@ -1,4 +1,5 @@
 import { Eta } from 'eta';
+import type { PageBrand } from '../brand/page-brand.ts';
 import type { SignInReturn } from '../recovery/sign-in-return.ts';
 import { fileURLToPath } from 'node:url';
 
@@ -130,12 +131,15 @@ export interface Views {
   render<Name extends keyof PageTypes>(name: Name, data: PageTypes[Name]): string;
 }
 
-/** Server-rendered pages through Eta, which escapes every `<%= %>` output. */
-export function createViews(options: { cache: boolean }): Views {
+export const DEFAULT_PAGE_BRAND: PageBrand = { name: 'Postern', logoUrl: undefined, logoType: undefined, stylesheetUrl: undefined, supportUrl: undefined };
+
+/** Server-rendered pages through Eta, which escapes every `<%= %>` output; every page gets the operator's brand as `it.brand`. */
+export function createViews(options: { cache: boolean; brand?: PageBrand | undefined }): Views {
   const eta = new Eta({ views: VIEWS_DIR, cache: options.cache, autoEscape: true, autoTrim: false });
+  const brand = options.brand ?? DEFAULT_PAGE_BRAND;
   return {
     render(name, data) {
-      return eta.render(`./${name}`, data);
+      return eta.render(`./${name}`, { ...data, brand });
     },
   };
 }
