@@ -13,6 +13,7 @@ import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { staticAssets } from './http/static-assets.ts';
 import { brandAssets } from './http/brand-assets.ts';
+import { clientLogos } from './http/client-logos.ts';
 import { createBrand } from './brand/page-brand.ts';
 import { accountRouter } from './account/router.ts';
 import { interactionRouter } from './interactions/router.ts';
@@ -170,6 +171,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(identityRequestEncoding());
   app.use(staticAssets(join(VIEWS_DIR, 'static'), ['style.css']));
   app.use(brandAssets(brand.assets));
+  app.use(clientLogos(services.clients));
   const interactions = interactionRouter({
     provider: () => engine.provider,
     accounts: services.accounts,
@@ -181,6 +183,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     totp: services.totp,
     recoveryCodes: services.recoveryCodes,
     kv: storage.kv,
+    issuer: config.issuer,
     links: { reset: PASSWORD_RESET_PATH, register: config.security.registration ? REGISTRATION_PATH : undefined },
   });
   app.use(interactions.routes());

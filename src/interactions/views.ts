@@ -1,5 +1,6 @@
 import { Eta } from 'eta';
 import type { PageBrand } from '../brand/page-brand.ts';
+import type { ClientPresentation } from './client-presentation.ts';
 import type { SignInReturn } from '../recovery/sign-in-return.ts';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +16,7 @@ export interface LoginPage extends PageFrame {
   abortAction: string;
   csrfToken: string;
   clientName: string;
+  client: ClientPresentation;
   login: string;
   error?: string | undefined;
   /** links under the form; absent when the feature is off */
@@ -56,8 +58,11 @@ export interface RecoveryCodesPage extends PageFrame {
 export interface ConsentPage extends PageFrame {
   action: string;
   denyAction: string;
+  /** leaves the signed-in account and goes back to this request's sign-in */
+  switchAction: string;
   csrfToken: string;
   clientName: string;
+  client: ClientPresentation;
   accountName: string;
   /** plain-language lines: what the application will receive */
   permissions: string[];
