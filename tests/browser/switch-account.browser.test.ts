@@ -60,9 +60,9 @@ describe.skipIf(skipBrowserSuites)('"Not you? Use another account" on the consen
     expect(await heading()).toBe('Example App wants to access your account');
     expect(await page.locator('.lead').innerText()).toBe('Signed in as alice@example.test');
     // the application's logo, drawn from Postern's own origin
-    const logo = page.locator('img.client-logo');
-    expect(await logo.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(32);
-    expect(new URL(await logo.evaluate((img: HTMLImageElement) => img.currentSrc)).origin).toBe(server.issuer);
+    const logo = (await page.evaluate('(() => { const img = document.querySelector("img.client-logo"); return { width: img.complete ? img.naturalWidth : 0, src: img.currentSrc }; })()')) as { width: number; src: string };
+    expect(logo.width).toBe(32);
+    expect(new URL(logo.src).origin).toBe(server.issuer);
 
     await page.getByRole('button', { name: 'Not you? Use another account', exact: true }).click();
     await page.waitForLoadState();
