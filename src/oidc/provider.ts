@@ -33,6 +33,7 @@ import { createRefreshTokenRotation } from './grants/refresh-token-rotation.ts';
 import { metadataCaching } from './metadata-caching.ts';
 import { PKCE_POLICY, pkceRequired, validatePkcePolicy } from './configuration/pkce-policy.ts';
 import { queueEngineBackchannelLogouts } from './backchannel-logout.ts';
+import { LANGUAGES } from '../pages/language/languages.ts';
 
 export interface ProviderDependencies {
   config: Readonly<Config>;
@@ -76,6 +77,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
     jwks: { keys: deps.signingKeys },
     claims: { ...CLAIMS_BY_SCOPE } as unknown as Configuration['claims'],
     scopes: [...OIDC_SCOPES],
+    // the languages of the pages, which an authorization request may ask for with ui_locales
+    discovery: { ui_locales_supported: [...LANGUAGES] },
     responseTypes: ['code'],
     pkce: { required: pkceRequired },
     rotateRefreshToken: true,

@@ -49,6 +49,12 @@ describe('the operator brand on pages and in mails', () => {
     }
   });
 
+  it('the product name stands in every language\'s words', async () => {
+    const page = await (await fetch(`${server.issuer}/reset`, { headers: { 'accept-language': 'de' } })).text();
+    expect(page).toContain('Geschützt durch Acme ID · <a href="https://help.acme.test/">Hilfe und Support</a>');
+    expect(page).not.toContain('Postern');
+  });
+
   it('the logo is served from the content-hashed path: its bytes, its type, cached for good, nosniff', async () => {
     const page = await html(server, '/reset');
     const path = /src="(\/assets\/brand\/logo-[^"]+)"/.exec(page)![1]!;
@@ -120,7 +126,7 @@ describe('without brand settings', () => {
     const page = await html(server, '/reset');
     expect(page).toMatch(/<title>[^<]+ · Postern<\/title>/);
     expect(page).toContain('<span class="brand-mark" aria-hidden="true"></span><span class="brand-name">Postern</span>');
-    expect(page).toContain('<footer class="page-footer">Protected by Postern</footer>');
+    expect(page).toContain('<p>Protected by Postern</p>');
     expect(page).not.toContain('brand.css');
     expect(page).not.toContain('brand-logo');
     expect((await fetch(`${server.issuer}/assets/brand.css`)).status).toBe(404);
