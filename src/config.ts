@@ -164,6 +164,14 @@ export interface BrandSettings {
 
 export const BRAND_LOGO_MAX_BYTES = 512 * 1024;
 
+/** Sender-constrained tokens and pushed requests (see the README, "Modern OAuth"). */
+export interface ProtocolPolicy {
+  /** every DPoP proof carries a nonce the server chose (RFC 9449 §8); default true */
+  dpopRequireNonce: boolean;
+  /** every client pushes its authorization requests first (RFC 9126); default false */
+  requirePar: boolean;
+}
+
 export interface Config {
   mode: RunMode;
   issuer: string;
@@ -206,6 +214,7 @@ export interface Config {
   observability: Observability;
   backchannelLogout: BackchannelLogoutSettings;
   brand: BrandSettings;
+  protocol: ProtocolPolicy;
 }
 
 export interface RedisNode {
@@ -612,6 +621,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       pollSeconds: integer(env, 'POSTERN_LOGOUT_POLL_INTERVAL', 5, 1, 3600),
     },
     brand,
+    protocol: {
+      dpopRequireNonce: flag(env, 'POSTERN_DPOP_REQUIRE_NONCE', true),
+      requirePar: flag(env, 'POSTERN_REQUIRE_PAR', false),
+    },
   };
   if (config.workers > 1 && (!config.databaseUrl || !config.redis)) {
     throw new ConfigError(

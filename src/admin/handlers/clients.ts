@@ -21,6 +21,9 @@ export function clientJsonAt(client: ClientSummary, issuer: string) {
     backchannelLogoutSessionRequired: client.backchannelLogoutSessionRequired,
     ...client.links,
     logoUri: client.logo ? `${issuer}${clientLogoPath(client.clientId, client.logo)}` : null,
+    dpopBoundAccessTokens: client.dpopBoundAccessTokens,
+    requirePushedAuthorizationRequests: client.requirePushedAuthorizationRequests,
+    tokenExchangeAudiences: client.tokenExchangeAudiences,
     createdAt: iso(client.createdAt),
   };
 }
@@ -42,6 +45,9 @@ interface ClientBody {
   tokenEndpointAuthMethod?: SecretAuthMethod;
   backchannelLogoutUri?: string | null;
   backchannelLogoutSessionRequired?: boolean;
+  dpopBoundAccessTokens?: boolean;
+  requirePushedAuthorizationRequests?: boolean;
+  tokenExchangeAudiences?: string[];
   clientUri?: string | null;
   policyUri?: string | null;
   tosUri?: string | null;

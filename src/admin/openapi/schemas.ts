@@ -50,6 +50,9 @@ const clientFields = {
   clientUri: { ...nullable(uri), description: "the application's home page, linked from its name on the sign-in and consent pages; https (http on loopback only); null: none" },
   policyUri: { ...nullable(uri), description: "the application's privacy policy, linked on the sign-in and consent pages; https (http on loopback only)" },
   tosUri: { ...nullable(uri), description: "the application's terms of service, linked on the sign-in and consent pages; https (http on loopback only)" },
+  dpopBoundAccessTokens: { type: 'boolean', description: 'every token request carries a DPoP proof (RFC 9449): access and refresh tokens are bound to its key (dpop_bound_access_tokens)' },
+  tokenExchangeAudiences: { ...list(uri, 20), description: 'the APIs (resource identifiers) the client may exchange a user\'s access token for (RFC 8693 token exchange); empty: none. Confidential clients only' },
+  requirePushedAuthorizationRequests: { type: 'boolean', description: 'authorization requests only through the pushed authorization request endpoint (RFC 9126; require_pushed_authorization_requests); POSTERN_REQUIRE_PAR requires it of every client' },
   pkcePolicy: {
     type: 'string',
     enum: ['required', 'nonce_instead'],
@@ -61,7 +64,7 @@ const AUTH_METHOD: Schema = { type: 'string', enum: ['client_secret_basic', 'cli
 
 const client: Schema = {
   type: 'object',
-  required: ['clientId', 'name', 'type', 'firstParty', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes', 'tokenEndpointAuthMethod', 'pkcePolicy', 'backchannelLogoutUri', 'backchannelLogoutSessionRequired', 'clientUri', 'policyUri', 'tosUri', 'logoUri', 'createdAt'],
+  required: ['clientId', 'name', 'type', 'firstParty', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes', 'tokenEndpointAuthMethod', 'pkcePolicy', 'backchannelLogoutUri', 'backchannelLogoutSessionRequired', 'dpopBoundAccessTokens', 'requirePushedAuthorizationRequests', 'tokenExchangeAudiences', 'clientUri', 'policyUri', 'tosUri', 'logoUri', 'createdAt'],
   additionalProperties: false,
   properties: {
     clientId: CLIENT_ID,

@@ -23,6 +23,9 @@ function clientFields(client: ClientSummary, roles?: string[]): Array<[string, s
     ['pkce', PKCE_WORDS[client.pkcePolicy]],
     ['request objects', client.requireSignedRequestObject ? 'required, signed' : 'optional'],
     ['public keys', client.jwksUri ?? (client.registeredKeys > 0 ? `${client.registeredKeys} registered` : 'none')],
+    ['dpop', client.dpopBoundAccessTokens ? 'required (tokens bound to its key)' : 'optional'],
+    ['pushed requests', client.requirePushedAuthorizationRequests ? 'required' : 'optional'],
+    ['token exchange for', listOf(client.tokenExchangeAudiences, 'none')],
     ['scopes', listOf(client.scopes, 'any registered scope')],
     ['back-channel logout', client.backchannelLogoutUri ?? '-'],
     ...(client.backchannelLogoutUri ? [['logout needs sid', yesNo(client.backchannelLogoutSessionRequired)] as [string, string]] : []),
@@ -61,6 +64,13 @@ async function readLogo(command: string, path: string | undefined): Promise<Buff
   }
 }
 
+/** `required` → true, `optional` → false, absent → unchanged. */
+function requirement(option: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'required' && value !== 'optional') throw new UsageError(`client update: ${option} is required or optional`);
+  return value === 'required';
+}
+
 const PKCE_WORDS: Record<PkcePolicy, string> = {
   required: 'required',
   nonce_instead: 'may be left out of a request that carries a nonce (nonce_instead)',
@@ -89,6 +99,11 @@ Options:
   --jwks-file PATH                 the client's public keys (a JWKS), for signed request objects
   --jwks-uri URL                   where to fetch them instead
   --require-signed-request-object  authorization requests only as a signed request object
+  --require-dpop                   every token request carries a DPoP proof (RFC 9449): its
+                                   tokens are bound to the client's key (dpop_bound_access_tokens)
+  --require-par                    authorization requests only pushed first (RFC 9126)
+  --token-exchange-audience URI    an API it may exchange a user's access token for (RFC 8693;
+                                   repeat for several; confidential clients only)
   --client-id ID                   choose the client_id instead of a random one
   --backchannel-logout-uri URI     where the application is told (OpenID Connect Back-Channel
                                    Logout) that a session it had ended
@@ -120,6 +135,9 @@ Options:
           'jwks-file': { type: 'string' },
           'jwks-uri': { type: 'string' },
           'require-signed-request-object': { type: 'boolean' },
+          'require-dpop': { type: 'boolean' },
+          'require-par': { type: 'boolean' },
+          'token-exchange-audience': { type: 'string', multiple: true },
           'backchannel-logout-uri': { type: 'string' },
           'backchannel-logout-session-required': { type: 'boolean' },
           'client-uri': { type: 'string' },
@@ -151,6 +169,9 @@ Options:
         clientUri: values['client-uri'],
         policyUri: values['policy-uri'],
         tosUri: values['tos-uri'],
+        dpopBoundAccessTokens: values['require-dpop'],
+        requirePushedAuthorizationRequests: values['require-par'],
+        tokenExchangeAudiences: values['token-exchange-audience'],
       });
       await audit.record({ type: 'client.created', clientId: created.client.clientId, details: { via: 'cli', pkcePolicy: created.client.pkcePolicy } });
       return created;
@@ -281,12 +302,14 @@ Options:
 };
 
 const update: Command = {
-  summary: "change an application's links, logo or Back-Channel Logout registration",
+  summary: "change an application's links, logo, Back-Channel Logout registration, DPoP or PAR requirement",
   usage: `Usage: postern client update CLIENT_ID [options]
 
-Changes how the application presents itself on the sign-in and consent pages, or where it is
-told that a session it had ended (OpenID Connect Back-Channel Logout). Options not given leave
-that part as it is.
+Changes how the application presents itself on the sign-in and consent pages, where it is told
+that a session it had ended (OpenID Connect Back-Channel Logout; sessions that end from then on
+are told at the new URI), and whether it must use DPoP or pushed authorization requests.
+Settings not given stay as they are, except that a new Back-Channel Logout URI replaces the
+whole registration.
 
 Options:
   --client-uri URL                 its home page, linked from its name (https; http for
@@ -303,6 +326,13 @@ Options:
   --backchannel-logout-session-required
                                    the application needs sid in logout tokens (always sent)
   --no-backchannel-logout          remove the URI: the application is no longer told
+  --dpop required|optional         required: every token request carries a DPoP proof (RFC 9449)
+                                   and its tokens are bound to that key (dpop_bound_access_tokens)
+  --par required|optional          required: authorization requests only pushed first (RFC 9126,
+                                   require_pushed_authorization_requests)
+  --token-exchange-audience URI    replaces the APIs it may exchange a user's access token for
+                                   (RFC 8693; repeat for several)
+  --no-token-exchange              it may not exchange tokens any more
   --json                           print JSON instead of text
 `,
   async run(args, { io }) {
@@ -324,14 +354,21 @@ Options:
           'no-tos-uri': { type: 'boolean' },
           'logo-file': { type: 'string' },
           'no-logo': { type: 'boolean' },
+          dpop: { type: 'string' },
+          par: { type: 'string' },
+          'token-exchange-audience': { type: 'string', multiple: true },
+          'no-token-exchange': { type: 'boolean' },
         },
       }),
     );
     const clientId = onePositional('client update', positionals, 'CLIENT_ID');
     const uri = values['backchannel-logout-uri'];
-    const removeBackchannel = values['no-backchannel-logout'] === true;
-    if (uri !== undefined && removeBackchannel) throw new UsageError('client update: give --backchannel-logout-uri or --no-backchannel-logout, not both');
-    if (values['backchannel-logout-session-required'] && uri === undefined) throw new UsageError('client update: --backchannel-logout-session-required goes with --backchannel-logout-uri');
+    const remove = values['no-backchannel-logout'] === true;
+    const dpop = requirement('--dpop', values.dpop);
+    const par = requirement('--par', values.par);
+    if (uri !== undefined && remove) throw new UsageError('client update: give --backchannel-logout-uri or --no-backchannel-logout, not both');
+    const audiences = values['no-token-exchange'] ? [] : values['token-exchange-audience'];
+    if (values['no-token-exchange'] && values['token-exchange-audience']) throw new UsageError('client update: give --token-exchange-audience or --no-token-exchange, not both');
     const links: ClientChanges = {};
     for (const [option, field] of [['client-uri', 'clientUri'], ['policy-uri', 'policyUri'], ['tos-uri', 'tosUri']] as const) {
       const value = values[option];
@@ -341,21 +378,38 @@ Options:
     }
     if (values['logo-file'] !== undefined && values['no-logo']) throw new UsageError('client update: give --logo-file or --no-logo, not both');
     const logo = await readLogo('client update', values['logo-file']);
-    const backchannel = uri !== undefined || removeBackchannel;
-    if (!backchannel && Object.keys(links).length === 0 && !logo && !values['no-logo']) {
+    const backchannel = uri !== undefined || remove;
+    const requirements = dpop !== undefined || par !== undefined || audiences !== undefined;
+    if (!backchannel && !requirements && Object.keys(links).length === 0 && !logo && !values['no-logo']) {
       throw new UsageError('client update: nothing to change (see postern client update --help)');
+    }
+    if (uri === undefined && !remove && values['backchannel-logout-session-required']) {
+      throw new UsageError('client update: --backchannel-logout-session-required goes with --backchannel-logout-uri');
     }
     const client = await withServices(async ({ clients, audit }) => {
       // checked before anything is written: a refused link or image leaves everything as it was
       for (const [field, key] of Object.entries(CLIENT_LINK_FIELDS) as Array<[keyof typeof CLIENT_LINK_FIELDS, string]>) checkedLink(links[field], key);
       if (logo) checkedLogo(logo, undefined);
+      if (backchannel) await clients.setBackchannelLogout(clientId, { uri: remove ? null : uri!, sessionRequired: values['backchannel-logout-session-required'] });
+      if (requirements || Object.keys(links).length > 0) {
+        await clients.update(clientId, { ...links, dpopBoundAccessTokens: dpop, requirePushedAuthorizationRequests: par, tokenExchangeAudiences: audiences });
+      }
       if (logo) await clients.setLogo(clientId, logo);
       else if (values['no-logo']) await clients.removeLogo(clientId);
-      if (Object.keys(links).length > 0) await clients.update(clientId, links);
-      if (backchannel) await clients.setBackchannelLogout(clientId, { uri: removeBackchannel ? null : uri!, sessionRequired: values['backchannel-logout-session-required'] });
       const updated = await clients.get(clientId);
-      const fields = [...Object.keys(links), ...(logo || values['no-logo'] ? ['logo'] : []), ...(backchannel ? ['backchannelLogoutUri'] : [])];
-      await audit.record({ type: 'client.updated', clientId, details: { via: 'cli', fields, ...(backchannel ? { backchannelLogoutUri: updated.backchannelLogoutUri } : {}) } });
+      const fields = [...Object.keys(links), ...(logo || values['no-logo'] ? ['logo'] : [])];
+      await audit.record({
+        type: 'client.updated',
+        clientId,
+        details: {
+          via: 'cli',
+          ...(fields.length > 0 ? { fields } : {}),
+          backchannelLogoutUri: updated.backchannelLogoutUri,
+          dpopBoundAccessTokens: updated.dpopBoundAccessTokens,
+          requirePushedAuthorizationRequests: updated.requirePushedAuthorizationRequests,
+          tokenExchangeAudiences: updated.tokenExchangeAudiences,
+        },
+      });
       return updated;
     });
     if (values.json) return writeJson(io.stdout, client);
