@@ -85,6 +85,7 @@ describe('loadConfig', () => {
       signingKeys: { rotationIntervalSeconds: 90 * 86400, checkIntervalSeconds: 60, jwksMaxAgeSeconds: 300 },
       observability: { metricsPort: undefined, metricsToken: undefined, otlpEndpoint: undefined, serviceName: 'postern' },
       backchannelLogout: { retryBaseSeconds: 10, maxAttempts: 10, maxAgeSeconds: 86400, timeoutSeconds: 5, pollSeconds: 5 },
+      brand: { name: 'Postern', logo: undefined, accent: undefined, supportUrl: undefined },
       protocol: { dpopRequireNonce: true, requirePar: false },
     });
     expect(config.redis).toBeUndefined();
