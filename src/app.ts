@@ -35,6 +35,9 @@ import { subscribeProviderEvents } from './oidc/events.ts';
 import { AccountSessions } from './oidc/account-sessions.ts';
 import { trackSessionDevices } from './oidc/session-devices.ts';
 import { auditProviderEvents } from './oidc/audit-events.ts';
+import { registrationBody } from './oidc/registration/registration-body.ts';
+import { registrationEvents } from './oidc/registration/registration-events.ts';
+import { engineRouteKey } from './oidc/engine-path.ts';
 import { countProviderEvents } from './oidc/metrics-events.ts';
 import { enableMetrics, watchSigningKeyActivation } from './metrics/index.ts';
 import { probedReadiness } from './readiness.ts';
@@ -98,10 +101,12 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
       tokenIds,
       ephemeralLegacyReads: () => Date.now() < legacyUntil,
       logoutDeliveries: services.logoutDeliveries,
+      initialAccessTokens: services.initialAccessTokens,
     });
     subscribeProviderEvents(provider, logger);
     trackSessionDevices(provider, accountSessions, logger);
     auditProviderEvents(provider, services.audit, logger);
+    registrationEvents(provider, { mode: config.clientRegistration.mode, audit: services.audit, clients: services.clients, initialAccessTokens: services.initialAccessTokens, logger });
     countProviderEvents(provider);
     return provider;
   };
@@ -163,7 +168,9 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     sessions: accountSessions,
     sendPasswordReset: (email, origin) => passwordReset.request(email, origin),
   }));
-  app.use(allowedMethods());
+  // the registration management endpoint (RFC 7592) reads, replaces and deletes at /reg/<client_id>
+  const managementPrefix = `${engineRouteKey('/reg')}/`;
+  app.use(allowedMethods(config.clientRegistration.mode === 'off' ? undefined : (method, path) => (method === 'PUT' || method === 'DELETE') && engineRouteKey(path).startsWith(managementPrefix)));
   app.use(identityRequestEncoding());
   app.use(staticAssets(join(VIEWS_DIR, 'static'), ['style.css']));
   const interactions = interactionRouter({
@@ -196,6 +203,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(recovery.routes());
   app.use(recovery.allowedMethods());
   app.use(engineBodyLimit());
+  app.use(registrationBody(config.clientRegistration.mode));
   app.use(postAsGet());
   app.use(pagesPreferHtml());
   app.use(nameClientAfterSignOut());

@@ -40,7 +40,7 @@ export interface RateLimit {
   windowSeconds: number;
 }
 
-export const RATE_LIMITED_ENDPOINTS = ['token', 'introspection', 'revocation', 'userinfo', 'login', 'registration', 'password_reset', 'admin'] as const;
+export const RATE_LIMITED_ENDPOINTS = ['token', 'introspection', 'revocation', 'userinfo', 'login', 'registration', 'client_registration', 'password_reset', 'admin'] as const;
 export type RateLimitedEndpoint = (typeof RATE_LIMITED_ENDPOINTS)[number];
 
 const DEFAULT_RATE_LIMITS: Record<RateLimitedEndpoint, string> = {
@@ -50,6 +50,7 @@ const DEFAULT_RATE_LIMITS: Record<RateLimitedEndpoint, string> = {
   userinfo: '600/1m',
   login: '30/1m',
   registration: '10/1h',
+  client_registration: '30/1h',
   password_reset: '10/1h',
   admin: '300/1m',
 };
@@ -147,6 +148,25 @@ export interface BackchannelLogoutSettings {
   pollSeconds: number;
 }
 
+/** off | initial access token required | open to native apps with loopback or private-use redirect URIs */
+export type ClientRegistrationMode = 'off' | 'token' | 'open-native';
+export const CLIENT_REGISTRATION_MODES: readonly ClientRegistrationMode[] = ['off', 'token', 'open-native'];
+export const REGISTRABLE_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+
+/** Dynamic client registration (RFC 7591/7592) and what a registration may ask for. */
+export interface ClientRegistrationSettings {
+  /** default off */
+  mode: ClientRegistrationMode;
+  /** redirect URIs a registration may use (`*` wildcards); empty: any the mode allows */
+  redirectUriPatterns: string[];
+  /** default authorization_code, refresh_token */
+  grantTypes: Array<(typeof REGISTRABLE_GRANT_TYPES)[number]>;
+  /** scopes a registration may ask for (and gets when it names none); default openid profile email offline_access */
+  scopes: string[];
+  /** seconds after which a registration that never got a token is removed; null: never; default one day */
+  unusedTtlSeconds: number | null;
+}
+
 export interface Config {
   mode: RunMode;
   issuer: string;
@@ -188,6 +208,7 @@ export interface Config {
   signingKeys: SigningKeyPolicy;
   observability: Observability;
   backchannelLogout: BackchannelLogoutSettings;
+  clientRegistration: ClientRegistrationSettings;
 }
 
 export interface RedisNode {
@@ -404,6 +425,38 @@ function observabilityFrom(env: Env): Observability {
   };
 }
 
+function listFrom(raw: string | undefined, separator: RegExp): string[] {
+  return (raw ?? '').split(separator).map((entry) => entry.trim()).filter(Boolean);
+}
+
+function clientRegistrationFrom(env: Env): ClientRegistrationSettings {
+  const mode = (env.POSTERN_CLIENT_REGISTRATION || 'off').toLowerCase() as ClientRegistrationMode;
+  if (!CLIENT_REGISTRATION_MODES.includes(mode)) {
+    throw new ConfigError(`POSTERN_CLIENT_REGISTRATION must be one of ${CLIENT_REGISTRATION_MODES.join(', ')}, got "${env.POSTERN_CLIENT_REGISTRATION}"`);
+  }
+  const redirectUriPatterns = listFrom(env.POSTERN_CLIENT_REGISTRATION_REDIRECT_URIS, /[\s,]+/);
+  for (const pattern of redirectUriPatterns) {
+    if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(pattern)) throw new ConfigError(`POSTERN_CLIENT_REGISTRATION_REDIRECT_URIS: "${pattern}" does not start with a scheme`);
+  }
+  const grantTypes = listFrom(env.POSTERN_CLIENT_REGISTRATION_GRANT_TYPES || 'authorization_code,refresh_token', /[\s,]+/);
+  for (const grantType of grantTypes) {
+    if (!(REGISTRABLE_GRANT_TYPES as readonly string[]).includes(grantType)) {
+      throw new ConfigError(`POSTERN_CLIENT_REGISTRATION_GRANT_TYPES: unknown grant type "${grantType}" (allowed: ${REGISTRABLE_GRANT_TYPES.join(', ')})`);
+    }
+  }
+  const scopes = listFrom(env.POSTERN_CLIENT_REGISTRATION_SCOPES || 'openid profile email offline_access', /[\s,]+/);
+  for (const scope of scopes) {
+    if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new ConfigError(`POSTERN_CLIENT_REGISTRATION_SCOPES: "${scope}" is not a scope token`);
+  }
+  return {
+    mode,
+    redirectUriPatterns,
+    grantTypes: grantTypes as ClientRegistrationSettings['grantTypes'],
+    scopes,
+    unusedTtlSeconds: parseDuration(env.POSTERN_CLIENT_REGISTRATION_UNUSED_TTL || '1d', 'POSTERN_CLIENT_REGISTRATION_UNUSED_TTL'),
+  };
+}
+
 function modeFrom(env: Env): RunMode {
   const raw = env.NODE_ENV;
   if (raw === 'production' || raw === 'test') return raw;
@@ -531,6 +584,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       timeoutSeconds: integer(env, 'POSTERN_LOGOUT_TIMEOUT', 5, 1, 60),
       pollSeconds: integer(env, 'POSTERN_LOGOUT_POLL_INTERVAL', 5, 1, 3600),
     },
+    clientRegistration: clientRegistrationFrom(env),
   };
   if (config.workers > 1 && (!config.databaseUrl || !config.redis)) {
     throw new ConfigError(

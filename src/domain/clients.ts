@@ -42,6 +42,10 @@ export interface ClientSummary {
   /** where the application hears that a session it had ended (Back-Channel Logout); null: it does not */
   backchannelLogoutUri: string | null;
   backchannelLogoutSessionRequired: boolean;
+  /** registered by the application itself at the registration endpoint (RFC 7591) */
+  dynamic: boolean;
+  /** when it first got a token; null: never (a dynamic registration never used is swept) */
+  firstUsedAt: Date | null;
   createdAt: Date;
 }
 
@@ -100,6 +104,15 @@ export interface ClientMetadata {
   require_signed_request_object?: boolean;
   backchannel_logout_uri?: string;
   backchannel_logout_session_required?: boolean;
+  /** dynamically registered clients only: `native` allows any loopback port (RFC 8252 §7.3) */
+  application_type?: 'web' | 'native';
+}
+
+/** What a dynamic registration (RFC 7591) adds to a NewClient: the engine made the secret. */
+export interface DynamicRegistration {
+  clientId: string;
+  clientSecret: string | undefined;
+  applicationType: 'web' | 'native';
 }
 
 interface ClientRow {
@@ -108,6 +121,8 @@ interface ClientRow {
   client_secret_sealed: string | null;
   first_party: boolean;
   metadata: Omit<ClientMetadata, 'client_id' | 'client_secret' | 'client_name' | 'first_party'>;
+  dynamic: boolean;
+  first_used_at: Date | string | null;
   created_at: Date | string;
 }
 
@@ -181,6 +196,8 @@ function requestObjectMetadata(settings: RequestObjectSettings, current: Pick<Cl
 export type ClientChanges = Partial<Pick<NewClient, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'firstParty' | 'pkcePolicy' | 'backchannelLogoutSessionRequired'>> & {
   /** null removes it */
   backchannelLogoutUri?: string | null | undefined;
+  /** dynamically registered clients only */
+  applicationType?: 'web' | 'native' | undefined;
 };
 
 /** The metadata with the Back-Channel Logout registration changed, or as it was. */
@@ -270,6 +287,8 @@ function toSummary(row: ClientRow): ClientSummary {
     requireSignedRequestObject: row.metadata.require_signed_request_object === true,
     backchannelLogoutUri: row.metadata.backchannel_logout_uri ?? null,
     backchannelLogoutSessionRequired: row.metadata.backchannel_logout_session_required ?? false,
+    dynamic: row.dynamic === true,
+    firstUsedAt: row.first_used_at ? new Date(row.first_used_at) : null,
     createdAt: new Date(row.created_at),
   };
 }
@@ -293,6 +312,8 @@ export class Clients {
   readonly #metadataCache: TtlCache<ClientMetadata | undefined>;
   readonly #records: RecordCache | undefined;
   readonly #processCaches: ProcessCaches | undefined;
+  /** clients whose first use is written (or which are not dynamic) */
+  readonly #settledUse = new Set<string>();
 
   constructor(db: Database, envelope: SecretEnvelope, options: ClientsOptions = {}) {
     this.#db = db;
@@ -312,7 +333,7 @@ export class Clients {
   }
 
   /** Registers a client. The secret of a confidential client is returned here once and stored sealed. */
-  async create(input: NewClient): Promise<{ client: ClientSummary; clientSecret: string | undefined }> {
+  async create(input: NewClient, registration?: DynamicRegistration): Promise<{ client: ClientSummary; clientSecret: string | undefined }> {
     const name = input.name.trim();
     if (!name) throw new InvalidClientMetadata('a client needs a name');
     const settings = validatedSettings(input);
@@ -321,8 +342,9 @@ export class Clients {
       throw new InvalidClientMetadata('a client_id is 1-128 letters, digits, . _ ~ - and starts with a letter or digit');
     }
     // hex: an id never starts with '-', which a command line would read as an option
-    const clientId = input.clientId ?? randomBytes(16).toString('hex');
-    const clientSecret = input.type === 'confidential' ? randomBytes(32).toString('base64url') : undefined;
+    const clientId = registration?.clientId ?? input.clientId ?? randomBytes(16).toString('hex');
+    const clientSecret = registration ? registration.clientSecret : input.type === 'confidential' ? randomBytes(32).toString('base64url') : undefined;
+    if (registration && (clientSecret !== undefined) !== (input.type === 'confidential')) throw new TypeError('a dynamic registration has a secret exactly when it is confidential');
     if (input.tokenEndpointAuthMethod !== undefined && !clientSecret) {
       throw new InvalidClientMetadata('a public client has no secret to authenticate with');
     }
@@ -336,6 +358,7 @@ export class Clients {
       ...(pkcePolicy !== 'required' ? { pkce_policy: pkcePolicy } : {}),
       ...requestObjectMetadata(input.requestObjects ?? {}),
       ...backchannel,
+      ...(registration ? { application_type: registration.applicationType } : {}),
     };
     try {
       // announced too: a process may have cached that the id is unknown
@@ -347,6 +370,7 @@ export class Clients {
             client_secret_sealed: clientSecret ? this.#envelope.seal(clientSecret, CLIENT_SECRET_SEALED, clientId) : null,
             first_party: input.firstParty ?? false,
             metadata: JSON.stringify(metadata),
+            dynamic: registration !== undefined,
           })
           .returning('*'),
       );
@@ -408,6 +432,7 @@ export class Clients {
         if (!found) throw new NotFound(`no client ${clientId}`);
         const current = toSummary(found);
         expect?.(current);
+        if (changes.applicationType !== undefined && !found.dynamic) throw new InvalidClientMetadata('only a dynamically registered client has an application type');
         const name = (changes.name ?? current.name).trim();
         if (!name) throw new InvalidClientMetadata('a client needs a name');
         const settings = validatedSettings({
@@ -422,7 +447,10 @@ export class Clients {
           .update({
             name,
             first_party: changes.firstParty ?? current.firstParty,
-            metadata: JSON.stringify(withBackchannel(withPkcePolicy({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }, changes.pkcePolicy), changes)),
+            metadata: JSON.stringify({
+              ...withBackchannel(withPkcePolicy({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }, changes.pkcePolicy), changes),
+              ...(changes.applicationType ? { application_type: changes.applicationType } : {}),
+            }),
             updated_at: trx.fn.now(),
           })
           .returning('*');
@@ -450,10 +478,13 @@ export class Clients {
     return { client: toSummary(row as ClientRow), clientSecret };
   }
 
-  async delete(clientId: string): Promise<void> {
+  /** Deletes the client with its grants and refresh tokens; `unusedOnly`: only a dynamic registration never used. */
+  async delete(clientId: string, options: { unusedOnly?: boolean } = {}): Promise<void> {
     const remove = () =>
       this.#db.transaction(async (trx) => {
-        const deleted = deletedRows(await trx('clients').where({ client_id: clientId }).delete());
+        const row = trx('clients').where({ client_id: clientId });
+        if (options.unusedOnly) row.where({ dynamic: true }).whereNull('first_used_at');
+        const deleted = deletedRows(await row.delete());
         if (deleted === 0) throw new NotFound(`no client ${clientId}`);
         return trx('oidc_payloads')
           .whereIn('model', ['Grant', 'RefreshToken'])
@@ -474,6 +505,38 @@ export class Clients {
   setBackchannelLogout(clientId: string, settings: BackchannelLogoutSettings): Promise<ClientSummary> {
     // the whole registration is replaced: a flag not given is off
     return this.update(clientId, { backchannelLogoutUri: settings.uri, backchannelLogoutSessionRequired: settings.uri === null ? settings.sessionRequired : (settings.sessionRequired ?? false) });
+  }
+
+  /**
+   * Notes that a dynamically registered client got a token (so the sweep of registrations never
+   * used leaves it alone). Written once per client and process; other clients are not written.
+   */
+  async markUsed(clientId: string): Promise<void> {
+    if (this.#settledUse.has(clientId)) return;
+    await this.#db('clients').where({ client_id: clientId, dynamic: true }).whereNull('first_used_at').update({ first_used_at: this.#db.fn.now() });
+    if (this.#settledUse.size > 10_000) this.#settledUse.clear();
+    this.#settledUse.add(clientId);
+  }
+
+  /** Deletes dynamic registrations made more than `olderThanSeconds` ago that never got a token; returns their ids. */
+  async sweepUnused(olderThanSeconds: number): Promise<string[]> {
+    const stale = await this.#db<ClientRow>('clients')
+      .where({ dynamic: true })
+      .whereNull('first_used_at')
+      .where('created_at', '<', new Date(Date.now() - olderThanSeconds * 1000))
+      .orderBy('created_at')
+      .limit(500)
+      .pluck('client_id');
+    const removed: string[] = [];
+    for (const clientId of stale) {
+      try {
+        await this.delete(clientId, { unusedOnly: true });
+        removed.push(clientId);
+      } catch (error) {
+        if (!(error instanceof NotFound)) throw error;
+      }
+    }
+    return removed;
   }
 
   /** Metadata for the protocol engine, secret opened; read through the cache. */

@@ -33,6 +33,9 @@ import { createRefreshTokenRotation } from './grants/refresh-token-rotation.ts';
 import { metadataCaching } from './metadata-caching.ts';
 import { PKCE_POLICY, pkceRequired, validatePkcePolicy } from './configuration/pkce-policy.ts';
 import { queueEngineBackchannelLogouts } from './backchannel-logout.ts';
+import type { InitialAccessTokens } from '../domain/initial-access-tokens.ts';
+import { registrationFeatures } from './registration/registration-features.ts';
+import { registrationPolicy } from './registration/registration-policy.ts';
 
 export interface ProviderDependencies {
   config: Readonly<Config>;
@@ -56,6 +59,7 @@ export interface ProviderDependencies {
   ephemeralLegacyReads: () => boolean;
   /** where /session/end queues its Back-Channel Logout notices */
   logoutDeliveries: LogoutDeliveries;
+  initialAccessTokens: InitialAccessTokens;
 }
 
 export const INTERACTION_PATH = '/interaction';
@@ -70,6 +74,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       clients: deps.clients,
       tokenIds: deps.tokenIds,
       ephemeralLegacyReads: deps.ephemeralLegacyReads,
+      registration: deps.config.clientRegistration.mode === 'off' ? undefined : registrationPolicy(deps.config.clientRegistration),
+      initialAccessTokens: deps.initialAccessTokens,
     }),
     findAccount: createFindAccount(deps.accounts, deps.entitlements),
     jwks: { keys: deps.signingKeys },
@@ -130,6 +136,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       // the engine's metadata and validation; the deliveries themselves are queued (backchannel-logout.ts)
       backchannelLogout: { enabled: true },
       resourceIndicators: resourceIndicatorsConfiguration(deps.resourceServers, deps.entitlements),
+      ...registrationFeatures(deps.config.clientRegistration.mode),
     },
   };
 }
