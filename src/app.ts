@@ -37,6 +37,7 @@ import { trackSessionDevices } from './oidc/session-devices.ts';
 import { auditProviderEvents } from './oidc/audit-events.ts';
 import { registrationBody } from './oidc/registration/registration-body.ts';
 import { registrationEvents } from './oidc/registration/registration-events.ts';
+import { refundRefusedRegistrations } from './oidc/registration/initial-access-token-store.ts';
 import { engineRouteKey } from './oidc/engine-path.ts';
 import { countProviderEvents } from './oidc/metrics-events.ts';
 import { enableMetrics, watchSigningKeyActivation } from './metrics/index.ts';
@@ -106,7 +107,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     subscribeProviderEvents(provider, logger);
     trackSessionDevices(provider, accountSessions, logger);
     auditProviderEvents(provider, services.audit, logger);
-    registrationEvents(provider, { mode: config.clientRegistration.mode, audit: services.audit, clients: services.clients, initialAccessTokens: services.initialAccessTokens, logger });
+    registrationEvents(provider, { mode: config.clientRegistration.mode, audit: services.audit, clients: services.clients, logger });
     countProviderEvents(provider);
     return provider;
   };
@@ -204,6 +205,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(recovery.allowedMethods());
   app.use(engineBodyLimit());
   app.use(registrationBody(config.clientRegistration.mode));
+  if (config.clientRegistration.mode === 'token') app.use(refundRefusedRegistrations(services.initialAccessTokens, (method, path) => method === 'POST' && engineRouteKey(path) === engineRouteKey('/reg')));
   app.use(postAsGet());
   app.use(pagesPreferHtml());
   app.use(nameClientAfterSignOut());

@@ -2,20 +2,17 @@ import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import type { ClientRegistrationMode } from '../../config.ts';
 import type { AuditLog } from '../../domain/audit.ts';
 import type { Clients } from '../../domain/clients.ts';
-import type { InitialAccessTokens } from '../../domain/initial-access-tokens.ts';
 import type { Logger } from '../../logger.ts';
 
 export interface RegistrationEventsDependencies {
   mode: ClientRegistrationMode;
   audit: AuditLog;
   clients: Clients;
-  initialAccessTokens: InitialAccessTokens;
   logger: Logger;
 }
 
 /**
- * Audit records for registrations made, changed, removed and refused; a refused registration
- * gives back the initial access token use it spent; a client's first token marks it used (so the
+ * Audit records for registrations made, changed, removed and refused; a client's first token marks it used (so the
  * sweep of registrations never used leaves it alone).
  */
 export function registrationEvents(provider: Provider, deps: RegistrationEventsDependencies): void {
@@ -40,8 +37,6 @@ export function registrationEvents(provider: Provider, deps: RegistrationEventsD
     record(ctx, 'client.registration_deleted', client.clientId, {});
   });
   provider.on('registration_create.error', (ctx: KoaContextWithOIDC, error: { error?: string }) => {
-    const spent = ctx.oidc?.entities.InitialAccessToken as { jti: string } | undefined;
-    if (spent) deps.initialAccessTokens.refund(spent.jti).catch((cause: unknown) => deps.logger.warn({ err: cause }, 'could not give back an initial access token use'));
     record(ctx, 'client.registration_refused', undefined, { via, error: error.error ?? 'server_error' });
   });
 }
