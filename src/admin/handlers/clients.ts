@@ -18,6 +18,8 @@ export function clientJson(client: ClientSummary) {
     pkcePolicy: client.pkcePolicy,
     backchannelLogoutUri: client.backchannelLogoutUri,
     backchannelLogoutSessionRequired: client.backchannelLogoutSessionRequired,
+    dynamic: client.dynamic,
+    firstUsedAt: client.firstUsedAt ? iso(client.firstUsedAt) : null,
     createdAt: iso(client.createdAt),
   };
 }
