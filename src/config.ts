@@ -167,6 +167,18 @@ export interface ClientRegistrationSettings {
   unusedTtlSeconds: number | null;
 }
 
+/** Client ID metadata documents: a client_id that is an https URL names the client's own metadata. */
+export interface ClientMetadataDocumentSettings {
+  /** default false */
+  enabled: boolean;
+  /** hosts a client_id URL may name: exact names or `*.example.com` (any name below it) */
+  hosts: string[];
+  /** a PEM file of extra CA certificates trusted for the fetch (besides the system's) */
+  caFile: string | undefined;
+  /** FOR TESTS ONLY: fetch from loopback and private addresses too; refused in production */
+  allowPrivateAddressesForTesting: boolean;
+}
+
 export interface Config {
   mode: RunMode;
   issuer: string;
@@ -209,6 +221,7 @@ export interface Config {
   observability: Observability;
   backchannelLogout: BackchannelLogoutSettings;
   clientRegistration: ClientRegistrationSettings;
+  clientMetadataDocuments: ClientMetadataDocumentSettings;
 }
 
 export interface RedisNode {
@@ -457,6 +470,29 @@ function clientRegistrationFrom(env: Env): ClientRegistrationSettings {
   };
 }
 
+const HOST_ENTRY = /^(\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function clientMetadataDocumentsFrom(env: Env, mode: RunMode, cwd: string): ClientMetadataDocumentSettings {
+  const enabled = flag(env, 'POSTERN_CLIENT_METADATA_DOCUMENTS', false);
+  const hosts = listFrom(env.POSTERN_CLIENT_METADATA_DOCUMENT_HOSTS?.toLowerCase(), /[\s,]+/);
+  for (const host of hosts) {
+    if (!HOST_ENTRY.test(host)) throw new ConfigError(`POSTERN_CLIENT_METADATA_DOCUMENT_HOSTS: "${host}" is not a host name or *.domain`);
+  }
+  if (enabled && hosts.length === 0) {
+    throw new ConfigError('POSTERN_CLIENT_METADATA_DOCUMENTS=true needs POSTERN_CLIENT_METADATA_DOCUMENT_HOSTS: the hosts whose client_id URLs are fetched');
+  }
+  const allowPrivateAddressesForTesting = flag(env, 'POSTERN_CLIENT_METADATA_DOCUMENT_ALLOW_PRIVATE_ADDRESSES_FOR_TESTING', false);
+  if (allowPrivateAddressesForTesting && mode === 'production') {
+    throw new ConfigError('POSTERN_CLIENT_METADATA_DOCUMENT_ALLOW_PRIVATE_ADDRESSES_FOR_TESTING is for tests: it is refused in production');
+  }
+  return {
+    enabled,
+    hosts,
+    caFile: env.POSTERN_CLIENT_METADATA_DOCUMENT_CA_FILE ? resolve(cwd, env.POSTERN_CLIENT_METADATA_DOCUMENT_CA_FILE) : undefined,
+    allowPrivateAddressesForTesting,
+  };
+}
+
 function modeFrom(env: Env): RunMode {
   const raw = env.NODE_ENV;
   if (raw === 'production' || raw === 'test') return raw;
@@ -585,6 +621,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       pollSeconds: integer(env, 'POSTERN_LOGOUT_POLL_INTERVAL', 5, 1, 3600),
     },
     clientRegistration: clientRegistrationFrom(env),
+    clientMetadataDocuments: clientMetadataDocumentsFrom(env, mode, cwd),
   };
   if (config.workers > 1 && (!config.databaseUrl || !config.redis)) {
     throw new ConfigError(

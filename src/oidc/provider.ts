@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { JWK } from 'jose';
 import { Provider, type Configuration } from 'oidc-provider';
 import type { Config } from '../config.ts';
@@ -36,6 +37,8 @@ import { queueEngineBackchannelLogouts } from './backchannel-logout.ts';
 import type { InitialAccessTokens } from '../domain/initial-access-tokens.ts';
 import { registrationFeatures } from './registration/registration-features.ts';
 import { registrationPolicy } from './registration/registration-policy.ts';
+import { clientMetadataDocumentFeature } from './metadata-documents/client-metadata-documents.ts';
+import { createDefendedFetch } from './metadata-documents/defended-fetch.ts';
 
 export interface ProviderDependencies {
   config: Readonly<Config>;
@@ -66,7 +69,13 @@ export const INTERACTION_PATH = '/interaction';
 
 export function buildConfiguration(deps: ProviderDependencies): Configuration {
   const pages = pagesConfiguration(deps.views);
+  const documents = deps.config.clientMetadataDocuments;
   return {
+    fetch: createDefendedFetch({
+      allowPrivateAddresses: documents.allowPrivateAddressesForTesting,
+      extraCa: documents.caFile ? readFileSync(documents.caFile, 'utf8') : undefined,
+    }) as Configuration['fetch'],
+    fetchResponseBodyLimits: { 'client_id metadata document': 5 * 1024, jwks_uri: 64 * 1024, sector_identifier_uri: 64 * 1024 },
     adapter: createAdapterFactory({
       db: deps.db,
       kv: deps.kv,
@@ -137,6 +146,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       backchannelLogout: { enabled: true },
       resourceIndicators: resourceIndicatorsConfiguration(deps.resourceServers, deps.entitlements),
       ...registrationFeatures(deps.config.clientRegistration.mode),
+      ...clientMetadataDocumentFeature(documents),
     },
   };
 }
