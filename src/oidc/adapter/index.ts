@@ -34,9 +34,10 @@ export interface AdapterStorage {
  */
 export function createAdapterFactory(storage: AdapterStorage): (model: string) => Adapter {
   return (model) => {
+    // Postern's own initial access tokens, kept hashed by the domain (initial-access-tokens.ts)
+    if (model === 'InitialAccessToken' && storage.initialAccessTokens) return new UnavailableGuard(new InitialAccessTokenStore(storage.initialAccessTokens));
     const store = storeFor(model, storage);
-    // kept hashed by the domain itself (initial-access-tokens.ts)
-    if (!HASHED_MODELS.has(model) || model === 'InitialAccessToken') return new UnavailableGuard(store);
+    if (!HASHED_MODELS.has(model)) return new UnavailableGuard(store);
     const legacyReads = tierOf(model) === 'ephemeral' ? storage.ephemeralLegacyReads : undefined;
     return new UnavailableGuard(new HashedTokenStore(store, storage.tokenIds, legacyReads));
   };
@@ -44,7 +45,6 @@ export function createAdapterFactory(storage: AdapterStorage): (model: string) =
 
 function storeFor(model: string, storage: AdapterStorage): Adapter {
   if (model === 'Client') return new ClientStore(storage.clients, storage.registration);
-  if (model === 'InitialAccessToken' && storage.initialAccessTokens) return new InitialAccessTokenStore(storage.initialAccessTokens);
   if (tierOf(model) === 'ephemeral') return new KvModelStore(storage.kv, model);
   const store = new SqlModelStore(storage.db, model);
   return CACHED_MODELS.has(model) ? new CachedSqlModelStore(store, storage.recordCache, model) : store;
