@@ -47,6 +47,7 @@ describe('dynamic client registration is off by default', () => {
   it('advertises no registration endpoint and serves none', async () => {
     const discovery = await call(server, 'GET', '/.well-known/openid-configuration');
     expect(discovery.body).not.toHaveProperty('registration_endpoint');
+    expect(discovery.body).not.toHaveProperty('client_id_metadata_document_supported');
     const attempt = await register(server, { redirect_uris: [WEB_REDIRECT] });
     expect(attempt.status).toBe(404);
   });
@@ -161,6 +162,9 @@ describe.each(availableBackends())('dynamic client registration with initial acc
     const changed = { ...metadata, client_id: clientId, client_secret: created.body.client_secret, redirect_uris: ['https://two.example.test/callback'] };
     const outside = await call(server, 'PUT', path, { token, body: { ...changed, redirect_uris: ['https://evil.test/callback'] } });
     expect(outside.body.error).toBe('invalid_redirect_uri');
+    const promoted = await call(server, 'PUT', path, { token, body: { ...changed, first_party: true } });
+    expect(promoted.body).toMatchObject({ error: 'invalid_client_metadata', error_description: expect.stringMatching(/first_party/) });
+    expect((await server.services.clients.get(clientId)).firstParty).toBe(false);
     const updated = await call(server, 'PUT', path, { token, body: changed });
     expect(updated.status).toBe(200);
     expect((await server.services.clients.get(clientId)).redirectUris).toEqual(['https://two.example.test/callback']);
@@ -183,6 +187,23 @@ describe.each(availableBackends())('dynamic client registration with initial acc
     await expect(server.services.clients.get(clientId)).rejects.toThrow(/no client/);
     expect((await server.services.clients.get(fixture.clientId)).clientId).toBe(fixture.clientId);
     expect(await auditTypes(server, clientId)).toContain('client.registration_expired');
+  });
+});
+
+describe('registrations are rate limited per client address', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer('embedded', { POSTERN_CLIENT_REGISTRATION: 'open-native', POSTERN_RATE_LIMIT_CLIENT_REGISTRATION: '1/1h' });
+  });
+  afterAll(() => server?.close());
+
+  it('answers 429 in the endpoint\'s JSON past the limit', async () => {
+    const native = { redirect_uris: ['http://127.0.0.1:8000/cb'], token_endpoint_auth_method: 'none' };
+    expect((await register(server, native)).status).toBe(201);
+    const limited = await register(server, native);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(limited.body.error).toEqual(expect.any(String));
   });
 });
 
