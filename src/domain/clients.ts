@@ -487,7 +487,7 @@ export class Clients {
         const deleted = deletedRows(await row.delete());
         if (deleted === 0) throw new NotFound(`no client ${clientId}`);
         return trx('oidc_payloads')
-          .whereIn('model', ['Grant', 'RefreshToken'])
+          .whereIn('model', ['Grant', 'RefreshToken', 'RegistrationAccessToken'])
           .whereRaw("payload->>'clientId' = ?", [clientId])
           .delete()
           .returning<RemovedRecord[]>(['model', 'id', 'uid']);

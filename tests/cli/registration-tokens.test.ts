@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InitialAccessTokenSummary } from '../../src/domain/initial-access-tokens.ts';
 import { availableBackends } from '../support/backends.ts';
-import { createSandbox, errorLines, parseJson, type Sandbox } from './support/cli.ts';
+import { join } from 'node:path';
+import { createSandbox, errorLines, parseJson, ROOT, type Sandbox } from './support/cli.ts';
 
 type Listed = Omit<InitialAccessTokenSummary, 'createdAt' | 'expiresAt'> & { createdAt: string; expiresAt: string };
 
@@ -30,6 +31,20 @@ describe.each(availableBackends())('postern registration-token on %s', { timeout
     const revoked = await cli.run(['registration-token', 'revoke', made.id]);
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(parseJson<Listed[]>(await cli.run(['registration-token', 'list', '--json']))).toEqual([]);
+  });
+
+  it('client list and show tell a client that registered itself from one an operator registered', async () => {
+    const registered = await cli.runScript(join(ROOT, 'tests/cli/support/register-dynamic-client.ts'), []);
+    expect(registered.code, registered.stderr).toBe(0);
+    const clientId = registered.stdout.trim();
+    await cli.run(['client', 'create', '--name', 'Operator app', '--redirect-uri', 'https://app.example.test/cb']);
+    const table = (await cli.run(['client', 'list'])).stdout.split('\n');
+    expect(table[0]).toMatch(/REGISTERED BY/);
+    expect(table.find((line) => line.startsWith(clientId))).toMatch(/\bitself\b/);
+    expect(table.find((line) => line.includes('Operator app'))).toMatch(/\boperator\b/);
+    const listed = parseJson<Array<{ clientId: string; dynamic: boolean }>>(await cli.run(['client', 'list', '--json']));
+    expect(listed.map(({ clientId: id, dynamic }) => [id === clientId, dynamic])).toEqual(expect.arrayContaining([[true, true], [false, false]]));
+    expect((await cli.run(['client', 'show', clientId])).stdout).toMatch(/registered by\s+itself \(dynamic registration\), never used yet/);
   });
 
   it('refuses an unknown token id and bad options', async () => {

@@ -181,10 +181,13 @@ describe.each(availableBackends())('dynamic client registration with initial acc
     const { value } = await server.services.initialAccessTokens.create({});
     const created = await register(server, metadata, value);
     const clientId = created.body.client_id as string;
+    expect(await server.storage.db('oidc_payloads').where({ model: 'RegistrationAccessToken' }).whereRaw("payload->>'clientId' = ?", [clientId])).toHaveLength(1);
     await server.storage.db('clients').where({ client_id: clientId }).update({ created_at: new Date(Date.now() - 3600_000) });
     await server.storage.db('clients').where({ client_id: fixture.clientId }).update({ created_at: new Date(Date.now() - 3600_000) });
     expect(await sweepUnusedRegistrations(server.services.clients, server.services.audit, 60)).toBeGreaterThanOrEqual(1);
     await expect(server.services.clients.get(clientId)).rejects.toThrow(/no client/);
+    // its registration access token went with it
+    expect(await server.storage.db('oidc_payloads').where({ model: 'RegistrationAccessToken' }).whereRaw("payload->>'clientId' = ?", [clientId])).toEqual([]);
     expect((await server.services.clients.get(fixture.clientId)).clientId).toBe(fixture.clientId);
     expect(await auditTypes(server, clientId)).toContain('client.registration_expired');
   });
