@@ -39,6 +39,7 @@ import { registrationFeatures } from './registration/registration-features.ts';
 import { registrationPolicy } from './registration/registration-policy.ts';
 import { clientMetadataDocumentFeature } from './metadata-documents/client-metadata-documents.ts';
 import { createDefendedFetch } from './metadata-documents/defended-fetch.ts';
+import { LANGUAGES } from '../pages/language/languages.ts';
 
 export interface ProviderDependencies {
   config: Readonly<Config>;
@@ -90,6 +91,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
     jwks: { keys: deps.signingKeys },
     claims: { ...CLAIMS_BY_SCOPE } as unknown as Configuration['claims'],
     scopes: [...OIDC_SCOPES],
+    // the languages of the pages, which an authorization request may ask for with ui_locales
+    discovery: { ui_locales_supported: [...LANGUAGES] },
     responseTypes: ['code'],
     pkce: { required: pkceRequired },
     rotateRefreshToken: true,
