@@ -179,6 +179,14 @@ export interface ClientMetadataDocumentSettings {
   allowPrivateAddressesForTesting: boolean;
 }
 
+/** Sender-constrained tokens and pushed requests (see the README, "Modern OAuth"). */
+export interface ProtocolPolicy {
+  /** every DPoP proof carries a nonce the server chose (RFC 9449 §8); default true */
+  dpopRequireNonce: boolean;
+  /** every client pushes its authorization requests first (RFC 9126); default false */
+  requirePar: boolean;
+}
+
 export interface Config {
   mode: RunMode;
   issuer: string;
@@ -222,6 +230,7 @@ export interface Config {
   backchannelLogout: BackchannelLogoutSettings;
   clientRegistration: ClientRegistrationSettings;
   clientMetadataDocuments: ClientMetadataDocumentSettings;
+  protocol: ProtocolPolicy;
 }
 
 export interface RedisNode {
@@ -622,6 +631,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     clientRegistration: clientRegistrationFrom(env),
     clientMetadataDocuments: clientMetadataDocumentsFrom(env, mode, cwd),
+    protocol: {
+      dpopRequireNonce: flag(env, 'POSTERN_DPOP_REQUIRE_NONCE', true),
+      requirePar: flag(env, 'POSTERN_REQUIRE_PAR', false),
+    },
   };
   if (config.workers > 1 && (!config.databaseUrl || !config.redis)) {
     throw new ConfigError(

@@ -88,6 +88,7 @@ describe('loadConfig', () => {
       backchannelLogout: { retryBaseSeconds: 10, maxAttempts: 10, maxAgeSeconds: 86400, timeoutSeconds: 5, pollSeconds: 5 },
       clientRegistration: { mode: 'off', redirectUriPatterns: [], grantTypes: ['authorization_code', 'refresh_token'], scopes: ['openid', 'profile', 'email', 'offline_access'], unusedTtlSeconds: 86400 },
       clientMetadataDocuments: { enabled: false, hosts: [], caFile: undefined, allowPrivateAddressesForTesting: false },
+      protocol: { dpopRequireNonce: true, requirePar: false },
     });
     expect(config.redis).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
@@ -134,6 +135,12 @@ describe('loadConfig', () => {
     expect(configError({ POSTERN_CLIENT_METADATA_DOCUMENT_HOSTS: 'https://x.example' }).message).toContain('is not a host name');
     expect(load({ POSTERN_CLIENT_METADATA_DOCUMENT_ALLOW_PRIVATE_ADDRESSES_FOR_TESTING: 'true' }).clientMetadataDocuments.allowPrivateAddressesForTesting).toBe(true);
     expect(configError({ ...PRODUCTION, POSTERN_CLIENT_METADATA_DOCUMENT_ALLOW_PRIVATE_ADDRESSES_FOR_TESTING: 'true' }).message).toContain('refused in production');
+  });
+
+  it('requires DPoP nonces and no pushed requests by default; both can be turned the other way', () => {
+    expect(load({}).protocol).toEqual({ dpopRequireNonce: true, requirePar: false });
+    expect(load({ POSTERN_DPOP_REQUIRE_NONCE: 'false', POSTERN_REQUIRE_PAR: 'true' }).protocol).toEqual({ dpopRequireNonce: false, requirePar: true });
+    expect(configError({ POSTERN_REQUIRE_PAR: 'sometimes' }).message).toContain('POSTERN_REQUIRE_PAR must be true or false');
   });
 
   it('reads the resilience settings; 0 turns the refresh reuse interval off; headers cannot outlast the request', () => {

@@ -73,6 +73,8 @@ describe.each(availableBackends())('client ID metadata documents on %s', (backen
     expect((await resolve(server, `${documents.origin}/secret.json`)).refused).toMatch(/shared-secret/);
     documents.routes.set('/first-party.json', { body: documentFor('/first-party.json', { first_party: true }) });
     expect((await resolve(server, `${documents.origin}/first-party.json`)).refused).toMatch(/not allowed/);
+    documents.routes.set('/exchange.json', { body: documentFor('/exchange.json', { token_exchange_audiences: ['https://api.example.test'] }) });
+    expect((await resolve(server, `${documents.origin}/exchange.json`)).refused).toMatch(/not allowed/);
     documents.routes.set('/other.json', { body: documentFor('/agent.json') });
     expect((await resolve(server, `${documents.origin}/other.json`)).refused).toMatch(/does not match/);
     expect((await resolve(server, `http://localhost:${documents.port}/agent.json`)).refused).toBe('not found');

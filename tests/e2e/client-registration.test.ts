@@ -48,6 +48,8 @@ describe('dynamic client registration is off by default', () => {
     const discovery = await call(server, 'GET', '/.well-known/openid-configuration');
     expect(discovery.body).not.toHaveProperty('registration_endpoint');
     expect(discovery.body).not.toHaveProperty('client_id_metadata_document_supported');
+    const oauth = await call(server, 'GET', '/.well-known/oauth-authorization-server');
+    expect(oauth.body).not.toHaveProperty('registration_endpoint');
     const attempt = await register(server, { redirect_uris: [WEB_REDIRECT] });
     expect(attempt.status).toBe(404);
   });
@@ -73,6 +75,8 @@ describe.each(availableBackends())('dynamic client registration with initial acc
   it('advertises the registration endpoint', async () => {
     const discovery = await call(server, 'GET', '/.well-known/openid-configuration');
     expect(discovery.body.registration_endpoint).toBe(`${server.issuer}/reg`);
+    // RFC 8414 metadata, which MCP clients read first, says the same
+    expect((await call(server, 'GET', '/.well-known/oauth-authorization-server')).body.registration_endpoint).toBe(`${server.issuer}/reg`);
   });
 
   it('refuses a registration without, or with an unknown, initial access token', async () => {
@@ -112,12 +116,14 @@ describe.each(availableBackends())('dynamic client registration with initial acc
     expect(scope.body).toMatchObject({ error: 'invalid_client_metadata', error_description: expect.stringMatching(/write/) });
     const firstParty = await register(server, { ...metadata, first_party: true }, value);
     expect(firstParty.body).toMatchObject({ error: 'invalid_client_metadata', error_description: expect.stringMatching(/first_party/) });
+    const exchange = await register(server, { ...metadata, token_exchange_audiences: ['https://api.example.test'] }, value);
+    expect(exchange.body).toMatchObject({ error: 'invalid_client_metadata', error_description: expect.stringMatching(/token_exchange_audiences/) });
     await expect.poll(() => auditTypes(server)).toContain('client.registration_refused');
   });
 
   it('registers a confidential client that then signs a user in, listed as dynamic and audited', async () => {
     const { value } = await server.services.initialAccessTokens.create({ description: 'partner' });
-    const answer = await register(server, { ...metadata, scope: 'openid read' }, value);
+    const answer = await register(server, { ...metadata, scope: 'openid read', require_pushed_authorization_requests: false, dpop_bound_access_tokens: false }, value);
     expect(answer.status).toBe(201);
     const clientId = answer.body.client_id as string;
     const clientSecret = answer.body.client_secret as string;
@@ -225,6 +231,8 @@ describe.each(availableBackends())('open registration for native apps on %s', (b
     expect(loopback.status).toBe(201);
     expect(loopback.body).toMatchObject({ application_type: 'native', token_endpoint_auth_method: 'none' });
     expect(loopback.body).not.toHaveProperty('client_secret');
+    const bound = await register(server, { ...native, dpop_bound_access_tokens: true });
+    expect(await server.services.clients.get(bound.body.client_id as string)).toMatchObject({ dpopBoundAccessTokens: true, tokenExchangeAudiences: [] });
     expect(await server.services.clients.get(loopback.body.client_id as string)).toMatchObject({ dynamic: true, type: 'public', pkcePolicy: 'required' });
     const privateUse = await register(server, { ...native, redirect_uris: ['com.example.tool:/callback', 'http://[::1]:8000/cb', 'http://localhost/cb'] });
     expect(privateUse.status).toBe(201);

@@ -20,6 +20,9 @@ export function clientJson(client: ClientSummary) {
     backchannelLogoutSessionRequired: client.backchannelLogoutSessionRequired,
     dynamic: client.dynamic,
     firstUsedAt: client.firstUsedAt ? iso(client.firstUsedAt) : null,
+    dpopBoundAccessTokens: client.dpopBoundAccessTokens,
+    requirePushedAuthorizationRequests: client.requirePushedAuthorizationRequests,
+    tokenExchangeAudiences: client.tokenExchangeAudiences,
     createdAt: iso(client.createdAt),
   };
 }
@@ -41,6 +44,9 @@ interface ClientBody {
   tokenEndpointAuthMethod?: SecretAuthMethod;
   backchannelLogoutUri?: string | null;
   backchannelLogoutSessionRequired?: boolean;
+  dpopBoundAccessTokens?: boolean;
+  requirePushedAuthorizationRequests?: boolean;
+  tokenExchangeAudiences?: string[];
 }
 
 export function clientHandlers(deps: HandlerDependencies): Record<string, Handler> {

@@ -35,7 +35,16 @@ export class ClientStore implements Adapter {
       const { client } = registered;
       await this.#clients.update(
         id,
-        { name: client.name, redirectUris: client.redirectUris, postLogoutRedirectUris: client.postLogoutRedirectUris, grantTypes: client.grantTypes, scopes: client.scopes, applicationType: registered.applicationType },
+        {
+          name: client.name,
+          redirectUris: client.redirectUris,
+          postLogoutRedirectUris: client.postLogoutRedirectUris,
+          grantTypes: client.grantTypes,
+          scopes: client.scopes,
+          dpopBoundAccessTokens: client.dpopBoundAccessTokens,
+          requirePushedAuthorizationRequests: client.requirePushedAuthorizationRequests,
+          applicationType: registered.applicationType,
+        },
         (current) => {
           if (!current.dynamic) throw new errors.InvalidRequest('this client is managed by the operator', 403);
           if (current.tokenEndpointAuthMethod !== (client.tokenEndpointAuthMethod ?? 'none')) throw new errors.InvalidClientMetadata('token_endpoint_auth_method cannot change');

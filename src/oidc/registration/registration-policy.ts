@@ -2,10 +2,11 @@ import { errors } from 'oidc-provider';
 import type { ClientRegistrationSettings } from '../../config.ts';
 import { GRANT_TYPES, type DynamicRegistration, type GrantType, type NewClient } from '../../domain/clients.ts';
 import { SCOPE_ALLOWANCE } from '../configuration/client-scope-allowance.ts';
+import { TOKEN_EXCHANGE_AUDIENCES } from '../configuration/token-exchange-policy.ts';
 import { isNativeRedirectUri, redirectUriPattern } from './redirect-policy.ts';
 
 /** Client metadata properties only an operator sets: a registration that names them is refused. */
-export const OPERATOR_ONLY_METADATA = ['first_party', 'pkce_policy', SCOPE_ALLOWANCE] as const;
+export const OPERATOR_ONLY_METADATA = ['first_party', 'pkce_policy', SCOPE_ALLOWANCE, TOKEN_EXCHANGE_AUDIENCES] as const;
 
 const AUTH_METHODS = new Set(['none', 'client_secret_basic', 'client_secret_post']);
 
@@ -75,6 +76,9 @@ export function registrationPolicy(settings: Readonly<ClientRegistrationSettings
           grantTypes: grantTypes as GrantType[],
           scopes: requested.length > 0 ? requested : settings.scopes,
           ...(authMethod !== 'none' ? { tokenEndpointAuthMethod: authMethod as 'client_secret_basic' | 'client_secret_post' } : {}),
+          // what a client may ask of itself (RFC 9449 §5.2, RFC 9126 §6): only ever stricter
+          dpopBoundAccessTokens: metadata.dpop_bound_access_tokens === true,
+          requirePushedAuthorizationRequests: metadata.require_pushed_authorization_requests === true,
         },
         applicationType,
         clientSecret: authMethod === 'none' ? undefined : clientSecret,
