@@ -199,7 +199,7 @@ describe('the language of the pages', () => {
     const sent = await page.agent.post(formAction(form.html), { csrf: hiddenField(form.html, 'csrf'), username, email: `${username}@example.test`, name: '', password: 'a long enough password', confirm: 'a long enough password' });
     expect(sent.html).toContain('Revise su correo');
     const mail = await waitForMail(OUTBOX, { to: `${username}@example.test`, since });
-    expect(mail.subject).toBe('Confirme su dirección de correo electrónico');
+    expect(mail.subject).toBe('Postern: Confirme su dirección de correo electrónico');
     expect(mail.language).toBe('es');
     expect(mail.text).toContain(`Se ha creado una cuenta «${username}»`);
   });
