@@ -11,6 +11,7 @@ import { INTERACTION_PATH } from '../oidc/provider.ts';
 import { consentRequest, describeConsent, type InteractionDetails } from './prompt-details.ts';
 import { signInRoutes, type SignInDependencies } from './sign-in.ts';
 import type { Views } from './views.ts';
+import { displayUserCode } from './user-code.ts';
 
 export interface InteractionDependencies extends SignInDependencies {
   provider: () => Provider;
@@ -48,6 +49,14 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     ctx.redirect(redirectTo);
   }
 
+  /** The code a device shows, when a device asks (the interaction of a device authorization grant). */
+  async function deviceUserCodeOf(interaction: InteractionDetails): Promise<string | undefined> {
+    const id = (interaction as { deviceCode?: unknown }).deviceCode;
+    if (typeof id !== 'string') return undefined;
+    const code = await deps.provider().DeviceCode.find(id, { ignoreExpiration: true });
+    return code?.userCode ? displayUserCode(code.userCode) : undefined;
+  }
+
   const signIn = signInRoutes(router, deps, { details, clientName, finish, form });
 
   router.get('/:uid', async (ctx) => {
@@ -61,6 +70,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     if (interaction.prompt.name === 'consent') {
       const account = interaction.session?.accountId ? await deps.accounts.findById(interaction.session.accountId) : undefined;
       const described = await describeConsent(consentRequest(interaction), deps.resourceServers);
+      const deviceUserCode = await deviceUserCodeOf(interaction);
       ctx.type = 'html';
       ctx.body = deps.views.render('consent', {
         title: 'Allow access',
@@ -70,6 +80,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
         clientName: name,
         accountName: account?.email ?? account?.username ?? 'your account',
         ...described,
+        deviceUserCode,
       });
       return;
     }

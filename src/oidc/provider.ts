@@ -33,6 +33,8 @@ import { createRefreshTokenRotation } from './grants/refresh-token-rotation.ts';
 import { metadataCaching } from './metadata-caching.ts';
 import { PKCE_POLICY, pkceRequired, validatePkcePolicy } from './configuration/pkce-policy.ts';
 import { queueEngineBackchannelLogouts } from './backchannel-logout.ts';
+import { deviceFlowConfiguration } from './device-flow/pages.ts';
+import { enforcePollingInterval } from './grants/device-code-polling.ts';
 
 export interface ProviderDependencies {
   config: Readonly<Config>;
@@ -130,6 +132,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       // the engine's metadata and validation; the deliveries themselves are queued (backchannel-logout.ts)
       backchannelLogout: { enabled: true },
       resourceIndicators: resourceIndicatorsConfiguration(deps.resourceServers, deps.entitlements),
+      deviceFlow: deviceFlowConfiguration(deps.views, deps.config.deviceFlow),
     },
   };
 }
@@ -145,6 +148,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
   });
   // replaces the engine's own handler; `resource` is a parameter (and may repeat) as the engine registers it
   provider.registerGrantType('refresh_token', refreshTokenHandler(provider, grantHelpersFor(provider), rotation), [...refreshTokenParameters, 'resource'], ['resource']);
+  if (deps.config.deviceFlow.enabled) enforcePollingInterval(provider, deps.kv, deps.config.deviceFlow.pollIntervalSeconds);
   provider.use(metadataCaching(deps.config.signingKeys.jwksMaxAgeSeconds));
   queueEngineBackchannelLogouts(provider, deps.logoutDeliveries);
   return provider;

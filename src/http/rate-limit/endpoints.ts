@@ -2,7 +2,7 @@ import type { RateLimitedEndpoint } from '../../config.ts';
 import { engineRouteKey } from '../../oidc/engine-path.ts';
 
 /** Endpoints whose errors are RFC 6749 style JSON; the others are pages that answer HTML. */
-export const PROTOCOL_ENDPOINTS: ReadonlySet<RateLimitedEndpoint> = new Set(['token', 'introspection', 'revocation', 'userinfo']);
+export const PROTOCOL_ENDPOINTS: ReadonlySet<RateLimitedEndpoint> = new Set(['token', 'introspection', 'revocation', 'userinfo', 'device_authorization']);
 
 const POSTS = new Map<string, RateLimitedEndpoint>(
   (
@@ -14,6 +14,9 @@ const POSTS = new Map<string, RateLimitedEndpoint>(
       ['/register', 'registration'],
       ['/reset', 'password_reset'],
       ['/reset/complete', 'password_reset'],
+      ['/device/auth', 'device_authorization'],
+      // every user-code entry and confirmation; wrong codes are also counted apart (device-code-guard.ts)
+      ['/device', 'device'],
     ] as const
   ).map(([path, endpoint]) => [engineRouteKey(path), endpoint]),
 );
