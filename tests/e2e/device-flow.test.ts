@@ -9,8 +9,8 @@ import { formAction, hiddenField, UserAgent, type Page } from '../support/user-a
 export const DEVICE_ENV = { POSTERN_DEVICE_FLOW: 'on' };
 
 /** A public client that may use only the device grant (and refresh tokens from it). */
-export async function deviceClient(server: TestServer, name = 'Living Room TV'): Promise<oidc.Configuration> {
-  const { client } = await server.services.clients.create({ name, type: 'public', grantTypes: [DEVICE_CODE_GRANT_TYPE, 'refresh_token'] });
+export async function deviceClient(server: TestServer, name = 'Living Room TV', firstParty = false): Promise<oidc.Configuration> {
+  const { client } = await server.services.clients.create({ name, type: 'public', grantTypes: [DEVICE_CODE_GRANT_TYPE, 'refresh_token'], firstParty });
   return oidc.discovery(new URL(server.issuer), client.clientId, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
 }
 
@@ -84,6 +84,19 @@ describe.each(availableBackends())('device authorization grant on %s', (backend)
     expect(tokens.claims()?.sub).toBe(fixture.accountId);
     const approvals = await auditTypes(server, 'device.approved');
     expect(approvals).toContainEqual(expect.objectContaining({ accountId: fixture.accountId, clientId: device.clientMetadata().client_id }));
+  });
+
+  it('a device always asks: a first-party one too, and again in a browser that approved it before', async () => {
+    const ownDevice = await deviceClient(server, 'Our Own TV', true);
+    const agent = new UserAgent(server.issuer);
+    const first = await oidc.initiateDeviceAuthorization(ownDevice, { scope: 'openid' });
+    expect((await approveOrDeny(agent, await enterCode(server, agent, first.user_code), 'allow')).html).toContain('Your device is connected');
+    // signed in already: Continue leads straight to the question, never past it
+    const second = await oidc.initiateDeviceAuthorization(ownDevice, { scope: 'openid' });
+    const confirm = await enterCode(server, agent, second.user_code);
+    const asked = await agent.post(formAction(confirm.html), { xsrf: hiddenField(confirm.html, 'xsrf'), user_code: second.user_code, confirm: 'yes' });
+    expect(asked.html).toContain('Our Own TV on your device wants to access your account');
+    expect(asked.html).toContain(second.user_code);
   });
 
   it('a code typed in lower case with a space instead of the dash is the same code', async () => {
