@@ -36,7 +36,7 @@ describe.skipIf(skipBrowserSuites)('accessibility of every page (axe-core)', () 
   beforeAll(async () => {
     browser = await launchChromium();
     outbox = await mkdtemp(join(tmpdir(), 'postern-axe-'));
-    server = await startTestServer('embedded', { POSTERN_REGISTRATION: 'true', POSTERN_MAIL_OUTBOX: outbox, POSTERN_RATE_LIMIT_REGISTRATION: 'off', POSTERN_RATE_LIMIT_PASSWORD_RESET: 'off' });
+    server = await startTestServer('embedded', { POSTERN_REGISTRATION: 'true', POSTERN_MAIL_OUTBOX: outbox, POSTERN_RATE_LIMIT_REGISTRATION: 'off', POSTERN_RATE_LIMIT_PASSWORD_RESET: 'off', POSTERN_DEVICE_FLOW: 'on' });
     fixture = await seed(server);
     config = await discover(server, fixture);
   });
@@ -233,5 +233,32 @@ describe.skipIf(skipBrowserSuites)('accessibility of every page (axe-core)', () 
     await audit('email confirmed');
     await page.goto(at('/register/verify?token=nothing'));
     await audit('confirmation link unusable');
+  });
+
+  it('device flow pages', async () => {
+    const user = await seed(server, { username: 'axe-device' });
+    const { client } = await server.services.clients.create({ name: 'Axe TV', type: 'public', grantTypes: ['urn:ietf:params:oauth:grant-type:device_code'] });
+    const device = await oidc.discovery(new URL(server.issuer), client.clientId, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+    const started = await oidc.initiateDeviceAuthorization(device, { scope: 'openid email' });
+    await page.goto(at('/device'));
+    await audit('device code');
+    await page.getByLabel('Code').fill('BCDF-GHJK');
+    await press('Continue');
+    await audit('device code with an error');
+    await page.getByLabel('Code').fill(started.user_code);
+    await press('Continue');
+    await audit('is this your device');
+    await press('Continue');
+    await login(user);
+    expect(await heading()).toBe('Axe TV on your device wants to access your account');
+    await audit('device consent');
+    await press('Allow');
+    await audit('device connected');
+    const again = await oidc.initiateDeviceAuthorization(device, { scope: 'openid' });
+    await page.goto(again.verification_uri_complete!);
+    await press('Continue');
+    await press('Cancel');
+    expect(await heading()).toBe('Your device was not connected');
+    await audit('device not connected');
   });
 });
