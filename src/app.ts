@@ -34,7 +34,7 @@ import { nameClientAfterSignOut } from './oidc/sign-out-outcome.ts';
 import { subscribeProviderEvents } from './oidc/events.ts';
 import { DeviceCodeGuard } from './domain/device-code-guard.ts';
 import { auditDeviceAnswers } from './oidc/device-flow/audit.ts';
-import { guardUserCodes } from './oidc/device-flow/code-guard.ts';
+import { guardUserCodes } from './http/device-code-guard.ts';
 import { prefillUserCode } from './oidc/device-flow/prefill.ts';
 import { AccountSessions } from './oidc/account-sessions.ts';
 import { trackSessionDevices } from './oidc/session-devices.ts';

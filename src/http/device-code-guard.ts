@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
-import type { AuditLog } from '../../domain/audit.ts';
-import type { CodeEntrant, DeviceCodeGuard } from '../../domain/device-code-guard.ts';
-import { TooManyRequests } from '../../domain/errors.ts';
-import { ipBucket } from '../../http/rate-limit/subjects.ts';
-import { outcomeOf } from './outcome.ts';
-import { isCodeVerification } from './paths.ts';
+import type { AuditLog } from '../domain/audit.ts';
+import type { CodeEntrant, DeviceCodeGuard } from '../domain/device-code-guard.ts';
+import { TooManyRequests } from '../domain/errors.ts';
+import { ipBucket } from './rate-limit/subjects.ts';
+import { outcomeOf } from '../oidc/device-flow/outcome.ts';
+import { isCodeVerification } from '../oidc/device-flow/paths.ts';
 
 /** The browser, by a digest of the engine's signed session cookie (never the cookie itself). */
 function entrantOf(ctx: Context, provider: Provider): CodeEntrant {
