@@ -143,6 +143,17 @@ describe.each(availableBackends())('device authorization grant on %s', (backend)
     expect(await auditTypes(server, 'device.code_failed')).toContainEqual(expect.objectContaining({ reason: 'not_found' }));
   });
 
+  it('a post without the page\'s form token is answered with the code page, not an error, and counts as no guess', async () => {
+    const before = (await auditTypes(server, 'device.code_failed')).length;
+    const agent = new UserAgent(server.issuer);
+    await agent.get(`${server.issuer}/device`);
+    const page = await agent.post(`${server.issuer}/device`, { xsrf: 'forged', user_code: 'BCDF-GHJK' });
+    expect(page.status).toBe(400);
+    expect(page.html).toContain('This page had expired. Enter the code again.');
+    expect(page.html).not.toContain('That code is not right');
+    expect((await auditTypes(server, 'device.code_failed')).length).toBe(before);
+  });
+
   it('an expired code is refused on the page and at the token endpoint', async () => {
     const started = await oidc.initiateDeviceAuthorization(device, { scope: 'openid' });
     const provider = server.provider;

@@ -16,13 +16,15 @@ const EXPIRED = 'That code has expired. Start again on your device to get a new 
 const ALREADY_USED = 'That code has already been used. Start again on your device to get a new code.';
 const NO_CODE = 'Enter the code your device shows.';
 const FORM_EXPIRED = 'This page had expired. Enter the code again.';
+const UNAVAILABLE = 'Postern cannot complete this right now. Nothing was changed. Try again in a moment.';
 
-function failureOf(err: unknown): { message: string; outcome?: DeviceFlowOutcome } {
+function failureOf(err: unknown, status: number): { message: string; outcome?: DeviceFlowOutcome } {
   if (err instanceof NotFoundError) return { message: WRONG_CODE, outcome: { kind: 'wrong_code', reason: 'not_found' } };
   if (err instanceof ExpiredError) return { message: EXPIRED, outcome: { kind: 'wrong_code', reason: 'expired' } };
   if (err instanceof AlreadyUsedError) return { message: ALREADY_USED, outcome: { kind: 'wrong_code', reason: 'already_used' } };
   if (err instanceof NoCodeError) return { message: NO_CODE };
-  return { message: FORM_EXPIRED };
+  // the engine's other refusals here are a missing or stale form token (its session)
+  return { message: status >= 500 ? UNAVAILABLE : FORM_EXPIRED };
 }
 
 function clientNameOf(ctx: KoaContextWithOIDC): string | undefined {
@@ -54,7 +56,7 @@ export function deviceFlowConfiguration(views: Views, settings: Pick<DeviceFlowS
         ctx.body = views.render('device-done', { outcome: 'denied', clientName: clientNameOf(ctx), accountLink: ACCOUNT_PATH });
         return;
       }
-      const failure = err ? failureOf(err) : undefined;
+      const failure = err ? failureOf(err, ctx.status) : undefined;
       if (failure?.outcome) {
         ctx.status = 400;
         setOutcome(ctx, failure.outcome);
