@@ -16,6 +16,10 @@ import { accountRouter } from './account/router.ts';
 import { interactionRouter } from './interactions/router.ts';
 import { PASSWORD_RESET_PATH, REGISTRATION_PATH } from './interactions/paths.ts';
 import { createViews, VIEWS_DIR } from './interactions/views.ts';
+import { DEFAULT_LANGUAGE } from './pages/language/languages.ts';
+import { translatorFor } from './pages/language/translator.ts';
+import { language } from './http/language.ts';
+import { languageSwitch } from './http/language-switch.ts';
 import type { Logger } from './logger.ts';
 import { createJwtShadow } from './oidc/jwt-access-tokens.ts';
 import { introspectionAccountCheck } from './oidc/introspection-account-check.ts';
@@ -146,6 +150,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(closeConnectionsWhileDraining(readiness));
   app.use(securityHeaders({ hsts: config.issuer.startsWith('https:') }));
   app.use(compression());
+  app.use(language());
   app.use(rateLimit({ kv: storage.kv, limits: config.security.rateLimits, views }));
   app.use(errorHandler(views));
   const recoveryDependencies = {
@@ -165,11 +170,13 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     publicJwks: () => engine.publicJwks,
     services,
     sessions: accountSessions,
-    sendPasswordReset: (email, origin) => passwordReset.request(email, origin),
+    // an administrator's request has no reader's language: the default one
+    sendPasswordReset: (email, origin) => passwordReset.request(email, origin, translatorFor(DEFAULT_LANGUAGE)),
   }));
   app.use(allowedMethods());
   app.use(identityRequestEncoding());
   app.use(staticAssets(join(VIEWS_DIR, 'static'), ['style.css']));
+  app.use(languageSwitch());
   const interactions = interactionRouter({
     provider: () => engine.provider,
     accounts: services.accounts,

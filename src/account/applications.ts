@@ -1,9 +1,11 @@
 import type Router from '@koa/router';
-import { InvalidRequest, NotFound } from '../domain/errors.ts';
 import { csrfToken } from '../http/csrf.ts';
 import type { AccountApplicationsPage } from '../interactions/views.ts';
 import type { GrantView } from '../oidc/account-sessions.ts';
-import { SCOPE_DESCRIPTIONS } from '../oidc/configuration/claims.ts';
+import { languageOf, translatorOf } from '../pages/language/page-language.ts';
+import { permissionLines } from '../pages/language/permissions.ts';
+import type { Translator } from '../pages/language/translator.ts';
+import { WordedInvalidRequest, WordedNotFound } from '../pages/language/worded-errors.ts';
 import { ACCOUNT_CLIENT_ID } from './account-client.ts';
 import { displayTime, noticeFrom } from './format.ts';
 import type { AccountPageDependencies, AccountPages } from './pages.ts';
@@ -26,7 +28,7 @@ export async function grantsByApplication(deps: AccountPageDependencies, account
 export function applicationRoutes(router: Router, deps: AccountPageDependencies, pages: AccountPages): void {
   const { clients, resourceServers } = deps.services;
 
-  async function describe(clientId: string, grants: GrantView[]): Promise<AccountApplicationsPage['applications'][number]> {
+  async function describe(clientId: string, grants: GrantView[], translator: Translator): Promise<AccountApplicationsPage['applications'][number]> {
     const scopes = new Set(grants.flatMap((grant) => grant.scopes));
     const apiScopes = new Map<string, Set<string>>();
     for (const { resource, scopes: granted } of grants.flatMap((grant) => grant.apis)) {
@@ -44,28 +46,29 @@ export function applicationRoutes(router: Router, deps: AccountPageDependencies,
     return {
       name: (await clients.metadataFor(clientId))?.client_name ?? clientId,
       grants: grants.map((grant) => grant.grantId).join(' '),
-      permissions: [...scopes].map((scope) => SCOPE_DESCRIPTIONS[scope]).filter((line): line is string => line !== undefined),
+      permissions: permissionLines(translator, scopes),
       apis,
-      grantedAt: displayTime(new Date(Math.max(...grants.map((grant) => grant.grantedAt.getTime())))),
+      grantedAt: displayTime(new Date(Math.max(...grants.map((grant) => grant.grantedAt.getTime()))), translator),
     };
   }
 
   router.get(
     route(ACCOUNT_PAGES.applications),
     pages.signedIn(async (ctx, user) => {
-      const applications = await Promise.all([...(await grantsByApplication(deps, user.account.id))].map(([clientId, grants]) => describe(clientId, grants)));
-      applications.sort((a, b) => a.name.localeCompare(b.name));
+      const translator = translatorOf(ctx);
+      const applications = await Promise.all([...(await grantsByApplication(deps, user.account.id))].map(([clientId, grants]) => describe(clientId, grants, translator)));
+      applications.sort((a, b) => a.name.localeCompare(b.name, translator.language));
       pages.html(
         ctx,
         200,
         deps.views.render('account-applications', {
-          title: 'Applications with access',
+          title: translator.t('applications.title'),
           backLink: ACCOUNT_PAGES.overview,
           csrfToken: csrfToken(ctx),
           revokeAction: ACCOUNT_PAGES.revokeApplication,
-          notice: noticeFrom(ctx.query.notice),
+          notice: noticeFrom(ctx.query.notice, translator),
           applications,
-        }),
+        }, languageOf(ctx)),
       );
     }),
   );
@@ -76,10 +79,10 @@ export function applicationRoutes(router: Router, deps: AccountPageDependencies,
     pages.signedIn(async (ctx, user) => {
       const field = (ctx.request.body as Record<string, unknown>).grants;
       const requested = [...new Set(typeof field === 'string' ? field.split(/\s+/).filter(Boolean) : [])];
-      if (requested.length === 0 || requested.length > MAX_GRANTS_PER_FORM) throw new InvalidRequest('Choose the application to remove.');
+      if (requested.length === 0 || requested.length > MAX_GRANTS_PER_FORM) throw new WordedInvalidRequest('refusal.chooseApplication');
       const own = new Map([...(await grantsByApplication(deps, user.account.id)).values()].flat().map((grant) => [grant.grantId, grant]));
       // all or nothing: a grant that is not this user's is "not found", and then nothing is removed
-      if (!requested.every((grantId) => own.has(grantId))) throw new NotFound('That application has no access to your account.');
+      if (!requested.every((grantId) => own.has(grantId))) throw new WordedNotFound('refusal.applicationHasNoAccess');
       const revoked = new Map<string, number>();
       for (const grantId of requested) {
         const grant = await deps.sessions.revokeGrant(user.account.id, grantId);

@@ -1,6 +1,5 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { InvalidRequest, NotFound } from '../domain/errors.ts';
 import { csrfToken } from '../http/csrf.ts';
 import type { AccountConfirmPage } from '../interactions/views.ts';
 import { grantsByApplication } from './applications.ts';
@@ -8,6 +7,8 @@ import type { AccountPageDependencies, AccountPages } from './pages.ts';
 import { ACCOUNT_PAGES, route } from './paths.ts';
 import type { SignedInUser } from './signed-in.ts';
 import { deviceLabel } from './user-agent.ts';
+import { languageOf, translatorOf } from '../pages/language/page-language.ts';
+import { WordedInvalidRequest, WordedNotFound } from '../pages/language/worded-errors.ts';
 
 /** The page that asks for the password and a code before two-step verification is turned off. */
 export function renderDisableTwoStep(ctx: Context, deps: AccountPageDependencies, pages: AccountPages, user: SignedInUser, status: number, error?: string): void {
@@ -20,7 +21,7 @@ export function renderDisableTwoStep(ctx: Context, deps: AccountPageDependencies
       csrfToken: csrfToken(ctx),
       username: user.account.username,
       error,
-    }),
+    }, languageOf(ctx)),
   );
 }
 
@@ -30,17 +31,17 @@ export function renderDisableTwoStep(ctx: Context, deps: AccountPageDependencies
  */
 export function confirmationRoutes(router: Router, deps: AccountPageDependencies, pages: AccountPages): void {
   function ask(ctx: Context, page: Omit<AccountConfirmPage, 'csrfToken'>) {
-    pages.html(ctx, 200, deps.views.render('account-confirm', { ...page, csrfToken: csrfToken(ctx) }));
+    pages.html(ctx, 200, deps.views.render('account-confirm', { ...page, csrfToken: csrfToken(ctx) }, languageOf(ctx)));
   }
 
   router.get(
     route(ACCOUNT_PAGES.endSession),
     pages.signedIn(async (ctx, user) => {
       const uid = ctx.query.session;
-      if (typeof uid !== 'string' || uid === '' || uid.length > 128) throw new InvalidRequest('Choose the device to sign out.');
+      if (typeof uid !== 'string' || uid === '' || uid.length > 128) throw new WordedInvalidRequest('refusal.chooseDevice');
       const session = (await deps.sessions.list(user.account.id)).find((candidate) => candidate.uid === uid);
-      if (!session) throw new NotFound('That device is not signed in to your account.');
-      ask(ctx, { kind: 'end-session', subject: deviceLabel(session.userAgent), action: ACCOUNT_PAGES.endSession, fields: [{ name: 'session', value: uid }], cancelLink: ACCOUNT_PAGES.sessions });
+      if (!session) throw new WordedNotFound('refusal.deviceNotSignedIn');
+      ask(ctx, { kind: 'end-session', subject: deviceLabel(session.userAgent, translatorOf(ctx)), action: ACCOUNT_PAGES.endSession, fields: [{ name: 'session', value: uid }], cancelLink: ACCOUNT_PAGES.sessions });
     }),
   );
 
@@ -56,10 +57,10 @@ export function confirmationRoutes(router: Router, deps: AccountPageDependencies
     pages.signedIn(async (ctx, user) => {
       const field = ctx.query.grants;
       const requested = new Set(typeof field === 'string' ? field.split(/\s+/).filter(Boolean) : []);
-      if (requested.size === 0 || requested.size > 100) throw new InvalidRequest('Choose the application to remove.');
+      if (requested.size === 0 || requested.size > 100) throw new WordedInvalidRequest('refusal.chooseApplication');
       const application = [...(await grantsByApplication(deps, user.account.id))].find(([, grants]) => grants.some((grant) => requested.has(grant.grantId)));
       const own = new Set(application?.[1].map((grant) => grant.grantId));
-      if (!application || ![...requested].every((grantId) => own.has(grantId))) throw new NotFound('That application has no access to your account.');
+      if (!application || ![...requested].every((grantId) => own.has(grantId))) throw new WordedNotFound('refusal.applicationHasNoAccess');
       const name = (await deps.services.clients.metadataFor(application[0]))?.client_name ?? application[0];
       ask(ctx, { kind: 'revoke', subject: name, action: ACCOUNT_PAGES.revokeApplication, fields: [{ name: 'grants', value: [...requested].join(' ') }], cancelLink: ACCOUNT_PAGES.applications });
     }),

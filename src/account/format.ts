@@ -1,18 +1,15 @@
 import type { DisplayTime } from '../interactions/views.ts';
+import type { MessageKey } from '../pages/language/catalogs.ts';
+import type { Translator } from '../pages/language/translator.ts';
 
-const DATE_TIME = new Intl.DateTimeFormat('en-GB', {
-  day: 'numeric',
-  month: 'short',
-  year: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  hourCycle: 'h23',
-  timeZone: 'UTC',
-});
+/** A moment as the pages show it ("24 Nov 2026, 10:32 UTC" in the reader's language) and as machines read it (ISO 8601). */
+export function displayTime(date: Date, translator: Translator): DisplayTime {
+  return { iso: date.toISOString(), text: translator.dateTime(date) };
+}
 
-/** A moment as the pages show it ("24 Nov 2026, 10:32 UTC") and as machines read it (ISO 8601). */
-export function displayTime(date: Date): DisplayTime {
-  return { iso: date.toISOString(), text: `${DATE_TIME.format(date)} UTC` };
+/** A recent moment as people say it ("5 minutes ago", "yesterday"), with its ISO 8601 form. */
+export function displayRecentTime(date: Date, translator: Translator, now = new Date()): DisplayTime {
+  return { iso: date.toISOString(), text: translator.relative(date, now) };
 }
 
 /**
@@ -20,16 +17,16 @@ export function displayTime(date: Date): DisplayTime {
  * no text of the request ever reaches the page.
  */
 export const NOTICES = {
-  'profile-saved': 'Your profile was saved. Applications see the change the next time they ask.',
-  'password-changed': 'Your password was changed. Your other devices were signed out.',
-  'device-signed-out': 'That device was signed out.',
-  'two-step-on': 'Two-step verification is on.',
-  'two-step-off': 'Two-step verification is off, and your recovery codes no longer work.',
-  'access-removed': 'Access removed. The application was signed out.',
-} as const;
+  'profile-saved': 'notice.profile-saved',
+  'password-changed': 'notice.password-changed',
+  'device-signed-out': 'notice.device-signed-out',
+  'two-step-on': 'notice.two-step-on',
+  'two-step-off': 'notice.two-step-off',
+  'access-removed': 'notice.access-removed',
+} as const satisfies Record<string, MessageKey>;
 
 export type NoticeKey = keyof typeof NOTICES;
 
-export function noticeFrom(query: unknown): string | undefined {
-  return typeof query === 'string' && Object.hasOwn(NOTICES, query) ? NOTICES[query as NoticeKey] : undefined;
+export function noticeFrom(query: unknown, translator: Translator): string | undefined {
+  return typeof query === 'string' && Object.hasOwn(NOTICES, query) ? translator.t(NOTICES[query as NoticeKey]) : undefined;
 }

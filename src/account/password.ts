@@ -7,6 +7,8 @@ import type { AccountPageDependencies, AccountPages } from './pages.ts';
 import { ACCOUNT_PAGES, route } from './paths.ts';
 import type { Reauthentication } from './reauthentication.ts';
 import type { SignedInUser } from './signed-in.ts';
+import { languageOf, translatorOf } from '../pages/language/page-language.ts';
+import { weakPasswordWords } from '../pages/language/password-words.ts';
 
 /** The checkbox's value: an unchecked box sends nothing. */
 const SIGN_OUT_EVERYWHERE = 'yes';
@@ -23,7 +25,7 @@ export function passwordRoutes(router: Router, deps: AccountPageDependencies, pa
       ctx,
       status,
       deps.views.render('account-password', {
-        title: 'Change your password',
+        title: translatorOf(ctx).t('accountPassword.title'),
         action: ACCOUNT_PAGES.password,
         backLink: ACCOUNT_PAGES.overview,
         csrfToken: csrfToken(ctx),
@@ -31,7 +33,7 @@ export function passwordRoutes(router: Router, deps: AccountPageDependencies, pa
         minLength: deps.passwordMinLength,
         signOutEverywhere: SIGN_OUT_EVERYWHERE,
         error,
-      }),
+      }, languageOf(ctx)),
     );
   }
 
@@ -45,12 +47,12 @@ export function passwordRoutes(router: Router, deps: AccountPageDependencies, pa
       const verdict = await reauth.password(ctx, user, body.current_password, 'change_password');
       if (!verdict.ok) return render(ctx, user, 401, verdict.message);
       const next = typeof body.new_password === 'string' ? body.new_password : '';
-      if (next !== body.confirm_password) return render(ctx, user, 400, 'The two new passwords are not the same.');
+      if (next !== body.confirm_password) return render(ctx, user, 400, translatorOf(ctx).t('password.mismatchNew'));
       let generation: number;
       try {
         generation = await deps.services.accounts.setPassword(user.account.id, next);
       } catch (error) {
-        if (error instanceof WeakPassword) return render(ctx, user, 400, error.message);
+        if (error instanceof WeakPassword) return render(ctx, user, 400, weakPasswordWords(error, translatorOf(ctx)));
         throw error;
       }
       if (body.sign_out_everywhere === SIGN_OUT_EVERYWHERE) {

@@ -7,6 +7,7 @@ import { csrfToken } from '../http/csrf.ts';
 import type { AccountPageDependencies, AccountPages } from './pages.ts';
 import { ACCOUNT_PAGES, route } from './paths.ts';
 import type { SignedInUser } from './signed-in.ts';
+import { languageOf, translatorOf } from '../pages/language/page-language.ts';
 
 /** The form's fields, each a claim a person would keep up to date themselves. */
 const FIELDS = ['name', 'given_name', 'family_name', 'middle_name', 'nickname', 'website', 'picture', 'profile', 'gender', 'birthdate', 'zoneinfo', 'locale', 'phone_number'] as const;
@@ -53,14 +54,14 @@ export function profileRoutes(router: Router, deps: AccountPageDependencies, pag
       ctx,
       status,
       deps.views.render('account-profile', {
-        title: 'Your profile',
+        title: translatorOf(ctx).t('profile.title'),
         action: ACCOUNT_PAGES.profile,
         backLink: ACCOUNT_PAGES.overview,
         csrfToken: csrfToken(ctx),
         values,
         phoneVerified: user.account.profile.phone_number_verified === true && values.phone_number === (user.account.profile.phone_number ?? ''),
         error,
-      }),
+      }, languageOf(ctx)),
     );
   }
 

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import type { SignInAttempt } from '../domain/login-throttle.ts';
 import { trustedDeviceId } from '../http/device-cookie.ts';
+import { translatorOf } from '../pages/language/page-language.ts';
 import type { AccountPageDependencies, AccountPages } from './pages.ts';
 import type { SignedInUser } from './signed-in.ts';
 
@@ -8,9 +9,6 @@ export type ReauthAction = 'change_password' | 'enrol_second_factor' | 'remove_s
 
 export type Verdict = { ok: true; usedRecoveryCode?: boolean } | { ok: false; message: string };
 
-const WRONG_PASSWORD = 'That is not your current password.';
-const WRONG_CODE = 'That code is not right. Check the time on your device and try again.';
-const WRONG_CODE_OR_RECOVERY = 'That code is not right, or that recovery code was used before.';
 
 /**
  * Proof, for a sensitive change, that the person at this signed-in browser is the account's owner.
@@ -24,11 +22,11 @@ export function reauthentication(deps: AccountPageDependencies, pages: AccountPa
     return { accountId: user.account.id, deviceId: await trustedDeviceId(ctx, user.account.id, trustedDevices), ip: ctx.ip };
   }
 
-  async function lockedMessage(attempt: SignInAttempt): Promise<string | undefined> {
+  async function lockedMessage(ctx: Context, attempt: SignInAttempt): Promise<string | undefined> {
     const state = await throttle.check(attempt);
     if (!state.locked) return undefined;
     const minutes = Math.max(1, Math.ceil(state.retryAfterSeconds / 60));
-    return `Too many wrong attempts. Wait ${minutes === 1 ? 'a minute' : `${minutes} minutes`} and try again.`;
+    return translatorOf(ctx).t('password.locked', { minutes });
   }
 
   async function failed(ctx: Context, user: SignedInUser, attempt: SignInAttempt, action: ReauthAction, reason: string, message: string): Promise<Verdict> {
@@ -41,11 +39,11 @@ export function reauthentication(deps: AccountPageDependencies, pages: AccountPa
   return {
     async password(ctx: Context, user: SignedInUser, password: unknown, action: ReauthAction): Promise<Verdict> {
       const attempt = await attemptOf(ctx, user);
-      const locked = await lockedMessage(attempt);
+      const locked = await lockedMessage(ctx, attempt);
       if (locked) return { ok: false, message: locked };
       const given = typeof password === 'string' ? password.slice(0, 4096) : '';
       if (given === '' || !(await accounts.checkPassword(user.account.id, given))) {
-        return failed(ctx, user, attempt, action, 'wrong_password', WRONG_PASSWORD);
+        return failed(ctx, user, attempt, action, 'wrong_password', translatorOf(ctx).t('password.wrongCurrent'));
       }
       // no recordSuccess: a right password must not wipe the count of wrong codes that follow it
       return { ok: true };
@@ -54,12 +52,12 @@ export function reauthentication(deps: AccountPageDependencies, pages: AccountPa
     /** A current code from the authenticator app; with `allowRecoveryCode`, an unused recovery code too. */
     async secondFactor(ctx: Context, user: SignedInUser, code: unknown, action: ReauthAction, allowRecoveryCode: boolean): Promise<Verdict> {
       const attempt = await attemptOf(ctx, user);
-      const locked = await lockedMessage(attempt);
+      const locked = await lockedMessage(ctx, attempt);
       if (locked) return { ok: false, message: locked };
       const given = typeof code === 'string' ? code.slice(0, 64) : '';
       if (given !== '' && (await totp.verify(user.account.id, given))) return { ok: true };
       if (given !== '' && allowRecoveryCode && (await recoveryCodes.use(user.account.id, given))) return { ok: true, usedRecoveryCode: true };
-      return failed(ctx, user, attempt, action, 'wrong_code', allowRecoveryCode ? WRONG_CODE_OR_RECOVERY : WRONG_CODE);
+      return failed(ctx, user, attempt, action, 'wrong_code', translatorOf(ctx).t(allowRecoveryCode ? 'code.wrongOrUsedRecovery' : 'code.wrong'));
     },
   };
 }

@@ -4,6 +4,7 @@ import { ensureAccountClient } from './account-client.ts';
 import { applicationRoutes, grantsByApplication } from './applications.ts';
 import { confirmationRoutes } from './confirmations.ts';
 import { noticeFrom } from './format.ts';
+import { languageOf, translatorOf } from '../pages/language/page-language.ts';
 import { accountPages, type AccountPageDependencies } from './pages.ts';
 import { passwordRoutes } from './password.ts';
 import { profileRoutes } from './profile.ts';
@@ -46,11 +47,12 @@ export async function accountRouter(options: AccountRouterDependencies): Promise
         deps.sessions.list(account.id),
         grantsByApplication(deps, account.id),
       ]);
+      const translator = translatorOf(ctx);
       pages.html(
         ctx,
         200,
         deps.views.render('account', {
-          title: 'Your account',
+          title: translator.t('account.title'),
           username: account.username,
           name: account.name,
           email: account.email,
@@ -58,7 +60,7 @@ export async function accountRouter(options: AccountRouterDependencies): Promise
           twoStepEnabled,
           sessionCount: sessions.length,
           applicationCount: applications.size,
-          notice: noticeFrom(ctx.query.notice),
+          notice: noticeFrom(ctx.query.notice, translator),
           links: {
             profile: ACCOUNT_PAGES.profile,
             password: ACCOUNT_PAGES.password,
@@ -67,24 +69,25 @@ export async function accountRouter(options: AccountRouterDependencies): Promise
             applications: ACCOUNT_PAGES.applications,
             signOut: SIGN_OUT_LINK,
           },
-        }),
+        }, languageOf(ctx)),
       );
     }),
   );
 
   router.get(route(ACCOUNT_PAGES.callback), async (ctx) => {
     const outcome = checkCallback(ctx, deps.issuer);
-    const again = { href: ACCOUNT_PAGES.overview, label: 'Sign in to your account' };
+    const { t } = translatorOf(ctx);
+    const again = { href: ACCOUNT_PAGES.overview, label: t('accountMessage.again') };
     if (outcome.kind === 'unexpected') {
       return pages.html(
         ctx,
         400,
         deps.views.render('account-message', {
-          title: 'Sign-in did not finish',
-          heading: 'Sign-in did not finish',
-          lead: 'This sign-in link has expired, was used already, or was opened in another browser.',
+          title: t('accountMessage.unfinished'),
+          heading: t('accountMessage.unfinished'),
+          lead: t('accountMessage.linkUnusable'),
           link: again,
-        }),
+        }, languageOf(ctx)),
       );
     }
     if (outcome.kind === 'refused') {
@@ -93,11 +96,11 @@ export async function accountRouter(options: AccountRouterDependencies): Promise
         ctx,
         cancelled ? 200 : 400,
         deps.views.render('account-message', {
-          title: cancelled ? 'Sign-in cancelled' : 'Sign-in did not finish',
-          heading: cancelled ? 'Sign-in cancelled' : 'Sign-in did not finish',
-          lead: cancelled ? 'You are not signed in to your account.' : 'Signing in to your account did not work. Try again.',
+          title: t(cancelled ? 'accountMessage.cancelled' : 'accountMessage.unfinished'),
+          heading: t(cancelled ? 'accountMessage.cancelled' : 'accountMessage.unfinished'),
+          lead: t(cancelled ? 'accountMessage.notSignedIn' : 'accountMessage.didNotWork'),
           link: again,
-        }),
+        }, languageOf(ctx)),
       );
     }
     // checked here rather than on /account, so that a session the engine accepts and these pages
@@ -107,11 +110,11 @@ export async function accountRouter(options: AccountRouterDependencies): Promise
         ctx,
         403,
         deps.views.render('account-message', {
-          title: 'Your account is not available',
-          heading: 'Your account is not available',
-          lead: 'This account cannot be managed here right now. If you think this is a mistake, contact the people who run this service.',
-          link: { href: SIGN_OUT_LINK, label: 'Sign out' },
-        }),
+          title: t('accountMessage.unavailable'),
+          heading: t('accountMessage.unavailable'),
+          lead: t('accountMessage.unavailableLead'),
+          link: { href: SIGN_OUT_LINK, label: t('account.signOut') },
+        }, languageOf(ctx)),
       );
     }
     pages.redirect(ctx, outcome.returnTo);
@@ -120,17 +123,16 @@ export async function accountRouter(options: AccountRouterDependencies): Promise
   router.get(route(ACCOUNT_PAGES.signedOut), async (ctx) => {
     const everywhere = ctx.query.everywhere === '1';
     const afterPassword = ctx.query.after === 'password';
+    const { t } = translatorOf(ctx);
     pages.html(
       ctx,
       200,
       deps.views.render('account-message', {
-        title: 'You are signed out',
-        heading: 'You are signed out',
-        lead: everywhere
-          ? `${afterPassword ? 'Your password was changed. ' : ''}Your account was signed out on every device, this one included, and applications lost the access they got through your sign-in.`
-          : 'This device was signed out of your account.',
-        link: { href: ACCOUNT_PAGES.overview, label: 'Sign in again' },
-      }),
+        title: t('accountMessage.signedOut'),
+        heading: t('accountMessage.signedOut'),
+        lead: t(everywhere ? (afterPassword ? 'accountMessage.signedOutAfterPassword' : 'accountMessage.signedOutEverywhere') : 'accountMessage.signedOutHere'),
+        link: { href: ACCOUNT_PAGES.overview, label: t('accountMessage.signInAgain') },
+      }, languageOf(ctx)),
     );
   });
 

@@ -1,8 +1,9 @@
 import type Router from '@koa/router';
-import { InvalidRequest, NotFound } from '../domain/errors.ts';
 import { csrfToken } from '../http/csrf.ts';
 import { ACCOUNT_CLIENT_ID } from './account-client.ts';
-import { displayTime, noticeFrom } from './format.ts';
+import { displayRecentTime, displayTime, noticeFrom } from './format.ts';
+import { languageOf, translatorOf } from '../pages/language/page-language.ts';
+import { WordedInvalidRequest, WordedNotFound } from '../pages/language/worded-errors.ts';
 import type { AccountPageDependencies, AccountPages } from './pages.ts';
 import { ACCOUNT_PAGES, route, SIGN_OUT_LINK } from './paths.ts';
 import { deviceLabel } from './user-agent.ts';
@@ -17,13 +18,14 @@ export function sessionRoutes(router: Router, deps: AccountPageDependencies, pag
     route(ACCOUNT_PAGES.sessions),
     pages.signedIn(async (ctx, user) => {
       const sessions = await deps.sessions.list(user.account.id);
+      const translator = translatorOf(ctx);
       const described = await Promise.all(
         sessions.map(async (session) => ({
           uid: session.uid,
-          device: deviceLabel(session.userAgent),
+          device: deviceLabel(session.userAgent, translator),
           ip: session.ip,
-          startedAt: displayTime(session.startedAt),
-          lastSeenAt: session.lastSeenAt ? displayTime(session.lastSeenAt) : undefined,
+          startedAt: displayTime(session.startedAt, translator),
+          lastSeenAt: session.lastSeenAt ? displayRecentTime(session.lastSeenAt, translator) : undefined,
           current: session.uid === user.sessionUid,
           applications: await Promise.all(session.clientIds.filter((id) => id !== ACCOUNT_CLIENT_ID).map(clientName)),
         })),
@@ -34,15 +36,15 @@ export function sessionRoutes(router: Router, deps: AccountPageDependencies, pag
         ctx,
         200,
         deps.views.render('account-sessions', {
-          title: 'Sessions and devices',
+          title: translator.t('sessions.title'),
           backLink: ACCOUNT_PAGES.overview,
           csrfToken: csrfToken(ctx),
           endAction: ACCOUNT_PAGES.endSession,
           endAllAction: ACCOUNT_PAGES.endAllSessions,
           signOutLink: SIGN_OUT_LINK,
-          notice: noticeFrom(ctx.query.notice),
+          notice: noticeFrom(ctx.query.notice, translator),
           sessions: described,
-        }),
+        }, languageOf(ctx)),
       );
     }),
   );
@@ -52,9 +54,9 @@ export function sessionRoutes(router: Router, deps: AccountPageDependencies, pag
     ...pages.form,
     pages.signedIn(async (ctx, user) => {
       const uid = (ctx.request.body as Record<string, unknown>).session;
-      if (typeof uid !== 'string' || uid === '' || uid.length > 128) throw new InvalidRequest('Choose the device to sign out.');
+      if (typeof uid !== 'string' || uid === '' || uid.length > 128) throw new WordedInvalidRequest('refusal.chooseDevice');
       // end() checks that the session is this account's: anyone else's is "not found"
-      if (!(await deps.sessions.end(user.account.id, uid))) throw new NotFound('That device is not signed in to your account.');
+      if (!(await deps.sessions.end(user.account.id, uid))) throw new WordedNotFound('refusal.deviceNotSignedIn');
       await pages.audit(ctx, user, { type: 'session.ended', details: { sessionUid: uid, current: uid === user.sessionUid } });
       if (uid === user.sessionUid) pages.redirect(ctx, ACCOUNT_PAGES.signedOut);
       else pages.redirect(ctx, ACCOUNT_PAGES.sessions, 'device-signed-out');

@@ -8,6 +8,7 @@ import type { AccountPageDependencies, AccountPages } from './pages.ts';
 import { ACCOUNT_PAGES, route } from './paths.ts';
 import type { Reauthentication } from './reauthentication.ts';
 import type { SignedInUser } from './signed-in.ts';
+import { languageOf, translatorOf } from '../pages/language/page-language.ts';
 
 /**
  * Two-step verification: turning it on (a code from the new secret and the password), turning it
@@ -20,23 +21,24 @@ export function twoStepRoutes(router: Router, deps: AccountPageDependencies, pag
 
   async function renderStatus(ctx: Context, user: SignedInUser, status: number, error?: AccountTwoStepPage['error']) {
     const state = await totp.status(user.account.id);
+    const translator = translatorOf(ctx);
     pages.html(
       ctx,
       status,
       deps.views.render('account-two-step', {
-        title: 'Two-step verification',
+        title: translator.t('twoStep.title'),
         backLink: ACCOUNT_PAGES.overview,
         csrfToken: csrfToken(ctx),
         username: user.account.username,
         enabled: state.enabled,
-        enabledAt: state.enabledAt ? displayTime(state.enabledAt) : undefined,
+        enabledAt: state.enabledAt ? displayTime(state.enabledAt, translator) : undefined,
         remainingCodes: state.enabled ? await recoveryCodes.remaining(user.account.id) : 0,
         enrolLink: ACCOUNT_PAGES.enrol,
         disableLink: ACCOUNT_PAGES.disableTwoStep,
         regenerateAction: ACCOUNT_PAGES.regenerateCodes,
-        notice: error ? undefined : noticeFrom(ctx.query.notice),
+        notice: error ? undefined : noticeFrom(ctx.query.notice, translator),
         error,
-      }),
+      }, languageOf(ctx)),
     );
   }
 
@@ -47,7 +49,7 @@ export function twoStepRoutes(router: Router, deps: AccountPageDependencies, pag
       ctx,
       status,
       deps.views.render('account-enrol', {
-        title: 'Set up two-step verification',
+        title: translatorOf(ctx).t('enrol.title'),
         action: ACCOUNT_PAGES.enrol,
         backLink: ACCOUNT_PAGES.twoStep,
         csrfToken: csrfToken(ctx),
@@ -56,12 +58,12 @@ export function twoStepRoutes(router: Router, deps: AccountPageDependencies, pag
         secret: enrolment.secret,
         otpauthUri: enrolment.otpauthUri,
         error,
-      }),
+      }, languageOf(ctx)),
     );
   }
 
   function renderCodes(ctx: Context, codes: string[], replaced: boolean) {
-    pages.html(ctx, 200, deps.views.render('account-recovery-codes', { title: 'Your recovery codes', codes, replaced, doneLink: ACCOUNT_PAGES.twoStep }));
+    pages.html(ctx, 200, deps.views.render('account-recovery-codes', { title: translatorOf(ctx).t('recoveryCodes.title'), codes, replaced, doneLink: ACCOUNT_PAGES.twoStep }, languageOf(ctx)));
   }
 
   router.get(route(ACCOUNT_PAGES.twoStep), pages.signedIn((ctx, user) => renderStatus(ctx, user, 200)));
@@ -85,7 +87,7 @@ export function twoStepRoutes(router: Router, deps: AccountPageDependencies, pag
       if (!verdict.ok) return renderEnrol(ctx, user, 401, verdict.message);
       const code = typeof body.code === 'string' ? body.code.slice(0, 32) : '';
       if (!(await totp.confirmEnrolment(user.account.id, code))) {
-        return renderEnrol(ctx, user, 400, 'That code is not right. Check the time on your device and enter the code the app shows now.');
+        return renderEnrol(ctx, user, 400, translatorOf(ctx).t('code.wrongAtEnrolment'));
       }
       const codes = await recoveryCodes.generate(user.account.id);
       await pages.audit(ctx, user, { type: 'second_factor.enrolled', details: { method: 'totp', during: 'account' } });

@@ -1,3 +1,5 @@
+import type { Translator } from '../pages/language/translator.ts';
+
 /** What the sessions page says about a browser: its name and major version, and its system. */
 export interface DeviceDescription {
   /** e.g. "Chrome 120"; undefined when the browser is not one we know */
@@ -55,11 +57,11 @@ export function describeUserAgent(userAgent: string | undefined): DeviceDescript
   return { browser, os };
 }
 
-/** "Chrome 120 on Windows", "Firefox on an unknown system", "An unknown browser". */
-export function deviceLabel(userAgent: string | undefined): string {
+/** "Chrome 120 on Windows", "A browser on Linux", "An unknown browser", in the reader's language. */
+export function deviceLabel(userAgent: string | undefined, translator: Translator): string {
   const { browser, os } = describeUserAgent(userAgent);
-  if (browser && os) return `${browser} on ${os}`;
-  if (browser) return browser;
-  if (os) return `A browser on ${os}`;
-  return 'An unknown browser';
+  if (browser && os) return translator.t('device.browserOnSystem', { browser, system: os });
+  if (browser) return translator.t('device.browserOnly', { browser });
+  if (os) return translator.t('device.systemOnly', { system: os });
+  return translator.t('device.unknown');
 }

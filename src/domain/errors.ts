@@ -78,9 +78,12 @@ export type WeakPasswordReason = 'too_short' | 'too_long' | 'common' | 'contains
 export class WeakPassword extends DomainError {
   override name = 'WeakPassword';
   readonly reason: WeakPasswordReason;
+  /** the length the password fell short of or went over, for too_short and too_long */
+  readonly limit: number | undefined;
 
-  constructor(reason: WeakPasswordReason, message: string) {
+  constructor(reason: WeakPasswordReason, message: string, limit?: number) {
     super('invalid_request', 400, message);
     this.reason = reason;
+    this.limit = limit;
   }
 }

@@ -82,12 +82,12 @@ export class PasswordPolicy {
 
   /** Throws WeakPassword with the reason and a sentence for the person choosing the password. */
   check(password: string, owner: PasswordOwner = {}): void {
-    const tooLong = () => new WeakPassword('too_long', `Use at most ${MAX_PASSWORD_LENGTH} characters.`);
+    const tooLong = () => new WeakPassword('too_long', `Use at most ${MAX_PASSWORD_LENGTH} characters.`, MAX_PASSWORD_LENGTH);
     if (password.length > MAX_UTF16_BEFORE_NORMALISING) throw tooLong();
     const normalised = password.normalize('NFKC');
     const length = codePoints(normalised);
     if (length > MAX_PASSWORD_LENGTH) throw tooLong();
-    if (length < this.minLength) throw new WeakPassword('too_short', `Use at least ${this.minLength} characters.`);
+    if (length < this.minLength) throw new WeakPassword('too_short', `Use at least ${this.minLength} characters.`, this.minLength);
     const folded = normalised.toLowerCase();
     if (identifiers(owner).some((identifier) => folded.includes(identifier))) {
       throw new WeakPassword('contains_identity', 'The password must not contain your username or email address.');

@@ -1,17 +1,19 @@
 import type { Context, Middleware } from 'koa';
-import { DomainError, InvalidRequest, MethodNotAllowed, NotFound } from '../domain/errors.ts';
+import { DomainError, InvalidRequest, MethodNotAllowed } from '../domain/errors.ts';
 import { ACCOUNT_PATH } from '../interactions/paths.ts';
 import type { ErrorPage, Views } from '../interactions/views.ts';
 import { isJsonEndpoint } from '../oidc/engine-path.ts';
 import { asDatabaseUnavailable, isUnstorableText } from '../store/database-guard.ts';
 import { logOutage } from '../store/outage-log.ts';
 import { StorageUnavailable } from '../store/unavailable.ts';
+import { languageOf } from '../pages/language/page-language.ts';
+import { isWorded, WordedNotFound } from '../pages/language/worded-errors.ts';
 
 /** Seconds a client is asked to wait after a 503: about how long a storage tier takes to be used again. */
 const RETRY_AFTER_SECONDS = '5';
 
 /** Nothing is served at this address: the 404 of no route, told apart from a thing a route did not find. */
-class PageMissing extends NotFound {}
+class PageMissing extends WordedNotFound {}
 
 const ABORT_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
@@ -38,7 +40,7 @@ export function errorHandler(views: Views): Middleware {
     try {
       await next();
       // what no route answered, and a router's own 405 (a method none of its routes serves), come without a body
-      if (ctx.status === 404 && ctx.body == null) throw new PageMissing('There is nothing at this address.');
+      if (ctx.status === 404 && ctx.body == null) throw new PageMissing('error.words.not_found');
       if (ctx.status === 405 && ctx.body == null) throw new MethodNotAllowed(`${ctx.method} is not supported here; use one of ${ctx.response.get('Allow')}`);
       // the engine renders a storage outage itself (503 temporarily_unavailable): tell when to come back, as Postern's own pages do
       if (ctx.status === 503 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', RETRY_AFTER_SECONDS);
@@ -70,8 +72,12 @@ export function errorHandler(views: Views): Middleware {
       ctx.status = expose ? status : 500;
       if (wantsHtml(ctx)) {
         ctx.type = 'html';
-        // our own messages are written for people; the engine's and unexposed ones get the page's words for the code
-        ctx.body = views.render('error', page(ctx, { error, description: known ? description : undefined, technical: known || !expose ? undefined : description, pageMissing: missing }));
+        // our own messages are written for people (in their language when the catalog has them);
+        // the engine's and unexposed ones get the page's words for the code
+        // the switcher comes back to the path alone: the query of a refused request is not repeated
+        const language = { ...languageOf(ctx), returnTo: ctx.path };
+        const forPeople = isWorded(caught) ? language.translator.t(caught.messageKey, caught.messageValues) : description;
+        ctx.body = views.render('error', page(ctx, { error, description: known ? forPeople : undefined, technical: known || !expose ? undefined : description, pageMissing: missing }), language);
       } else {
         ctx.body = { error, error_description: description };
       }
@@ -92,7 +98,7 @@ function renderUnavailable(ctx: Context, views: Views, error: StorageUnavailable
   ctx.set('Retry-After', RETRY_AFTER_SECONDS);
   if (wantsHtml(ctx)) {
     ctx.type = 'html';
-    ctx.body = views.render('error', page(ctx, { error: error.error }));
+    ctx.body = views.render('error', page(ctx, { error: error.error }), { ...languageOf(ctx), returnTo: ctx.path });
   } else {
     ctx.body = { error: error.error, error_description: error.error_description };
   }

@@ -1,6 +1,7 @@
 import type { Provider } from 'oidc-provider';
-import { CLAIM_DESCRIPTIONS, SCOPE_DESCRIPTIONS } from '../oidc/configuration/claims.ts';
 import type { ResourceServers } from '../domain/resource-servers.ts';
+import { permissionLines } from '../pages/language/permissions.ts';
+import type { Translator } from '../pages/language/translator.ts';
 
 export type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -20,10 +21,8 @@ export function consentRequest(details: InteractionDetails): ConsentRequest {
 }
 
 /** What the consent page says the application will receive, in plain words. */
-export async function describeConsent(request: ConsentRequest, resourceServers: ResourceServers) {
-  const permissions = [...request.missingOIDCScope.map((scope) => SCOPE_DESCRIPTIONS[scope]), ...request.missingOIDCClaims.map((claim) => CLAIM_DESCRIPTIONS[claim])].filter(
-    (line): line is string => line !== undefined,
-  );
+export async function describeConsent(request: ConsentRequest, resourceServers: ResourceServers, translator: Translator) {
+  const permissions = permissionLines(translator, request.missingOIDCScope, request.missingOIDCClaims);
   const apis = await Promise.all(
     Object.entries(request.missingResourceScopes).map(async ([identifier, scopes]) => {
       const server = await resourceServers.find(identifier);
@@ -31,5 +30,5 @@ export async function describeConsent(request: ConsentRequest, resourceServers: 
       return { name: server?.name ?? identifier, scopes: described };
     }),
   );
-  return { permissions: [...new Set(permissions)], apis };
+  return { permissions, apis };
 }

@@ -5,9 +5,12 @@ import { errors, type Provider } from 'oidc-provider';
 import type { Accounts } from '../domain/accounts.ts';
 import type { AuditLog } from '../domain/audit.ts';
 import { InvalidRequest } from '../domain/errors.ts';
+import { languageOf, translatorOf, useRequestLanguage } from '../pages/language/page-language.ts';
+import { WordedInvalidRequest } from '../pages/language/worded-errors.ts';
 import type { ResourceServers } from '../domain/resource-servers.ts';
 import { csrfToken, requireCsrfToken } from '../http/csrf.ts';
 import { INTERACTION_PATH } from '../oidc/provider.ts';
+import { ACCOUNT_CLIENT_ID } from '../account/account-client.ts';
 import { consentRequest, describeConsent, type InteractionDetails } from './prompt-details.ts';
 import { signInRoutes, type SignInDependencies } from './sign-in.ts';
 import type { Views } from './views.ts';
@@ -29,16 +32,21 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   async function details(ctx: Context, expectedPrompt?: string): Promise<InteractionDetails> {
     const found = await deps.provider().interactionDetails(ctx.req, ctx.res).catch((error: unknown) => {
       if (error instanceof errors.SessionNotFound) {
-        throw new InvalidRequest('This sign-in page has expired or was opened in another browser. Start again from the application.', { cause: error });
+        throw new WordedInvalidRequest('refusal.signInExpired', { cause: error });
       }
       throw error;
     });
-    if (found.uid !== ctx.params.uid) throw new InvalidRequest('This sign-in link does not belong to this browser session. Start again from the application.');
-    if (expectedPrompt && found.prompt.name !== expectedPrompt) throw new InvalidRequest('This step of the sign-in is already done. Start again from the application.');
+    if (found.uid !== ctx.params.uid) throw new WordedInvalidRequest('refusal.signInOtherSession');
+    // the application's ui_locales choose the language of every page of its sign-in; a form
+    // post's page is the interaction's GET page when the switcher sends the browser back
+    useRequestLanguage(ctx, found.params.ui_locales, `${INTERACTION_PATH}/${found.uid}`);
+    if (expectedPrompt && found.prompt.name !== expectedPrompt) throw new WordedInvalidRequest('refusal.stepDone');
     return found;
   }
 
-  async function clientName(clientId: unknown): Promise<string> {
+  async function clientName(ctx: Context, clientId: unknown): Promise<string> {
+    // the account pages' own client is named in the reader's language
+    if (clientId === ACCOUNT_CLIENT_ID) return translatorOf(ctx).t('account.clientName');
     const client = await deps.provider().Client.find(String(clientId));
     return (client?.clientName as string | undefined) ?? String(clientId);
   }
@@ -66,22 +74,23 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       await signIn.show(ctx, interaction);
       return;
     }
-    const name = await clientName(interaction.params.client_id);
+    const name = await clientName(ctx, interaction.params.client_id);
     if (interaction.prompt.name === 'consent') {
       const account = interaction.session?.accountId ? await deps.accounts.findById(interaction.session.accountId) : undefined;
-      const described = await describeConsent(consentRequest(interaction), deps.resourceServers);
+      const t = translatorOf(ctx).t;
+      const described = await describeConsent(consentRequest(interaction), deps.resourceServers, translatorOf(ctx));
       const deviceUserCode = await deviceUserCodeOf(interaction);
       ctx.type = 'html';
       ctx.body = deps.views.render('consent', {
-        title: 'Allow access',
+        title: t('consent.title'),
         action: `${INTERACTION_PATH}/${interaction.uid}/confirm`,
         denyAction: `${INTERACTION_PATH}/${interaction.uid}/abort`,
         csrfToken: csrfToken(ctx),
         clientName: name,
-        accountName: account?.email ?? account?.username ?? 'your account',
+        accountName: account?.email ?? account?.username ?? t('consent.yourAccount'),
         ...described,
         deviceUserCode,
-      });
+      }, languageOf(ctx));
       return;
     }
     throw new InvalidRequest(`unsupported interaction prompt ${interaction.prompt.name}`);
@@ -94,11 +103,11 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     const provider = deps.provider();
     const accountId = interaction.session?.accountId;
     const clientId = String(interaction.params.client_id);
-    if (!accountId) throw new InvalidRequest('There is no signed-in user for this request. Start again from the application.');
+    if (!accountId) throw new WordedInvalidRequest('refusal.noSignedInUser');
     const grant = interaction.grantId
       ? await provider.Grant.find(interaction.grantId)
       : new provider.Grant({ accountId, clientId });
-    if (!grant) throw new InvalidRequest('This request expired. Start again from the application.');
+    if (!grant) throw new WordedInvalidRequest('refusal.requestExpired');
     const request = consentRequest(interaction);
     if (request.missingOIDCScope.length > 0) grant.addOIDCScope(request.missingOIDCScope.join(' '));
     if (request.missingOIDCClaims.length > 0) grant.addOIDCClaims(request.missingOIDCClaims);

@@ -2,7 +2,6 @@ import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { Account, Accounts } from '../domain/accounts.ts';
 import type { AuditEvent, AuditLog } from '../domain/audit.ts';
-import { InvalidRequest } from '../domain/errors.ts';
 import type { LoginThrottle, SignInAttempt } from '../domain/login-throttle.ts';
 import type { RecoveryCodes } from '../domain/recovery-codes.ts';
 import type { Totp } from '../domain/totp.ts';
@@ -15,6 +14,8 @@ import type { KvStore } from '../store/kv/index.ts';
 import { countSignIn, type SignInMethod } from '../metrics/index.ts';
 import type { InteractionDetails } from './prompt-details.ts';
 import type { Views } from './views.ts';
+import { languageOf, translatorOf } from '../pages/language/page-language.ts';
+import { WordedInvalidRequest } from '../pages/language/worded-errors.ts';
 
 export interface SignInDependencies {
   accounts: Accounts;
@@ -31,7 +32,7 @@ export interface SignInDependencies {
 
 export interface InteractionHelpers {
   details(ctx: Context, expectedPrompt?: string): Promise<InteractionDetails>;
-  clientName(clientId: unknown): Promise<string>;
+  clientName(ctx: Context, clientId: unknown): Promise<string>;
   finish(ctx: Context, result: Record<string, unknown>, merge: boolean): Promise<void>;
   form: Middleware[];
 }
@@ -47,8 +48,6 @@ interface PendingSecondFactor {
   enrolled?: boolean;
 }
 
-const WRONG_CREDENTIALS = 'The username or password is not right.';
-const WRONG_CODE = 'That code is not right. Check the time on your device and try again.';
 const PENDING_TTL_SECONDS = 600;
 
 const pendingKey = (uid: string) => `signin:pending:${uid}`;
@@ -66,7 +65,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
     const state = raw ? (JSON.parse(raw) as Partial<PendingSecondFactor>) : undefined;
     // a step saved before device generations were kept has none: it starts again, like an expired one
     if (typeof state?.accountId !== 'string' || typeof state.generation !== 'number') {
-      throw new InvalidRequest('This sign-in step has expired. Start again from the application.');
+      throw new WordedInvalidRequest('refusal.stepExpired');
     }
     return state as PendingSecondFactor;
   }
@@ -94,7 +93,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
   function renderLogin(ctx: Context, uid: string, clientName: string, login: string, error?: string) {
     ctx.type = 'html';
     ctx.body = deps.views.render('login', {
-      title: 'Sign in',
+      title: translatorOf(ctx).t('login.title'),
       action: `${INTERACTION_PATH}/${uid}/login`,
       abortAction: `${INTERACTION_PATH}/${uid}/abort`,
       csrfToken: csrfToken(ctx),
@@ -104,13 +103,13 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
       // the pages they lead to offer the way back to this sign-in
       resetLink: deps.links.reset && `${deps.links.reset}?return=${encodeURIComponent(uid)}`,
       registerLink: deps.links.register && `${deps.links.register}?return=${encodeURIComponent(uid)}`,
-    });
+    }, languageOf(ctx));
   }
 
   function renderSecondFactor(ctx: Context, uid: string, clientName: string, recovery: boolean, error?: string) {
     ctx.type = 'html';
     ctx.body = deps.views.render('second-factor', {
-      title: 'Two-step verification',
+      title: translatorOf(ctx).t('secondFactor.title'),
       action: `${INTERACTION_PATH}/${uid}/totp`,
       abortAction: `${INTERACTION_PATH}/${uid}/abort`,
       csrfToken: csrfToken(ctx),
@@ -118,7 +117,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
       recovery,
       switchLink: `${INTERACTION_PATH}/${uid}/totp${recovery ? '' : '?recovery=1'}`,
       error,
-    });
+    }, languageOf(ctx));
   }
 
   async function renderEnrol(ctx: Context, interaction: InteractionDetails, account: Account, error?: string) {
@@ -127,16 +126,16 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
     const enrolment = (await deps.totp.pendingEnrolment(account.id, label)) ?? (await deps.totp.beginEnrolment(account.id, label));
     ctx.type = 'html';
     ctx.body = deps.views.render('enrol', {
-      title: 'Set up two-step verification',
+      title: translatorOf(ctx).t('enrol.title'),
       action: `${INTERACTION_PATH}/${interaction.uid}/enrol`,
       abortAction: `${INTERACTION_PATH}/${interaction.uid}/abort`,
       csrfToken: csrfToken(ctx),
-      clientName: await helpers.clientName(interaction.params.client_id),
+      clientName: await helpers.clientName(ctx, interaction.params.client_id),
       qrSvg: enrolment.qrSvg,
       secret: enrolment.secret,
       otpauthUri: enrolment.otpauthUri,
       error,
-    });
+    }, languageOf(ctx));
   }
 
   /** Ends sign-in for the account with the methods used. */
@@ -155,12 +154,12 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
 
     /** The GET of a login prompt: the password form, or straight to the second factor for a step-up. */
     async show(ctx: Context, interaction: InteractionDetails) {
-      const clientName = await helpers.clientName(interaction.params.client_id);
+      const clientName = await helpers.clientName(ctx, interaction.params.client_id);
       const reasons = interaction.prompt.reasons;
       const signedIn = interaction.session?.accountId;
       if (signedIn && reasons.length > 0 && reasons.every((reason) => reason === 'acr_unmet')) {
         const account = await deps.accounts.findById(signedIn);
-        if (!account) throw new InvalidRequest('This sign-in step has expired. Start again from the application.');
+        if (!account) throw new WordedInvalidRequest('refusal.stepExpired');
         await savePending(interaction.uid, { accountId: signedIn, generation: account.deviceGeneration, purpose: 'step_up' });
         ctx.status = 303;
         ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/${(await deps.totp.isEnabled(signedIn)) ? 'totp' : 'enrol'}`);
@@ -194,7 +193,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
             await audit(ctx, { type: 'login.failed', accountId: attempt.accountId, clientId, details: { reason: 'locked' } });
           } else await recordFailure(ctx, attempt, clientId, verdict.reason ?? 'wrong_password');
           ctx.status = 401;
-          renderLogin(ctx, interaction.uid, await helpers.clientName(clientId), login, WRONG_CREDENTIALS);
+          renderLogin(ctx, interaction.uid, await helpers.clientName(ctx, clientId), login, translatorOf(ctx).t('login.wrongCredentials'));
           return;
         }
         const account = verdict.account;
@@ -212,7 +211,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
         const interaction = await helpers.details(ctx, 'login');
         await pending(ctx, interaction.uid);
         ctx.set('Cache-Control', 'no-store');
-        renderSecondFactor(ctx, interaction.uid, await helpers.clientName(interaction.params.client_id), ctx.query.recovery === '1');
+        renderSecondFactor(ctx, interaction.uid, await helpers.clientName(ctx, interaction.params.client_id), ctx.query.recovery === '1');
       });
 
       router.post('/:uid/totp', ...form, async (ctx) => {
@@ -235,7 +234,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
             await audit(ctx, { type: 'login.failed', accountId: state.accountId, clientId, details: { reason: 'locked', step: 'second_factor' } });
           } else await recordFailure(ctx, attempt, clientId, recovery ? 'wrong_recovery_code' : 'wrong_code');
           ctx.status = 401;
-          renderSecondFactor(ctx, interaction.uid, await helpers.clientName(clientId), recovery, recovery ? 'That recovery code is not right or was used before.' : WRONG_CODE);
+          renderSecondFactor(ctx, interaction.uid, await helpers.clientName(ctx, clientId), recovery, translatorOf(ctx).t(recovery ? 'secondFactor.wrongRecoveryCode' : 'code.wrong'));
           return;
         }
         if (recovery) {
@@ -254,7 +253,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
           return;
         }
         const account = await deps.accounts.findById(state.accountId);
-        if (!account) throw new InvalidRequest('This sign-in step has expired. Start again from the application.');
+        if (!account) throw new WordedInvalidRequest('refusal.stepExpired');
         ctx.set('Cache-Control', 'no-store');
         await renderEnrol(ctx, interaction, account);
       });
@@ -264,7 +263,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
         const state = await pending(ctx, interaction.uid);
         const clientId = String(interaction.params.client_id);
         const account = await deps.accounts.findById(state.accountId);
-        if (!account) throw new InvalidRequest('This sign-in step has expired. Start again from the application.');
+        if (!account) throw new WordedInvalidRequest('refusal.stepExpired');
         const code = (ctx.request.body as Record<string, unknown>).code;
         const attempt = await attemptOf(ctx, state.accountId);
         const locked = (await deps.throttle.check(attempt)).locked;
@@ -272,7 +271,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
           if (!locked) await recordFailure(ctx, attempt, clientId, 'wrong_code');
           ctx.status = 401;
           ctx.set('Cache-Control', 'no-store');
-          await renderEnrol(ctx, interaction, account, WRONG_CODE);
+          await renderEnrol(ctx, interaction, account, translatorOf(ctx).t('code.wrong'));
           return;
         }
         const codes = await deps.recoveryCodes.generate(state.accountId);
@@ -280,19 +279,20 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
         await savePending(interaction.uid, { ...state, enrolled: true });
         ctx.set('Cache-Control', 'no-store');
         ctx.type = 'html';
+        const t = translatorOf(ctx).t;
         ctx.body = deps.views.render('recovery-codes', {
-          title: 'Your recovery codes',
+          title: t('recoveryCodes.title'),
           codes,
           action: `${INTERACTION_PATH}/${interaction.uid}/enrolled`,
           csrfToken: csrfToken(ctx),
-          continueLabel: `Continue to ${await helpers.clientName(clientId)}`,
-        });
+          continueLabel: t('recoveryCodes.continue', { client: await helpers.clientName(ctx, clientId) }),
+        }, languageOf(ctx));
       });
 
       router.post('/:uid/enrolled', ...form, async (ctx) => {
         const interaction = await helpers.details(ctx, 'login');
         const state = await pending(ctx, interaction.uid);
-        if (!state.enrolled) throw new InvalidRequest('Two-step verification is not set up yet. Start again from the application.');
+        if (!state.enrolled) throw new WordedInvalidRequest('refusal.twoStepNotSetUp');
         await deps.kv.del([pendingKey(interaction.uid)]);
         await complete(ctx, state, String(interaction.params.client_id), 'totp');
       });

@@ -1,5 +1,8 @@
 import { Eta } from 'eta';
 import type { SignInReturn } from '../recovery/sign-in-return.ts';
+import { CATALOGS } from '../pages/language/catalogs.ts';
+import { DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES } from '../pages/language/languages.ts';
+import { LANGUAGE_PATH, type PageLanguage } from '../pages/language/page-language.ts';
 import { fileURLToPath } from 'node:url';
 
 export const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
@@ -157,15 +160,34 @@ export interface PageTypes {
 }
 
 export interface Views {
-  render<Name extends keyof PageTypes>(name: Name, data: PageTypes[Name]): string;
+  /** The page in the request's language: templates get `t` and `html` (see Translator) and the switcher's links. */
+  render<Name extends keyof PageTypes>(name: Name, data: PageTypes[Name], language: PageLanguage): string;
+}
+
+/** What every template gets besides its page's data. */
+function languageData(page: PageLanguage) {
+  const { translator } = page;
+  return {
+    t: translator.t,
+    html: translator.html,
+    has: (key: string) => Object.hasOwn(CATALOGS[DEFAULT_LANGUAGE], key),
+    dateTime: translator.dateTime,
+    lang: translator.language,
+    languages: LANGUAGES.map((code) => ({
+      code,
+      name: LANGUAGE_NAMES[code],
+      current: code === translator.language,
+      href: `${LANGUAGE_PATH}?lang=${code}&return=${encodeURIComponent(page.returnTo)}${page.source === 'ui_locales' ? `&over=${translator.language}` : ''}`,
+    })),
+  };
 }
 
 /** Server-rendered pages through Eta, which escapes every `<%= %>` output. */
 export function createViews(options: { cache: boolean }): Views {
   const eta = new Eta({ views: VIEWS_DIR, cache: options.cache, autoEscape: true, autoTrim: false });
   return {
-    render(name, data) {
-      return eta.render(`./${name}`, data);
+    render(name, data, language) {
+      return eta.render(`./${name}`, { ...data, ...languageData(language) });
     },
   };
 }

@@ -6,6 +6,8 @@ export interface MailMessage {
   subject: string;
   text: string;
   html?: string;
+  /** the language it is written in (BCP 47), sent as Content-Language */
+  language?: string;
 }
 
 export interface Mailer {

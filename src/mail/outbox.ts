@@ -10,6 +10,8 @@ export interface OutboxRecord {
   subject: string;
   text: string;
   html: string | null;
+  /** the language it is written in (BCP 47); null when not said */
+  language: string | null;
   /** ISO 8601 */
   sentAt: string;
 }
@@ -26,6 +28,7 @@ export async function writeToOutbox(dir: string, from: string, message: MailMess
     subject: message.subject,
     text: message.text,
     html: message.html ?? null,
+    language: message.language ?? null,
     sentAt: sentAt.toISOString(),
   };
   const name = `${record.sentAt.replaceAll(':', '-')}-${randomBytes(6).toString('hex')}.json`;

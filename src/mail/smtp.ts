@@ -32,7 +32,7 @@ export function createSmtpSender(smtpUrl: string, from: string, logger: Logger):
 
   return async (message) => {
     try {
-      await transport.sendMail({ from, to: message.to, subject: message.subject, text: message.text, html: message.html });
+      await transport.sendMail({ from, to: message.to, subject: message.subject, text: message.text, html: message.html, ...(message.language ? { headers: { 'Content-Language': message.language } } : {}) });
     } catch (caught) {
       const failure = (caught ?? {}) as SmtpFailure;
       logger.error(

@@ -35,6 +35,7 @@ import { PKCE_POLICY, pkceRequired, validatePkcePolicy } from './configuration/p
 import { queueEngineBackchannelLogouts } from './backchannel-logout.ts';
 import { deviceFlowConfiguration } from './device-flow/pages.ts';
 import { enforcePollingInterval } from './grants/device-code-polling.ts';
+import { LANGUAGES } from '../pages/language/languages.ts';
 
 export interface ProviderDependencies {
   config: Readonly<Config>;
@@ -77,6 +78,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
     jwks: { keys: deps.signingKeys },
     claims: { ...CLAIMS_BY_SCOPE } as unknown as Configuration['claims'],
     scopes: [...OIDC_SCOPES],
+    // the languages of the pages, which an authorization request may ask for with ui_locales
+    discovery: { ui_locales_supported: [...LANGUAGES] },
     responseTypes: ['code'],
     pkce: { required: pkceRequired },
     rotateRefreshToken: true,

@@ -1,22 +1,5 @@
 import type { MailMessage } from '../mail/mailer.ts';
-
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (character) => HTML_ESCAPES[character]!);
-}
-
-/** "30 minutes", "1 hour", "2 days": the largest unit that divides the duration evenly. */
-export function describeDuration(seconds: number): string {
-  const units: Array<[string, number]> = [['day', 86400], ['hour', 3600], ['minute', 60]];
-  for (const [unit, size] of units) {
-    if (seconds >= size && seconds % size === 0) {
-      const count = seconds / size;
-      return `${count} ${unit}${count === 1 ? '' : 's'}`;
-    }
-  }
-  return seconds >= 60 ? `${Math.round(seconds / 60)} minutes` : `${seconds} seconds`;
-}
+import { escapeHtml, type Translator } from '../pages/language/translator.ts';
 
 interface LinkMail {
   to: string;
@@ -29,53 +12,53 @@ interface LinkMail {
   outro: string[];
 }
 
-function linkMail(mail: LinkMail): MailMessage {
+function linkMail(mail: LinkMail, translator: Translator): MailMessage {
   const text = [...mail.intro, '', `${mail.action}:`, mail.link, '', ...mail.outro].join('\n');
   const paragraph = (line: string) => `<p>${escapeHtml(line)}</p>`;
   const html = [
-    '<!doctype html><html><body style="font-family: sans-serif; line-height: 1.5">',
+    `<!doctype html><html lang="${translator.language}"><body style="font-family: sans-serif; line-height: 1.5">`,
     ...mail.intro.map(paragraph),
     `<p><a href="${escapeHtml(mail.link)}">${escapeHtml(mail.action)}</a></p>`,
-    `<p style="font-size: small">If the link does not open, copy this address into your browser:<br>${escapeHtml(mail.link)}</p>`,
+    `<p style="font-size: small">${escapeHtml(translator.t('mail.copyLink'))}<br>${escapeHtml(mail.link)}</p>`,
     ...mail.outro.map(paragraph),
     '</body></html>',
   ].join('\n');
-  return { to: mail.to, subject: mail.subject, text, html };
+  return { to: mail.to, subject: mail.subject, text, html, language: translator.language };
 }
 
-export function passwordResetMail(options: { to: string; username: string; site: string; link: string; ttlSeconds: number }): MailMessage {
+export function passwordResetMail(options: { to: string; username: string; site: string; link: string; ttlSeconds: number }, translator: Translator): MailMessage {
+  const { t } = translator;
   return linkMail({
     to: options.to,
-    subject: 'Reset your password',
-    intro: [`Someone asked to reset the password of the account "${options.username}" at ${options.site}.`],
-    action: `Choose a new password (the link works once, within ${describeDuration(options.ttlSeconds)})`,
+    subject: t('mail.reset.subject'),
+    intro: [t('mail.reset.intro', { username: options.username, site: options.site })],
+    action: t('mail.reset.action', { ttl: translator.duration(options.ttlSeconds) }),
     link: options.link,
-    outro: ['If this was not you, ignore this message: your password stays as it is.'],
-  });
+    outro: [t('mail.reset.outro')],
+  }, translator);
 }
 
-export function emailVerificationMail(options: { to: string; username: string; site: string; link: string; ttlSeconds: number }): MailMessage {
+export function emailVerificationMail(options: { to: string; username: string; site: string; link: string; ttlSeconds: number }, translator: Translator): MailMessage {
+  const { t } = translator;
   return linkMail({
     to: options.to,
-    subject: 'Confirm your email address',
-    intro: [`An account "${options.username}" was created at ${options.site} with this email address.`],
-    action: `Confirm your email address (the link works once, within ${describeDuration(options.ttlSeconds)})`,
+    subject: t('mail.verify.subject'),
+    intro: [t('mail.verify.intro', { username: options.username, site: options.site })],
+    action: t('mail.verify.action', { ttl: translator.duration(options.ttlSeconds) }),
     link: options.link,
-    outro: ['If this was not you, ignore this message: the address stays unconfirmed.'],
-  });
+    outro: [t('mail.verify.outro')],
+  }, translator);
 }
 
 /** To the owner of an address someone tried to register again: no account was made. */
-export function registrationAttemptMail(options: { to: string; username: string; site: string; signInUrl: string; resetUrl: string }): MailMessage {
+export function registrationAttemptMail(options: { to: string; username: string; site: string; signInUrl: string; resetUrl: string }, translator: Translator): MailMessage {
+  const { t } = translator;
   return linkMail({
     to: options.to,
-    subject: 'Someone tried to register with your email address',
-    intro: [
-      `Someone tried to create an account at ${options.site} with this email address. It already belongs to your account "${options.username}", so no new account was made.`,
-      `If it was you, sign in to your account at ${options.signInUrl}`,
-    ],
-    action: 'Forgot your password? Choose a new one',
+    subject: t('mail.attempt.subject'),
+    intro: [t('mail.attempt.intro', { site: options.site, username: options.username }), t('mail.attempt.signIn', { url: options.signInUrl })],
+    action: t('mail.attempt.action'),
     link: options.resetUrl,
-    outro: ['If this was not you, ignore this message: nothing about your account has changed.'],
-  });
+    outro: [t('mail.attempt.outro')],
+  }, translator);
 }

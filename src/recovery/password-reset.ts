@@ -4,6 +4,8 @@ import { InvalidRequest, WeakPassword } from '../domain/errors.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { AccountTokens } from './account-tokens.ts';
 import { passwordResetMail } from './mail-messages.ts';
+import type { Translator } from '../pages/language/translator.ts';
+import { weakPasswordWords } from '../pages/language/password-words.ts';
 
 /** Who made a request, for the audit log. */
 export interface RequestOrigin {
@@ -47,14 +49,14 @@ export class PasswordReset {
    * Mails a reset link when `login` names an enabled account with an email address; does nothing
    * otherwise. Callers must not let the requester see how long this took or whether it failed.
    */
-  async request(login: string, origin: RequestOrigin): Promise<void> {
+  async request(login: string, origin: RequestOrigin, translator: Translator): Promise<void> {
     const { accounts, tokens, audit, mailer, completeUrl, site, ttlSeconds } = this.#options;
     const account = login.trim() === '' ? undefined : await accounts.findByLogin(login);
     if (!account || account.disabled || !account.email) return;
     const token = await tokens.issue(account.id, 'password_reset', ttlSeconds);
     await audit.record({ type: 'password.reset_requested', accountId: account.id, ip: origin.ip, userAgent: origin.userAgent });
     const link = `${completeUrl}?token=${token}`;
-    await mailer.send(passwordResetMail({ to: account.email, username: account.username, site, link, ttlSeconds }));
+    await mailer.send(passwordResetMail({ to: account.email, username: account.username, site, link, ttlSeconds }, translator));
   }
 
   /** The account a reset link is for, while the link is usable. */
@@ -68,7 +70,7 @@ export class PasswordReset {
    * so that of two requests with the same token only one can change the password; when the
    * password is then refused, the token is given back.
    */
-  async complete(token: string, password: string, origin: RequestOrigin): Promise<ResetOutcome> {
+  async complete(token: string, password: string, origin: RequestOrigin, translator: Translator): Promise<ResetOutcome> {
     const { accounts, tokens, audit, endSessions } = this.#options;
     const accountId = await tokens.consume(token, 'password_reset');
     if (accountId === undefined) return { status: 'invalid' };
@@ -76,7 +78,8 @@ export class PasswordReset {
       await accounts.setPassword(accountId, password);
     } catch (error) {
       await tokens.restore(token, 'password_reset');
-      if (error instanceof WeakPassword || error instanceof InvalidRequest) return { status: 'refused', message: error.message };
+      if (error instanceof WeakPassword) return { status: 'refused', message: weakPasswordWords(error, translator) };
+      if (error instanceof InvalidRequest) return { status: 'refused', message: error.message };
       throw error;
     }
     await tokens.expireAll(accountId, 'password_reset');

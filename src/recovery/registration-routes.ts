@@ -5,7 +5,7 @@ import { REGISTRATION_PATH } from '../interactions/paths.ts';
 import type { Views, WayOn } from '../interactions/views.ts';
 import type { Logger } from '../logger.ts';
 import { field, linkToken, originOf } from './form-input.ts';
-import { describeDuration } from './mail-messages.ts';
+import { languageOf, translatorOf, useRequestLanguage } from '../pages/language/page-language.ts';
 import type { Registration, RegistrationForm } from './registration.ts';
 import { rememberSignIn } from './sign-in-return.ts';
 
@@ -28,16 +28,17 @@ export function registrationRoutes(router: Router, deps: RegistrationRouteDepend
   const { registration, views, form } = deps;
 
   async function renderForm(ctx: Context, values: Omit<RegistrationForm, 'password'>, error?: string) {
+    const way = await deps.wayOn(ctx);
     ctx.type = 'html';
     ctx.body = views.render('register', {
-      ...(await deps.wayOn(ctx)),
-      title: 'Create an account',
+      ...way,
+      title: translatorOf(ctx).t('register.title'),
       action: REGISTRATION_PATH,
       csrfToken: csrfToken(ctx),
       ...values,
       minLength: deps.passwordMinLength,
       error,
-    });
+    }, languageOf(ctx));
   }
 
   router.get(REGISTRATION_PATH, (ctx) => {
@@ -50,9 +51,11 @@ export function registrationRoutes(router: Router, deps: RegistrationRouteDepend
     const password = field(ctx, 'password');
     if (password !== field(ctx, 'confirm')) {
       ctx.status = 400;
-      return renderForm(ctx, values, 'The two passwords are not the same. Type the password twice.');
+      return renderForm(ctx, values, translatorOf(ctx).t('register.mismatch'));
     }
-    const outcome = await registration.register({ ...values, password }, originOf(ctx), ctx.state.log as Logger);
+    // the sign-in it began from, and so its language, is known before the mail is written
+    const way = await deps.wayOn(ctx);
+    const outcome = await registration.register({ ...values, password }, originOf(ctx), ctx.state.log as Logger, translatorOf(ctx));
     if (outcome.status === 'refused') {
       ctx.status = 400;
       return renderForm(ctx, values, outcome.message);
@@ -60,22 +63,25 @@ export function registrationRoutes(router: Router, deps: RegistrationRouteDepend
     // the same page whether the account was made or the address had one already
     ctx.type = 'html';
     ctx.body = views.render('register-sent', {
-      title: 'Check your email',
+      title: translatorOf(ctx).t('registerSent.title'),
       email: values.email.trim(),
       mailed: outcome.mailed,
-      ttl: describeDuration(registration.ttlSeconds),
-      ...(await deps.wayOn(ctx)),
-    });
+      ttl: translatorOf(ctx).duration(registration.ttlSeconds),
+      ...way,
+    }, languageOf(ctx));
   });
 
   router.get(VERIFY_EMAIL_PATH, async (ctx) => {
     const verified = await registration.verify(linkToken(ctx), originOf(ctx));
+    const way = await deps.wayOn(ctx);
+    // the link is used up: the switcher leads on rather than back to it
+    useRequestLanguage(ctx, undefined, way.next?.href ?? way.accountLink);
     ctx.type = 'html';
     if (!verified) {
       ctx.status = 410;
-      ctx.body = views.render('verify-invalid', { title: 'This link cannot be used', ...(await deps.wayOn(ctx)) });
+      ctx.body = views.render('verify-invalid', { title: translatorOf(ctx).t('verifyInvalid.title'), ...way }, languageOf(ctx));
       return;
     }
-    ctx.body = views.render('verify-done', { title: 'Email address confirmed', ...(await deps.wayOn(ctx)) });
+    ctx.body = views.render('verify-done', { title: translatorOf(ctx).t('verifyDone.title'), ...way }, languageOf(ctx));
   });
 }

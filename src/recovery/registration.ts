@@ -6,6 +6,8 @@ import type { Mailer, MailMessage } from '../mail/mailer.ts';
 import { assertSingleAddress } from '../mail/message.ts';
 import type { AccountTokens } from './account-tokens.ts';
 import { emailVerificationMail, registrationAttemptMail } from './mail-messages.ts';
+import type { Translator } from '../pages/language/translator.ts';
+import { weakPasswordWords } from '../pages/language/password-words.ts';
 import type { RequestOrigin } from './password-reset.ts';
 
 export interface RegistrationForm {
@@ -40,7 +42,6 @@ export interface RegistrationOptions {
  * An email address in use is never said: the form answers as for a new account, and the mail goes
  * to the address's owner.
  */
-export const USERNAME_TAKEN = 'This username is taken: choose another. If the account is yours, sign in or reset your password.';
 
 const MAX_NAME_LENGTH = 200;
 
@@ -72,24 +73,26 @@ export class Registration {
     return this.#options.ttlSeconds;
   }
 
-  async register(form: RegistrationForm, origin: RequestOrigin, log: Logger): Promise<RegistrationOutcome> {
+  async register(form: RegistrationForm, origin: RequestOrigin, log: Logger, translator: Translator): Promise<RegistrationOutcome> {
     const { accounts, tokens, audit } = this.#options;
-    if (form.email.trim() === '') return { status: 'refused', message: 'Enter your email address: the link to confirm it is sent there.' };
-    if (!deliverable(form.email.trim())) return { status: 'refused', message: 'Enter one email address, like name@example.com.' };
-    if (form.name.length > MAX_NAME_LENGTH) return { status: 'refused', message: `Use at most ${MAX_NAME_LENGTH} characters for your name.` };
+    const { t } = translator;
+    if (form.email.trim() === '') return { status: 'refused', message: t('register.emailMissing') };
+    if (!deliverable(form.email.trim())) return { status: 'refused', message: t('register.emailInvalid') };
+    if (form.name.length > MAX_NAME_LENGTH) return { status: 'refused', message: t('register.nameTooLong', { max: MAX_NAME_LENGTH }) };
     let account: Account;
     try {
       account = await accounts.create({ username: form.username, email: form.email, name: form.name.trim() || undefined, emailVerified: false }, form.password);
     } catch (error) {
-      if (error instanceof IdentifierTaken && error.identifier === 'email') return this.#tellOwner(form.email.trim(), origin, log);
-      if (error instanceof IdentifierTaken) return { status: 'refused', message: USERNAME_TAKEN };
-      if (error instanceof WeakPassword || error instanceof InvalidRequest) return { status: 'refused', message: sentence(error.message) };
+      if (error instanceof IdentifierTaken && error.identifier === 'email') return this.#tellOwner(form.email.trim(), origin, log, translator);
+      if (error instanceof IdentifierTaken) return { status: 'refused', message: t('register.usernameTaken') };
+      if (error instanceof WeakPassword) return { status: 'refused', message: weakPasswordWords(error, translator) };
+      if (error instanceof InvalidRequest) return { status: 'refused', message: sentence(error.message) };
       throw error;
     }
     await audit.record({ type: 'account.registered', accountId: account.id, ip: origin.ip, userAgent: origin.userAgent });
     const token = await tokens.issue(account.id, 'email_verification', this.#options.ttlSeconds);
     const { verifyUrl, site, ttlSeconds } = this.#options;
-    const mail = emailVerificationMail({ to: account.email!, username: account.username, site, link: `${verifyUrl}?token=${token}`, ttlSeconds });
+    const mail = emailVerificationMail({ to: account.email!, username: account.username, site, link: `${verifyUrl}?token=${token}`, ttlSeconds }, translator);
     return { status: 'accepted', mailed: await this.#send(mail, account.id, log) };
   }
 
@@ -97,13 +100,13 @@ export class Registration {
    * The address belongs to an account: nothing is created, and its owner learns of the attempt
    * with the way back into that account. The caller answers exactly as for a new account.
    */
-  async #tellOwner(email: string, origin: RequestOrigin, log: Logger): Promise<RegistrationOutcome> {
+  async #tellOwner(email: string, origin: RequestOrigin, log: Logger, translator: Translator): Promise<RegistrationOutcome> {
     const owner = await this.#options.accounts.findByEmail(email);
     // the account was deleted since the insert failed: no one to tell, and trying again will work
     if (!owner?.email) return { status: 'accepted', mailed: false };
     await this.#options.audit.record({ type: 'registration.email_taken', accountId: owner.id, ip: origin.ip, userAgent: origin.userAgent });
     const { signInUrl, resetUrl, site } = this.#options;
-    const mail = registrationAttemptMail({ to: owner.email, username: owner.username, site, signInUrl, resetUrl });
+    const mail = registrationAttemptMail({ to: owner.email, username: owner.username, site, signInUrl, resetUrl }, translator);
     return { status: 'accepted', mailed: await this.#send(mail, owner.id, log) };
   }
 

@@ -4,7 +4,7 @@ import { csrfToken } from '../http/csrf.ts';
 import { PASSWORD_RESET_PATH } from '../interactions/paths.ts';
 import type { Views, WayOn } from '../interactions/views.ts';
 import type { Logger } from '../logger.ts';
-import { describeDuration } from './mail-messages.ts';
+import { languageOf, translatorOf } from '../pages/language/page-language.ts';
 import { field, linkToken, originOf } from './form-input.ts';
 import type { PasswordReset } from './password-reset.ts';
 import { rememberSignIn } from './sign-in-return.ts';
@@ -27,43 +27,47 @@ export interface ResetRouteDependencies {
  */
 export function resetRoutes(router: Router, deps: ResetRouteDependencies): void {
   const { reset, views, form } = deps;
-  const ttl = describeDuration(reset.ttlSeconds);
+  const ttl = (ctx: Context) => translatorOf(ctx).duration(reset.ttlSeconds);
 
   async function renderInvalid(ctx: Context) {
+    const way = await deps.wayOn(ctx);
     ctx.status = 410;
     ctx.type = 'html';
-    ctx.body = views.render('reset-invalid', { title: 'This link cannot be used', requestLink: PASSWORD_RESET_PATH, ttl, ...(await deps.wayOn(ctx)) });
+    ctx.body = views.render('reset-invalid', { title: translatorOf(ctx).t('resetInvalid.title'), requestLink: PASSWORD_RESET_PATH, ttl: ttl(ctx), ...way }, languageOf(ctx));
   }
 
   function renderPasswordForm(ctx: Context, token: string, username: string, error?: string) {
     ctx.type = 'html';
     ctx.body = views.render('reset-password', {
-      title: 'Choose a new password',
+      title: translatorOf(ctx).t('resetPassword.title'),
       action: RESET_COMPLETE_PATH,
       csrfToken: csrfToken(ctx),
       token,
       username,
       minLength: deps.passwordMinLength,
       error,
-    });
+    }, languageOf(ctx));
   }
 
   router.get(PASSWORD_RESET_PATH, async (ctx) => {
     rememberSignIn(ctx);
+    const way = await deps.wayOn(ctx);
     ctx.type = 'html';
-    ctx.body = views.render('reset', { title: 'Reset your password', action: PASSWORD_RESET_PATH, csrfToken: csrfToken(ctx), ...(await deps.wayOn(ctx)) });
+    ctx.body = views.render('reset', { title: translatorOf(ctx).t('reset.title'), action: PASSWORD_RESET_PATH, csrfToken: csrfToken(ctx), ...way }, languageOf(ctx));
   });
 
   router.post(PASSWORD_RESET_PATH, ...form, async (ctx) => {
     const login = field(ctx, 'login').slice(0, 320);
     const log = ctx.state.log as Logger;
+    // the sign-in it began from, and so its language, is known before the mail is written
+    const way = await deps.wayOn(ctx);
     // Not awaited: the answer must not wait on the lookup, the token or the mail server, or its
     // timing would tell an existing account from a missing one. Failures only reach the log.
-    reset.request(login, originOf(ctx)).catch((error: unknown) => {
+    reset.request(login, originOf(ctx), translatorOf(ctx)).catch((error: unknown) => {
       log.error({ reason: (error as Error).message }, 'password reset request failed');
     });
     ctx.type = 'html';
-    ctx.body = views.render('reset-sent', { title: 'Check your email', requestLink: PASSWORD_RESET_PATH, ttl, ...(await deps.wayOn(ctx)) });
+    ctx.body = views.render('reset-sent', { title: translatorOf(ctx).t('resetSent.title'), requestLink: PASSWORD_RESET_PATH, ttl: ttl(ctx), ...way }, languageOf(ctx));
   });
 
   router.get(RESET_COMPLETE_PATH, async (ctx) => {
@@ -80,15 +84,16 @@ export function resetRoutes(router: Router, deps: ResetRouteDependencies): void 
     if (!account) return renderInvalid(ctx);
     if (password !== field(ctx, 'confirm')) {
       ctx.status = 400;
-      return renderPasswordForm(ctx, token, account.username, 'The two passwords are not the same. Type the new password twice.');
+      return renderPasswordForm(ctx, token, account.username, translatorOf(ctx).t('resetPassword.mismatch'));
     }
-    const outcome = await reset.complete(token, password, originOf(ctx));
+    const outcome = await reset.complete(token, password, originOf(ctx), translatorOf(ctx));
     if (outcome.status === 'invalid') return renderInvalid(ctx);
     if (outcome.status === 'refused') {
       ctx.status = 400;
       return renderPasswordForm(ctx, token, account.username, outcome.message);
     }
+    const way = await deps.wayOn(ctx);
     ctx.type = 'html';
-    ctx.body = views.render('reset-done', { title: 'Password changed', ...(await deps.wayOn(ctx)) });
+    ctx.body = views.render('reset-done', { title: translatorOf(ctx).t('resetDone.title'), ...way }, languageOf(ctx));
   });
 }

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import type { Provider } from 'oidc-provider';
 import { INTERACTION_PATH } from '../oidc/provider.ts';
+import { useRequestLanguage } from '../pages/language/page-language.ts';
 
 /** The sign-in a reset or a registration was started from, for the way back to it. */
 export interface SignInReturn {
@@ -40,5 +41,7 @@ export async function signInToReturnTo(ctx: Context, provider: Provider): Promis
   if (!interaction || typeof clientId !== 'string') return undefined;
   const client = await provider.Client.find(clientId);
   if (!client) return undefined;
+  // the application's ui_locales reach the reset and registration pages its sign-in leads to
+  useRequestLanguage(ctx, interaction.params.ui_locales);
   return { href: `${INTERACTION_PATH}/${uid}`, clientName: (client.clientName as string | undefined) ?? clientId };
 }

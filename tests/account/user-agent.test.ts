@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { describeUserAgent, deviceLabel } from '../../src/account/user-agent.ts';
+import { describeUserAgent, deviceLabel as label } from '../../src/account/user-agent.ts';
+import { translatorFor } from '../../src/pages/language/translator.ts';
+
+const deviceLabel = (userAgent: string | undefined, language: 'en' | 'de' | 'fr' | 'es' = 'en') => label(userAgent, translatorFor(language));
 
 // Real User-Agent headers of current browsers, as they send them.
 const CASES: Array<[string, string, string | undefined, string | undefined]> = [
@@ -42,6 +45,8 @@ describe('naming the browser and system of a User-Agent header', () => {
     expect(deviceLabel('SomeBot/1.0 (X11; Linux x86_64)')).toBe('A browser on Linux');
     expect(deviceLabel('Mozilla/5.0 Firefox/121.0')).toBe('Firefox 121');
     expect(deviceLabel(CASES[0]![1])).toBe('Chrome 120 on Windows');
+    expect(deviceLabel(CASES[0]![1], 'de')).toBe('Chrome 120 unter Windows');
+    expect(deviceLabel(undefined, 'fr')).toBe('Un navigateur inconnu');
   });
 
   it('reads only the start of an absurdly long header, quickly', () => {

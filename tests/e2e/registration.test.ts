@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
-import { USERNAME_TAKEN } from '../../src/recovery/registration.ts';
+const USERNAME_TAKEN = 'This username is taken: choose another. If the account is yours, sign in or reset your password.';
 import { availableBackends } from '../support/backends.ts';
 import { extractLink, readOutbox, waitForMail } from '../support/outbox.ts';
 import { signInAndExchange, startAuthorization, useSeededServer, type SeededServer } from '../support/relying-party.ts';

@@ -39,6 +39,7 @@ describe('outbox', () => {
       subject: 'Verify your email',
       text: `Open ${ISSUER}/verify-email?token=abc`,
       html: '<p>hi</p>',
+      language: null,
       sentAt: expect.any(String),
     });
     expect(Date.parse(record.sentAt as string)).toBeGreaterThanOrEqual(before);

@@ -3,6 +3,8 @@ import type { DeviceFlowSettings } from '../../config.ts';
 import { ACCOUNT_PATH } from '../../interactions/paths.ts';
 import type { Views } from '../../interactions/views.ts';
 import { AbortedError, AlreadyUsedError, ExpiredError, NoCodeError, NotFoundError } from '../engine-internals.ts';
+import type { MessageKey } from '../../pages/language/catalogs.ts';
+import { useRequestLanguage } from '../../pages/language/page-language.ts';
 import { prefillOf, setOutcome, type DeviceFlowOutcome } from './outcome.ts';
 
 type DeviceFlowFeature = NonNullable<NonNullable<Configuration['features']>['deviceFlow']>;
@@ -11,20 +13,18 @@ type DeviceFlowFeature = NonNullable<NonNullable<Configuration['features']>['dev
 export const USER_CODE_CHARSET = 'base-20';
 export const USER_CODE_MASK = '****-****';
 
-const WRONG_CODE = 'That code is not right. Check the code your device shows and enter it again.';
-const EXPIRED = 'That code has expired. Start again on your device to get a new code.';
-const ALREADY_USED = 'That code has already been used. Start again on your device to get a new code.';
-const NO_CODE = 'Enter the code your device shows.';
-const FORM_EXPIRED = 'This page had expired. Enter the code again.';
-const UNAVAILABLE = 'Postern cannot complete this right now. Nothing was changed. Try again in a moment.';
-
-function failureOf(err: unknown, status: number): { message: string; outcome?: DeviceFlowOutcome } {
-  if (err instanceof NotFoundError) return { message: WRONG_CODE, outcome: { kind: 'wrong_code', reason: 'not_found' } };
-  if (err instanceof ExpiredError) return { message: EXPIRED, outcome: { kind: 'wrong_code', reason: 'expired' } };
-  if (err instanceof AlreadyUsedError) return { message: ALREADY_USED, outcome: { kind: 'wrong_code', reason: 'already_used' } };
-  if (err instanceof NoCodeError) return { message: NO_CODE };
+function failureOf(err: unknown, status: number): { message: MessageKey; outcome?: DeviceFlowOutcome } {
+  if (err instanceof NotFoundError) return { message: 'device.code.wrong', outcome: { kind: 'wrong_code', reason: 'not_found' } };
+  if (err instanceof ExpiredError) return { message: 'device.code.expired', outcome: { kind: 'wrong_code', reason: 'expired' } };
+  if (err instanceof AlreadyUsedError) return { message: 'device.code.used', outcome: { kind: 'wrong_code', reason: 'already_used' } };
+  if (err instanceof NoCodeError) return { message: 'device.code.lead' };
   // the engine's other refusals here are a missing or stale form token (its session)
-  return { message: status >= 500 ? UNAVAILABLE : FORM_EXPIRED };
+  return { message: status >= 500 ? 'device.code.unavailable' : 'device.code.formExpired' };
+}
+
+/** The page's language: a device's request may name one (ui_locales), as an application's may. */
+function pageLanguage(ctx: KoaContextWithOIDC) {
+  return useRequestLanguage(ctx, (ctx.oidc?.params as Record<string, unknown> | undefined)?.ui_locales);
 }
 
 function clientNameOf(ctx: KoaContextWithOIDC): string | undefined {
@@ -53,7 +53,7 @@ export function deviceFlowConfiguration(views: Views, settings: Pick<DeviceFlowS
       if (err instanceof AbortedError) {
         ctx.status = 200;
         setOutcome(ctx, { kind: 'denied', ...who(ctx) });
-        ctx.body = views.render('device-done', { outcome: 'denied', clientName: clientNameOf(ctx), accountLink: ACCOUNT_PATH });
+        ctx.body = views.render('device-done', { outcome: 'denied', clientName: clientNameOf(ctx), accountLink: ACCOUNT_PATH }, pageLanguage(ctx));
         return;
       }
       const failure = err ? failureOf(err, ctx.status) : undefined;
@@ -62,12 +62,12 @@ export function deviceFlowConfiguration(views: Views, settings: Pick<DeviceFlowS
         setOutcome(ctx, failure.outcome);
       }
       const typed = err && 'userCode' in err && typeof err.userCode === 'string' ? err.userCode.slice(0, 32) : undefined;
-      ctx.body = views.render('device-code', {
-        action: ctx.oidc.urlFor('code_verification'),
-        xsrf,
-        userCode: typed ?? prefillOf(ctx),
-        error: failure?.message,
-      });
+      const language = pageLanguage(ctx);
+      ctx.body = views.render(
+        'device-code',
+        { action: ctx.oidc.urlFor('code_verification'), xsrf, userCode: typed ?? prefillOf(ctx), error: failure && language.translator.t(failure.message) },
+        language,
+      );
     },
     userCodeConfirmSource(ctx, _form, client, _deviceInfo, userCode) {
       ctx.type = 'html';
@@ -77,13 +77,13 @@ export function deviceFlowConfiguration(views: Views, settings: Pick<DeviceFlowS
         xsrf: String(ctx.oidc.session?.state?.secret ?? ''),
         userCode,
         clientName: client.clientName ?? client.clientId,
-      });
+      }, pageLanguage(ctx));
     },
     successSource(ctx) {
       ctx.type = 'html';
       ctx.set('Cache-Control', 'no-store');
       setOutcome(ctx, { kind: 'approved', ...who(ctx) });
-      ctx.body = views.render('device-done', { outcome: 'approved', clientName: clientNameOf(ctx), accountLink: ACCOUNT_PATH });
+      ctx.body = views.render('device-done', { outcome: 'approved', clientName: clientNameOf(ctx), accountLink: ACCOUNT_PATH }, pageLanguage(ctx));
     },
   };
 }
