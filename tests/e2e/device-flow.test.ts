@@ -99,6 +99,19 @@ describe.each(availableBackends())('device authorization grant on %s', (backend)
     expect(asked.html).toContain(second.user_code);
   });
 
+  it('the code page speaks the browser\'s language', async () => {
+    const pages = await Promise.all(
+      ['de', 'fr', 'es'].map(async (language) => {
+        const response = await fetch(`${server.issuer}/device`, { headers: { 'accept-language': language } });
+        return { language, status: response.status, contentLanguage: response.headers.get('content-language'), html: await response.text() };
+      }),
+    );
+    expect(pages.map(({ language, status, contentLanguage }) => [language, status, contentLanguage])).toEqual([['de', 200, 'de'], ['fr', 200, 'fr'], ['es', 200, 'es']]);
+    expect(pages[0]!.html).toContain('<h1>Gerät verbinden</h1>');
+    expect(pages[1]!.html).toContain('<h1>Connecter un appareil</h1>');
+    expect(pages[2]!.html).toContain('<h1>Conectar un dispositivo</h1>');
+  });
+
   it('a code typed in lower case with a space instead of the dash is the same code', async () => {
     const started = await oidc.initiateDeviceAuthorization(device, { scope: 'openid' });
     const agent = new UserAgent(server.issuer);
