@@ -193,6 +193,13 @@ describe.each(availableBackends())('device authorization grant on %s', (backend)
     expect(await poll()).toEqual({ status: 400, body: expect.objectContaining({ error: 'slow_down' }) });
   });
 
+  it('the device authorization endpoint is rate limited per address and client', async () => {
+    const response = await fetch(`${server.issuer}/device/auth`, { method: 'POST', body: new URLSearchParams({ client_id: device.clientMetadata().client_id, scope: 'openid' }) });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('ratelimit-policy')).toBe('60;w=60');
+    expect(response.headers.get('cache-control')).toContain('no-store');
+  });
+
   it('a client without the device grant type is refused', async () => {
     const webApp = await discover(server, fixture);
     // the engine's answer (RFC 8628 §3.2 leaves the code to RFC 6749 §5.2)
