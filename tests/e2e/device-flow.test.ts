@@ -219,6 +219,7 @@ describe.each(availableBackends())('guessing user codes on %s', (backend) => {
       POSTERN_DEVICE_CODE_BROWSER_FAILURES: '3',
       POSTERN_DEVICE_CODE_IP_FAILURES: '5',
       POSTERN_RATE_LIMIT_DEVICE: '12/1h',
+      POSTERN_DEVICE_POLL_INTERVAL: '2',
     });
   });
   afterAll(() => server?.close());
@@ -250,6 +251,26 @@ describe.each(availableBackends())('guessing user codes on %s', (backend) => {
     expect(await auditTypes(server, 'device.code_locked')).toContainEqual(expect.objectContaining({ scope: 'ip' }));
     page = await enterCode(server, new UserAgent(server.issuer), started.user_code);
     expect(page.status).toBe(429);
+  });
+
+  it('a device told slow_down is answered again once it waits the interval', async () => {
+    const device = await deviceClient(server, 'Slow TV');
+    const started = await oidc.initiateDeviceAuthorization(device, { scope: 'openid' });
+    expect(started.interval).toBe(2);
+    const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const poll = async () => {
+      const response = await fetch(`${server.issuer}/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: DEVICE_CODE_GRANT_TYPE, device_code: started.device_code, client_id: device.clientMetadata().client_id }),
+      });
+      return ((await response.json()) as { error: string }).error;
+    };
+    expect(await poll()).toBe('authorization_pending');
+    await wait(1000);
+    expect(await poll()).toBe('slow_down');
+    // the refused poll did not move the mark: an interval after the answered one, it is answered
+    await wait(1100);
+    expect(await poll()).toBe('authorization_pending');
   });
 
   it('posts to /device are rate limited per address', async () => {
