@@ -165,6 +165,14 @@ export interface BackchannelLogoutSettings {
   pollSeconds: number;
 }
 
+/** Sender-constrained tokens and pushed requests (see the README, "Modern OAuth"). */
+export interface ProtocolPolicy {
+  /** every DPoP proof carries a nonce the server chose (RFC 9449 §8); default true */
+  dpopRequireNonce: boolean;
+  /** every client pushes its authorization requests first (RFC 9126); default false */
+  requirePar: boolean;
+}
+
 export interface Config {
   mode: RunMode;
   issuer: string;
@@ -207,6 +215,7 @@ export interface Config {
   observability: Observability;
   backchannelLogout: BackchannelLogoutSettings;
   deviceFlow: DeviceFlowSettings;
+  protocol: ProtocolPolicy;
 }
 
 export interface RedisNode {
@@ -557,6 +566,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       browserFailureThreshold: integer(env, 'POSTERN_DEVICE_CODE_BROWSER_FAILURES', 10, 1, 1000),
       ipFailureThreshold: integer(env, 'POSTERN_DEVICE_CODE_IP_FAILURES', 50, 1, 100000),
       lockSeconds: integer(env, 'POSTERN_DEVICE_CODE_LOCK', 900, 60, 86400),
+    },
+    protocol: {
+      dpopRequireNonce: flag(env, 'POSTERN_DPOP_REQUIRE_NONCE', true),
+      requirePar: flag(env, 'POSTERN_REQUIRE_PAR', false),
     },
   };
   if (config.workers > 1 && (!config.databaseUrl || !config.redis)) {

@@ -35,6 +35,10 @@ import { PKCE_POLICY, pkceRequired, validatePkcePolicy } from './configuration/p
 import { queueEngineBackchannelLogouts } from './backchannel-logout.ts';
 import { deviceFlowConfiguration } from './device-flow/pages.ts';
 import { enforcePollingInterval } from './grants/device-code-polling.ts';
+import { dpopConfiguration } from './configuration/dpop.ts';
+import { TOKEN_EXCHANGE_AUDIENCES, tokenExchangeActor, validateTokenExchangeAudiences } from './configuration/token-exchange-policy.ts';
+import { grantType as tokenExchangeGrant, parameters as tokenExchangeParameters, tokenExchangeHandler } from './grants/token-exchange.ts';
+import { pushedAuthorizationRequestsConfiguration } from './configuration/pushed-authorization-requests.ts';
 import { LANGUAGES } from '../pages/language/languages.ts';
 
 export interface ProviderDependencies {
@@ -53,6 +57,8 @@ export interface ProviderDependencies {
   jwtShadow: JwtShadow;
   /** derives each refresh token's successor (see refresh-token-rotation.ts) */
   refreshTokenSuccessorKey: Buffer;
+  /** the DPoP nonces' secret, shared by every instance (see configuration/dpop.ts) */
+  dpopNonceSecret: Buffer;
   /** token values are stored under these ids (see adapter/token-ids.ts) */
   tokenIds: TokenIds;
   /** while true, ephemeral tokens stored before values were hashed are still found */
@@ -99,8 +105,9 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256'],
     },
     extraClientMetadata: {
-      properties: ['first_party', SCOPE_ALLOWANCE, PKCE_POLICY],
+      properties: ['first_party', SCOPE_ALLOWANCE, PKCE_POLICY, TOKEN_EXCHANGE_AUDIENCES],
       validator(_ctx, key, value, metadata) {
+        if (key === TOKEN_EXCHANGE_AUDIENCES) validateTokenExchangeAudiences(value);
         if (key === PKCE_POLICY) validatePkcePolicy(value, metadata as Record<string, unknown>);
         if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
           throw new TypeError('first_party must be a boolean');
@@ -122,7 +129,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
     clientBasedCORS,
     renderError: pages.renderError,
     formats: { customizers: { jwt: deps.jwtShadow.customizer as never } },
-    extraTokenClaims: allExtraTokenClaims(clientCredentialsSubject, accessTokenRoles(deps.entitlements)),
+    extraTokenClaims: allExtraTokenClaims(clientCredentialsSubject, accessTokenRoles(deps.entitlements), tokenExchangeActor),
     features: {
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true },
@@ -136,6 +143,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       backchannelLogout: { enabled: true },
       resourceIndicators: resourceIndicatorsConfiguration(deps.resourceServers, deps.entitlements),
       deviceFlow: deviceFlowConfiguration(deps.views, deps.config.deviceFlow),
+      dPoP: dpopConfiguration(deps.dpopNonceSecret, deps.config.protocol.dpopRequireNonce),
+      pushedAuthorizationRequests: pushedAuthorizationRequestsConfiguration(deps.config.protocol.requirePar),
     },
   };
 }
@@ -152,6 +161,16 @@ export function createProvider(deps: ProviderDependencies): Provider {
   // replaces the engine's own handler; `resource` is a parameter (and may repeat) as the engine registers it
   provider.registerGrantType('refresh_token', refreshTokenHandler(provider, grantHelpersFor(provider), rotation), [...refreshTokenParameters, 'resource'], ['resource']);
   if (deps.config.deviceFlow.enabled) enforcePollingInterval(provider, deps.kv, deps.config.deviceFlow.pollIntervalSeconds);
+  provider.registerGrantType(
+    tokenExchangeGrant,
+    tokenExchangeHandler(provider, {
+      helpers: grantHelpersFor(provider),
+      recordIdOf: (token) => deps.jwtShadow.recordIdOf(token),
+      getResourceServerInfo: resourceIndicatorsConfiguration(deps.resourceServers, deps.entitlements).getResourceServerInfo!,
+      mayPresent: introspectionAllowedPolicy(deps.resourceServers),
+    }),
+    tokenExchangeParameters,
+  );
   provider.use(metadataCaching(deps.config.signingKeys.jwksMaxAgeSeconds));
   queueEngineBackchannelLogouts(provider, deps.logoutDeliveries);
   return provider;

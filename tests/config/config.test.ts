@@ -89,6 +89,7 @@ describe('loadConfig', () => {
       observability: { metricsPort: undefined, metricsToken: undefined, otlpEndpoint: undefined, serviceName: 'postern' },
       backchannelLogout: { retryBaseSeconds: 10, maxAttempts: 10, maxAgeSeconds: 86400, timeoutSeconds: 5, pollSeconds: 5 },
       deviceFlow: { enabled: false, pollIntervalSeconds: 5, browserFailureThreshold: 10, ipFailureThreshold: 50, lockSeconds: 900 },
+      protocol: { dpopRequireNonce: true, requirePar: false },
     });
     expect(config.redis).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
@@ -126,6 +127,12 @@ describe('loadConfig', () => {
     expect(configError({ POSTERN_DEVICE_CODE_TTL: '30' }).message).toContain('POSTERN_DEVICE_CODE_TTL must be at least 60');
     expect(configError({ POSTERN_DEVICE_POLL_INTERVAL: '61' }).message).toContain('POSTERN_DEVICE_POLL_INTERVAL must be at most 60');
     expect(configError({ POSTERN_DEVICE_FLOW: 'maybe' }).message).toContain('POSTERN_DEVICE_FLOW');
+  });
+
+  it('requires DPoP nonces and no pushed requests by default; both can be turned the other way', () => {
+    expect(load({}).protocol).toEqual({ dpopRequireNonce: true, requirePar: false });
+    expect(load({ POSTERN_DPOP_REQUIRE_NONCE: 'false', POSTERN_REQUIRE_PAR: 'true' }).protocol).toEqual({ dpopRequireNonce: false, requirePar: true });
+    expect(configError({ POSTERN_REQUIRE_PAR: 'sometimes' }).message).toContain('POSTERN_REQUIRE_PAR must be true or false');
   });
 
   it('reads the resilience settings; 0 turns the refresh reuse interval off; headers cannot outlast the request', () => {
