@@ -12,6 +12,9 @@ import { rateLimit } from './http/rate-limit.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { staticAssets } from './http/static-assets.ts';
+import { brandAssets } from './http/brand-assets.ts';
+import { clientLogos } from './http/client-logos.ts';
+import { createBrand } from './brand/page-brand.ts';
 import { accountRouter } from './account/router.ts';
 import { interactionRouter } from './interactions/router.ts';
 import { PASSWORD_RESET_PATH, REGISTRATION_PATH } from './interactions/paths.ts';
@@ -73,7 +76,8 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   await services.signingKeys.checkSchedule();
   const initialJwks = await services.signingKeys.privateJwks();
   const cookieKeys = config.cookieKeys.length > 0 ? config.cookieKeys : [storage.envelope.derive('cookie-key').toString('base64url')];
-  const views = createViews({ cache: config.mode !== 'development' });
+  const brand = createBrand(config.brand);
+  const views = createViews({ cache: config.mode !== 'development', brand: brand.page });
   const jwtShadow = createJwtShadow({
     issuer: config.issuer,
     hmacKey: storage.envelope.derive('jwt-shadow-id'),
@@ -179,6 +183,8 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(allowedMethods());
   app.use(identityRequestEncoding());
   app.use(staticAssets(join(VIEWS_DIR, 'static'), ['style.css']));
+  app.use(brandAssets(brand.assets));
+  app.use(clientLogos(services.clients));
   app.use(languageSwitch());
   const interactions = interactionRouter({
     provider: () => engine.provider,
@@ -191,6 +197,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     totp: services.totp,
     recoveryCodes: services.recoveryCodes,
     kv: storage.kv,
+    issuer: config.issuer,
     links: { reset: PASSWORD_RESET_PATH, register: config.security.registration ? REGISTRATION_PATH : undefined },
   });
   app.use(interactions.routes());

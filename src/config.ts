@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { contrast, parseHexColour, WHITE } from './brand/colours.ts';
+import { sniffImage, type ImageType } from './brand/logo-type.ts';
 
 /**
  * The one place that reads the environment. Everything else receives a frozen `Config`.
@@ -165,6 +168,20 @@ export interface BackchannelLogoutSettings {
   pollSeconds: number;
 }
 
+/** The operator's look on every page and mail; each part absent keeps Postern's own. */
+export interface BrandSettings {
+  /** the product name on pages and in mails; default "Postern" */
+  name: string;
+  /** the logo file's bytes, read at startup (PNG, WebP or SVG) */
+  logo: { body: Buffer; type: ImageType } | undefined;
+  /** `#rrggbb` button colours for light and dark pages; undefined: Postern's */
+  accent: { light: string; dark: string } | undefined;
+  /** an https/http URL or a mailto: address, linked in the footer */
+  supportUrl: string | undefined;
+}
+
+export const BRAND_LOGO_MAX_BYTES = 512 * 1024;
+
 /** Sender-constrained tokens and pushed requests (see the README, "Modern OAuth"). */
 export interface ProtocolPolicy {
   /** every DPoP proof carries a nonce the server chose (RFC 9449 §8); default true */
@@ -215,6 +232,7 @@ export interface Config {
   observability: Observability;
   backchannelLogout: BackchannelLogoutSettings;
   deviceFlow: DeviceFlowSettings;
+  brand: BrandSettings;
   protocol: ProtocolPolicy;
 }
 
@@ -432,6 +450,67 @@ function observabilityFrom(env: Env): Observability {
   };
 }
 
+function brandLogoFrom(env: Env, cwd: string): BrandSettings['logo'] {
+  const raw = env.POSTERN_BRAND_LOGO;
+  if (raw === undefined || raw === '') return undefined;
+  const path = resolve(cwd, raw);
+  let body: Buffer;
+  try {
+    body = readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(`POSTERN_BRAND_LOGO: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+  if (body.length === 0 || body.length > BRAND_LOGO_MAX_BYTES) {
+    throw new ConfigError(`POSTERN_BRAND_LOGO: ${path} must be 1 byte to ${BRAND_LOGO_MAX_BYTES / 1024} KiB, it is ${Math.ceil(body.length / 1024)} KiB`);
+  }
+  const type = sniffImage(body);
+  if (type !== 'image/png' && type !== 'image/webp' && type !== 'image/svg+xml') {
+    throw new ConfigError(`POSTERN_BRAND_LOGO: ${path} is not a PNG, WebP or SVG image`);
+  }
+  return { body, type };
+}
+
+// the card behind the buttons in style.css, light and dark
+const CARD = { light: WHITE, dark: '#181c24' };
+
+function accentFrom(env: Env, name: string, which: keyof typeof CARD): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const colour = parseHexColour(raw);
+  if (!colour) throw new ConfigError(`${name} must be a hex colour like #3b5bdb, got "${raw}"`);
+  // WCAG 1.4.11: the button and the focused field's border must stand out from the card (3:1);
+  // the button's text is picked to reach 4.5:1, see src/brand/stylesheet.ts
+  const card = CARD[which];
+  const ratio = contrast(colour, card);
+  if (ratio < 3) {
+    throw new ConfigError(
+      `${name}=${colour} has a contrast of ${ratio.toFixed(2)}:1 with the ${which} page's card (${card}); buttons need at least 3:1 (WCAG 1.4.11)` +
+        (which === 'light' ? ': choose a darker colour' : ': choose a lighter colour, or set POSTERN_BRAND_ACCENT_DARK for dark pages'),
+    );
+  }
+  return colour;
+}
+
+function brandFrom(env: Env, cwd: string): BrandSettings {
+  const name = (env.POSTERN_BRAND_NAME ?? '').trim();
+  if (name.length > 60 || /[\u0000-\u001f\u007f]/.test(name)) throw new ConfigError('POSTERN_BRAND_NAME must be at most 60 characters, without control characters');
+  const light = accentFrom(env, 'POSTERN_BRAND_ACCENT', 'light');
+  const darkOwn = env.POSTERN_BRAND_ACCENT_DARK;
+  if (!light && darkOwn) throw new ConfigError('POSTERN_BRAND_ACCENT_DARK needs POSTERN_BRAND_ACCENT as well');
+  const dark = light ? (accentFrom(env, darkOwn ? 'POSTERN_BRAND_ACCENT_DARK' : 'POSTERN_BRAND_ACCENT', 'dark') ?? light) : undefined;
+  const support = env.POSTERN_BRAND_SUPPORT_URL;
+  let supportUrl: string | undefined;
+  if (support) {
+    supportUrl = url(env, 'POSTERN_BRAND_SUPPORT_URL', ['https:', 'http:', 'mailto:']);
+  }
+  return { name: name || 'Postern', logo: brandLogoFrom(env, cwd), accent: light && dark ? { light, dark } : undefined, supportUrl };
+}
+
+/** A name as an RFC 5322 display name: quoted when it holds anything but letters, digits and spaces. */
+function mailDisplayName(name: string): string {
+  return /^[\p{L}\p{N} ]+$/u.test(name) ? name : `"${name.replace(/["\\]/g, '\\$&')}"`;
+}
+
 function modeFrom(env: Env): RunMode {
   const raw = env.NODE_ENV;
   if (raw === 'production' || raw === 'test') return raw;
@@ -481,6 +560,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     }
   }
 
+  const brand = brandFrom(env, cwd);
   const config: Config = {
     mode,
     issuer,
@@ -533,7 +613,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     mail: {
       smtpUrl: url(env, 'POSTERN_SMTP_URL', ['smtp:', 'smtps:']),
-      from: env.POSTERN_MAIL_FROM || `Postern <no-reply@${new URL(issuer).hostname}>`,
+      from: env.POSTERN_MAIL_FROM || `${mailDisplayName(brand.name)} <no-reply@${new URL(issuer).hostname}>`,
       outboxDir: env.POSTERN_MAIL_OUTBOX ? resolve(cwd, env.POSTERN_MAIL_OUTBOX) : undefined,
       logLinks: flag(env, 'POSTERN_MAIL_LOG_LINKS', false),
     },
@@ -567,6 +647,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       ipFailureThreshold: integer(env, 'POSTERN_DEVICE_CODE_IP_FAILURES', 50, 1, 100000),
       lockSeconds: integer(env, 'POSTERN_DEVICE_CODE_LOCK', 900, 60, 86400),
     },
+    brand,
     protocol: {
       dpopRequireNonce: flag(env, 'POSTERN_DPOP_REQUIRE_NONCE', true),
       requirePar: flag(env, 'POSTERN_REQUIRE_PAR', false),

@@ -4,6 +4,7 @@ import type { RecordCache, RemovedRecord } from '../store/record-cache.ts';
 import { deletedRows, type Database } from '../store/db.ts';
 import type { SecretEnvelope } from '../store/envelope.ts';
 import { CLIENT_SECRET_SEALED } from '../store/sealed-columns.ts';
+import { checkedLink, checkedLogo, CLIENT_LINK_FIELDS, type ClientLinks, type ClientLogo } from './client-presentation.ts';
 import { Conflict, InvalidClientMetadata, NotFound } from './errors.ts';
 import { heldRolesRecord } from './roles.ts';
 import { TtlCache } from './ttl-cache.ts';
@@ -43,6 +44,10 @@ export interface ClientSummary {
   /** where the application hears that a session it had ended (Back-Channel Logout); null: it does not */
   backchannelLogoutUri: string | null;
   backchannelLogoutSessionRequired: boolean;
+  /** what the sign-in and consent pages link to */
+  links: ClientLinks;
+  /** the logo Postern stores and serves for it; null: none */
+  logo: ClientLogo | null;
   /** its access tokens are bound to a key it proves at every use (DPoP, RFC 9449); a request without a proof is refused */
   dpopBoundAccessTokens: boolean;
   /** its authorization requests must be pushed first (PAR, RFC 9126) */
@@ -80,6 +85,9 @@ export interface NewClient {
   backchannelLogoutUri?: string | undefined;
   /** the application needs `sid` in logout tokens (Postern always sends it) */
   backchannelLogoutSessionRequired?: boolean | undefined;
+  clientUri?: string | undefined;
+  policyUri?: string | undefined;
+  tosUri?: string | undefined;
   dpopBoundAccessTokens?: boolean | undefined;
   requirePushedAuthorizationRequests?: boolean | undefined;
   /** confidential clients only */
@@ -111,6 +119,11 @@ export interface ClientMetadata {
   require_signed_request_object?: boolean;
   backchannel_logout_uri?: string;
   backchannel_logout_session_required?: boolean;
+  client_uri?: string;
+  policy_uri?: string;
+  tos_uri?: string;
+  /** the logo Postern serves, for the engine to build `logo_uri` from; never another origin's */
+  logo?: ClientLogo;
   /** RFC 9449 §5.2; absent: false */
   dpop_bound_access_tokens?: boolean;
   /** RFC 9126 §6; absent: false */
@@ -124,7 +137,9 @@ interface ClientRow {
   name: string;
   client_secret_sealed: string | null;
   first_party: boolean;
-  metadata: Omit<ClientMetadata, 'client_id' | 'client_secret' | 'client_name' | 'first_party'>;
+  metadata: Omit<ClientMetadata, 'client_id' | 'client_secret' | 'client_name' | 'first_party' | 'logo'>;
+  logo_sha256: string | null;
+  logo_type: ClientLogo['type'] | null;
   created_at: Date | string;
 }
 
@@ -198,7 +213,18 @@ function requestObjectMetadata(settings: RequestObjectSettings, current: Pick<Cl
 export type ClientChanges = Partial<Pick<NewClient, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'firstParty' | 'pkcePolicy' | 'backchannelLogoutSessionRequired' | 'dpopBoundAccessTokens' | 'requirePushedAuthorizationRequests' | 'tokenExchangeAudiences'>> & {
   /** null removes it */
   backchannelLogoutUri?: string | null | undefined;
-};
+} & { [K in keyof ClientLinks]?: string | null | undefined };
+
+/** The metadata with the links changed (null removes one), or as it was. */
+function withLinks(metadata: ClientRow['metadata'], changes: { [K in keyof ClientLinks]?: string | null | undefined }): ClientRow['metadata'] {
+  const next: ClientRow['metadata'] = { ...metadata };
+  for (const [field, key] of Object.entries(CLIENT_LINK_FIELDS) as Array<[keyof ClientLinks, (typeof CLIENT_LINK_FIELDS)[keyof ClientLinks]]>) {
+    const value = checkedLink(changes[field], key);
+    if (value === null) delete next[key];
+    else if (value !== undefined) next[key] = value;
+  }
+  return next;
+}
 
 /** The metadata with the Back-Channel Logout registration changed, or as it was. */
 function withBackchannel(metadata: ClientRow['metadata'], changes: ClientChanges): ClientRow['metadata'] {
@@ -320,6 +346,8 @@ function toSummary(row: ClientRow): ClientSummary {
     requireSignedRequestObject: row.metadata.require_signed_request_object === true,
     backchannelLogoutUri: row.metadata.backchannel_logout_uri ?? null,
     backchannelLogoutSessionRequired: row.metadata.backchannel_logout_session_required ?? false,
+    links: { clientUri: row.metadata.client_uri ?? null, policyUri: row.metadata.policy_uri ?? null, tosUri: row.metadata.tos_uri ?? null },
+    logo: row.logo_sha256 && row.logo_type ? { sha256: row.logo_sha256, type: row.logo_type } : null,
     dpopBoundAccessTokens: row.metadata.dpop_bound_access_tokens === true,
     requirePushedAuthorizationRequests: row.metadata.require_pushed_authorization_requests === true,
     tokenExchangeAudiences: row.metadata.token_exchange_audiences ?? [],
@@ -389,6 +417,7 @@ export class Clients {
       ...(pkcePolicy !== 'required' ? { pkce_policy: pkcePolicy } : {}),
       ...requestObjectMetadata(input.requestObjects ?? {}),
       ...backchannel,
+      ...withLinks({} as ClientRow['metadata'], input),
     }, input);
     try {
       // announced too: a process may have cached that the id is unknown
@@ -475,7 +504,7 @@ export class Clients {
           .update({
             name,
             first_party: changes.firstParty ?? current.firstParty,
-            metadata: JSON.stringify(withRequirements(withBackchannel(withPkcePolicy({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }, changes.pkcePolicy), changes), changes)),
+            metadata: JSON.stringify(withLinks(withRequirements(withBackchannel(withPkcePolicy({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }, changes.pkcePolicy), changes), changes), changes)),
             updated_at: trx.fn.now(),
           })
           .returning('*');
@@ -529,6 +558,45 @@ export class Clients {
     return this.update(clientId, { backchannelLogoutUri: settings.uri, backchannelLogoutSessionRequired: settings.uri === null ? settings.sessionRequired : (settings.sessionRequired ?? false) });
   }
 
+  /**
+   * Stores the client's logo (replacing any), checked by its bytes: PNG, JPEG or WebP, at most
+   * 256 KiB; `declaredType` is what the caller said it sends.
+   */
+  async setLogo(clientId: string, body: Buffer, declaredType?: string): Promise<ClientSummary> {
+    const logo = checkedLogo(body, declaredType);
+    const [row] = await this.#changing([clientId], () =>
+      this.#db.transaction(async (trx) => {
+        const found = await trx<ClientRow>('clients').where({ client_id: clientId }).forUpdate().first();
+        if (!found) throw new NotFound(`no client ${clientId}`);
+        await trx('client_logos').insert({ client_id: clientId, body }).onConflict('client_id').merge({ body, created_at: trx.fn.now() });
+        return trx('clients').where({ client_id: clientId }).update({ logo_sha256: logo.sha256, logo_type: logo.type, updated_at: trx.fn.now() }).returning('*');
+      }),
+    );
+    return toSummary(row as ClientRow);
+  }
+
+  /** Removes the client's logo; its pages show none from then on. */
+  async removeLogo(clientId: string): Promise<ClientSummary> {
+    const [row] = await this.#changing([clientId], () =>
+      this.#db.transaction(async (trx) => {
+        const found = await trx<ClientRow>('clients').where({ client_id: clientId }).forUpdate().first();
+        if (!found) throw new NotFound(`no client ${clientId}`);
+        await trx('client_logos').where({ client_id: clientId }).delete();
+        return trx('clients').where({ client_id: clientId }).update({ logo_sha256: null, logo_type: null, updated_at: trx.fn.now() }).returning('*');
+      }),
+    );
+    return toSummary(row as ClientRow);
+  }
+
+  /** The client's logo when `sha256` names its current one; undefined for an old or unknown hash. */
+  async logo(clientId: string, sha256: string): Promise<{ body: Buffer; type: ClientLogo['type'] } | undefined> {
+    const row = await this.#db('clients')
+      .join('client_logos', 'client_logos.client_id', 'clients.client_id')
+      .where({ 'clients.client_id': clientId, 'clients.logo_sha256': sha256 })
+      .first<{ body: Uint8Array; logo_type: ClientLogo['type'] } | undefined>('client_logos.body', 'clients.logo_type');
+    return row ? { body: Buffer.from(row.body), type: row.logo_type } : undefined;
+  }
+
   /** Metadata for the protocol engine, secret opened; read through the cache. */
   metadataFor(clientId: string): Promise<ClientMetadata | undefined> {
     return this.#metadataCache.get(clientId, () => this.#loadMetadata(clientId));
@@ -545,6 +613,7 @@ export class Clients {
       client_id: row.client_id,
       client_name: row.name,
       first_party: row.first_party,
+      ...(row.logo_sha256 && row.logo_type ? { logo: { sha256: row.logo_sha256, type: row.logo_type } } : {}),
       ...(row.client_secret_sealed ? { client_secret: this.#envelope.open(row.client_secret_sealed, CLIENT_SECRET_SEALED, row.client_id) } : {}),
     };
   }

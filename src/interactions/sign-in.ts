@@ -13,6 +13,7 @@ import { INTERACTION_PATH } from '../oidc/provider.ts';
 import type { KvStore } from '../store/kv/index.ts';
 import { countSignIn, type SignInMethod } from '../metrics/index.ts';
 import type { InteractionDetails } from './prompt-details.ts';
+import type { ClientPresentation } from './client-presentation.ts';
 import type { Views } from './views.ts';
 import { languageOf, translatorOf } from '../pages/language/page-language.ts';
 import { WordedInvalidRequest } from '../pages/language/worded-errors.ts';
@@ -33,6 +34,8 @@ export interface SignInDependencies {
 export interface InteractionHelpers {
   details(ctx: Context, expectedPrompt?: string): Promise<InteractionDetails>;
   clientName(ctx: Context, clientId: unknown): Promise<string>;
+  /** the client's name and how it presents itself (logo, links) */
+  clientPage(ctx: Context, clientId: unknown): Promise<{ clientName: string; client: ClientPresentation }>;
   finish(ctx: Context, result: Record<string, unknown>, merge: boolean): Promise<void>;
   form: Middleware[];
 }
@@ -90,14 +93,14 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
     }
   }
 
-  function renderLogin(ctx: Context, uid: string, clientName: string, login: string, error?: string) {
+  function renderLogin(ctx: Context, uid: string, client: { clientName: string; client: ClientPresentation }, login: string, error?: string) {
     ctx.type = 'html';
     ctx.body = deps.views.render('login', {
       title: translatorOf(ctx).t('login.title'),
       action: `${INTERACTION_PATH}/${uid}/login`,
       abortAction: `${INTERACTION_PATH}/${uid}/abort`,
       csrfToken: csrfToken(ctx),
-      clientName,
+      ...client,
       login,
       error,
       // the pages they lead to offer the way back to this sign-in
@@ -154,7 +157,6 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
 
     /** The GET of a login prompt: the password form, or straight to the second factor for a step-up. */
     async show(ctx: Context, interaction: InteractionDetails) {
-      const clientName = await helpers.clientName(ctx, interaction.params.client_id);
       const reasons = interaction.prompt.reasons;
       const signedIn = interaction.session?.accountId;
       if (signedIn && reasons.length > 0 && reasons.every((reason) => reason === 'acr_unmet')) {
@@ -165,7 +167,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
         ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/${(await deps.totp.isEnabled(signedIn)) ? 'totp' : 'enrol'}`);
         return;
       }
-      renderLogin(ctx, interaction.uid, clientName, typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '');
+      renderLogin(ctx, interaction.uid, await helpers.clientPage(ctx, interaction.params.client_id), typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '');
     },
 
     register() {
@@ -193,7 +195,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
             await audit(ctx, { type: 'login.failed', accountId: attempt.accountId, clientId, details: { reason: 'locked' } });
           } else await recordFailure(ctx, attempt, clientId, verdict.reason ?? 'wrong_password');
           ctx.status = 401;
-          renderLogin(ctx, interaction.uid, await helpers.clientName(ctx, clientId), login, translatorOf(ctx).t('login.wrongCredentials'));
+          renderLogin(ctx, interaction.uid, await helpers.clientPage(ctx, clientId), login, translatorOf(ctx).t('login.wrongCredentials'));
           return;
         }
         const account = verdict.account;

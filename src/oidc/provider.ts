@@ -77,6 +77,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       kv: deps.kv,
       recordCache: deps.recordCache,
       clients: deps.clients,
+      issuer: deps.config.issuer,
       tokenIds: deps.tokenIds,
       ephemeralLegacyReads: deps.ephemeralLegacyReads,
     }),

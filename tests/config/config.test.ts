@@ -89,6 +89,7 @@ describe('loadConfig', () => {
       observability: { metricsPort: undefined, metricsToken: undefined, otlpEndpoint: undefined, serviceName: 'postern' },
       backchannelLogout: { retryBaseSeconds: 10, maxAttempts: 10, maxAgeSeconds: 86400, timeoutSeconds: 5, pollSeconds: 5 },
       deviceFlow: { enabled: false, pollIntervalSeconds: 5, browserFailureThreshold: 10, ipFailureThreshold: 50, lockSeconds: 900 },
+      brand: { name: 'Postern', logo: undefined, accent: undefined, supportUrl: undefined },
       protocol: { dpopRequireNonce: true, requirePar: false },
     });
     expect(config.redis).toBeUndefined();

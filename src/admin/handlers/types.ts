@@ -73,6 +73,8 @@ export interface AdminServices {
 }
 
 export interface HandlerDependencies {
+  /** for the absolute URLs of what Postern serves (client logos) */
+  issuer: string;
   services: AdminServices;
   sessions: AdminSessions;
   /** mails a reset link to the account this address belongs to (the recovery pages' flow) */

@@ -1,4 +1,5 @@
 import type { AdminScope } from '../../domain/admin-access.ts';
+import { CLIENT_LOGO_MAX_BYTES, CLIENT_LOGO_TYPES } from '../../domain/client-presentation.ts';
 import { CLIENT_ID, ENGINE_ID, ROLE_NAME } from './schemas.ts';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -23,6 +24,8 @@ export interface OperationSpec {
   parameters?: ParameterSpec[];
   /** the component schema of the JSON body */
   body?: string;
+  /** the body is an image of one of these types, at most `maxBytes` (not JSON) */
+  image?: { types: readonly string[]; maxBytes: number };
   /** the change needs `If-Match` with the resource's current ETag */
   ifMatch?: boolean;
   /** status → component schema of the answer (null: no body) */
@@ -58,6 +61,18 @@ export const OPERATIONS: OperationSpec[] = [
   { operationId: 'updateClient', method: 'patch', path: '/clients/{clientId}', tag: 'clients', summary: "change a client's registration (merge: fields left out stay)", scope: 'admin:clients:write', parameters: [CLIENT], body: 'ClientChanges', ifMatch: true, responses: withTag(true, 'Client') },
   { operationId: 'deleteClient', method: 'delete', path: '/clients/{clientId}', tag: 'clients', summary: 'delete a client with its grants and refresh tokens', scope: 'admin:clients:write', parameters: [CLIENT], responses: noContent },
   { operationId: 'rotateClientSecret', method: 'post', path: '/clients/{clientId}/secret', tag: 'clients', summary: 'a new secret, in this answer only; the old one stops working at once', scope: 'admin:clients:write', parameters: [CLIENT], responses: withTag(true, 'ClientWithSecret') },
+  {
+    operationId: 'setClientLogo',
+    method: 'put',
+    path: '/clients/{clientId}/logo',
+    tag: 'clients',
+    summary: `store the logo the sign-in and consent pages show (PNG, JPEG or WebP, at most ${CLIENT_LOGO_MAX_BYTES / 1024} KiB; SVG is refused); Postern serves it from its own origin and publishes that address as logo_uri`,
+    scope: 'admin:clients:write',
+    parameters: [CLIENT],
+    image: { types: CLIENT_LOGO_TYPES, maxBytes: CLIENT_LOGO_MAX_BYTES },
+    responses: withTag(true, 'Client'),
+  },
+  { operationId: 'deleteClientLogo', method: 'delete', path: '/clients/{clientId}/logo', tag: 'clients', summary: 'remove the logo; the pages show none', scope: 'admin:clients:write', parameters: [CLIENT], responses: withTag(true, 'Client') },
   { operationId: 'listClientRoles', method: 'get', path: '/clients/{clientId}/roles', tag: 'clients', summary: 'the roles a client holds for its own tokens', scope: 'admin:clients:read', parameters: [CLIENT], responses: ok('HeldRoles') },
   { operationId: 'grantClientRole', method: 'put', path: '/clients/{clientId}/roles/{roleName}', tag: 'clients', summary: 'give a role to a client-credentials client', scope: 'admin:roles:write', parameters: [CLIENT, ROLE], responses: noContent },
   { operationId: 'revokeClientRole', method: 'delete', path: '/clients/{clientId}/roles/{roleName}', tag: 'clients', summary: 'take a role from a client', scope: 'admin:roles:write', parameters: [CLIENT, ROLE], responses: noContent },

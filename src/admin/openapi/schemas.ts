@@ -51,6 +51,9 @@ const clientFields = {
   firstParty: { type: 'boolean', description: 'your own application: the consent page is skipped' },
   backchannelLogoutUri: { ...nullable({ type: 'string', format: 'uri', maxLength: 2000 }), description: 'where the application hears that a session it had ended (OpenID Connect Back-Channel Logout); null: it is not told' },
   backchannelLogoutSessionRequired: { type: 'boolean', description: 'the application needs sid in logout tokens (always sent)' },
+  clientUri: { ...nullable(uri), description: "the application's home page, linked from its name on the sign-in and consent pages; https (http on loopback only); null: none" },
+  policyUri: { ...nullable(uri), description: "the application's privacy policy, linked on the sign-in and consent pages; https (http on loopback only)" },
+  tosUri: { ...nullable(uri), description: "the application's terms of service, linked on the sign-in and consent pages; https (http on loopback only)" },
   dpopBoundAccessTokens: { type: 'boolean', description: 'every token request carries a DPoP proof (RFC 9449): access and refresh tokens are bound to its key (dpop_bound_access_tokens)' },
   tokenExchangeAudiences: { ...list(uri, 20), description: 'the APIs (resource identifiers) the client may exchange a user\'s access token for (RFC 8693 token exchange); empty: none. Confidential clients only' },
   requirePushedAuthorizationRequests: { type: 'boolean', description: 'authorization requests only through the pushed authorization request endpoint (RFC 9126; require_pushed_authorization_requests); POSTERN_REQUIRE_PAR requires it of every client' },
@@ -65,12 +68,13 @@ const AUTH_METHOD: Schema = { type: 'string', enum: ['client_secret_basic', 'cli
 
 const client: Schema = {
   type: 'object',
-  required: ['clientId', 'name', 'type', 'firstParty', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes', 'tokenEndpointAuthMethod', 'pkcePolicy', 'backchannelLogoutUri', 'backchannelLogoutSessionRequired', 'dpopBoundAccessTokens', 'requirePushedAuthorizationRequests', 'tokenExchangeAudiences', 'createdAt'],
+  required: ['clientId', 'name', 'type', 'firstParty', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes', 'tokenEndpointAuthMethod', 'pkcePolicy', 'backchannelLogoutUri', 'backchannelLogoutSessionRequired', 'dpopBoundAccessTokens', 'requirePushedAuthorizationRequests', 'tokenExchangeAudiences', 'clientUri', 'policyUri', 'tosUri', 'logoUri', 'createdAt'],
   additionalProperties: false,
   properties: {
     clientId: CLIENT_ID,
     type: { type: 'string', enum: ['confidential', 'public'] },
     ...clientFields,
+    logoUri: { ...nullable(uri), description: 'where Postern serves the logo stored with PUT /clients/{clientId}/logo (its content hash in the path); null: none' },
     tokenEndpointAuthMethod: { type: 'string', enum: ['client_secret_basic', 'client_secret_post', 'none'] },
     createdAt: dateTime,
   },

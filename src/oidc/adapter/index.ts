@@ -17,6 +17,8 @@ export interface AdapterStorage {
   kv: KvStore;
   recordCache: RecordCache;
   clients: Clients;
+  /** the issuer, for the URLs of the client logos Postern serves */
+  issuer: string;
   tokenIds: TokenIds;
   /** while true, ephemeral tokens written before values were hashed are still found (see HashedTokenStore) */
   ephemeralLegacyReads?: () => boolean;
@@ -36,7 +38,7 @@ export function createAdapterFactory(storage: AdapterStorage): (model: string) =
 }
 
 function storeFor(model: string, storage: AdapterStorage): Adapter {
-  if (model === 'Client') return new ClientStore(storage.clients);
+  if (model === 'Client') return new ClientStore(storage.clients, storage.issuer);
   if (tierOf(model) === 'ephemeral') return new KvModelStore(storage.kv, model);
   const store = new SqlModelStore(storage.db, model);
   return CACHED_MODELS.has(model) ? new CachedSqlModelStore(store, storage.recordCache, model) : store;
