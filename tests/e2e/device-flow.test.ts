@@ -112,6 +112,17 @@ describe.each(availableBackends())('device authorization grant on %s', (backend)
     expect(pages[2]!.html).toContain('<h1>Conectar un dispositivo</h1>');
   });
 
+  it('the device consent offers no account switch (the engine resumes a device with its own request, so the switch would not take)', async () => {
+    const started = await oidc.initiateDeviceAuthorization(device, { scope: 'openid' });
+    const agent = new UserAgent(server.issuer);
+    const confirm = await enterCode(server, agent, started.user_code);
+    let page = await agent.post(formAction(confirm.html), { xsrf: hiddenField(confirm.html, 'xsrf'), user_code: started.user_code, confirm: 'yes' });
+    page = await agent.post(formAction(page.html), { csrf: hiddenField(page.html, 'csrf'), login: fixture.username, password: fixture.password });
+    expect(page.html).toContain('on your device wants to access your account');
+    expect(page.html).not.toContain('/switch-account');
+    expect([...page.html.matchAll(/<form method="post"/g)]).toHaveLength(2);
+  });
+
   it('a code typed in lower case with a space instead of the dash is the same code', async () => {
     const started = await oidc.initiateDeviceAuthorization(device, { scope: 'openid' });
     const agent = new UserAgent(server.issuer);
