@@ -47,6 +47,10 @@ import { prefillUserCode } from './oidc/device-flow/prefill.ts';
 import { AccountSessions } from './oidc/account-sessions.ts';
 import { trackSessionDevices } from './oidc/session-devices.ts';
 import { auditProviderEvents } from './oidc/audit-events.ts';
+import { registrationBody } from './oidc/registration/registration-body.ts';
+import { registrationEvents } from './oidc/registration/registration-events.ts';
+import { refundRefusedRegistrations } from './oidc/registration/initial-access-token-store.ts';
+import { engineRouteKey } from './oidc/engine-path.ts';
 import { countProviderEvents } from './oidc/metrics-events.ts';
 import { enableMetrics, watchSigningKeyActivation } from './metrics/index.ts';
 import { probedReadiness } from './readiness.ts';
@@ -113,10 +117,12 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
       tokenIds,
       ephemeralLegacyReads: () => Date.now() < legacyUntil,
       logoutDeliveries: services.logoutDeliveries,
+      initialAccessTokens: services.initialAccessTokens,
     });
     subscribeProviderEvents(provider, logger);
     trackSessionDevices(provider, accountSessions, logger);
     auditProviderEvents(provider, services.audit, logger);
+    registrationEvents(provider, { mode: config.clientRegistration.mode, audit: services.audit, clients: services.clients, logger });
     countProviderEvents(provider);
     return provider;
   };
@@ -180,7 +186,9 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     // an administrator's request has no reader's language: the default one
     sendPasswordReset: (email, origin) => passwordReset.request(email, origin, translatorFor(DEFAULT_LANGUAGE)),
   }));
-  app.use(allowedMethods());
+  // the registration management endpoint (RFC 7592) reads, replaces and deletes at /reg/<client_id>
+  const managementPrefix = `${engineRouteKey('/reg')}/`;
+  app.use(allowedMethods(config.clientRegistration.mode === 'off' ? undefined : (method, path) => (method === 'PUT' || method === 'DELETE') && engineRouteKey(path).startsWith(managementPrefix)));
   app.use(identityRequestEncoding());
   app.use(staticAssets(join(VIEWS_DIR, 'static'), ['style.css']));
   app.use(brandAssets(brand.assets));
@@ -218,6 +226,8 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(recovery.allowedMethods());
   app.use(issuerPathMetadata(config.issuer));
   app.use(engineBodyLimit());
+  app.use(registrationBody(config.clientRegistration.mode));
+  if (config.clientRegistration.mode === 'token') app.use(refundRefusedRegistrations(services.initialAccessTokens, (method, path) => method === 'POST' && engineRouteKey(path) === engineRouteKey('/reg')));
   app.use(postAsGet());
   app.use(pagesPreferHtml());
   app.use(nameClientAfterSignOut());

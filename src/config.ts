@@ -45,7 +45,7 @@ export interface RateLimit {
   windowSeconds: number;
 }
 
-export const RATE_LIMITED_ENDPOINTS = ['token', 'introspection', 'revocation', 'userinfo', 'login', 'registration', 'password_reset', 'admin', 'device_authorization', 'device'] as const;
+export const RATE_LIMITED_ENDPOINTS = ['token', 'introspection', 'revocation', 'userinfo', 'login', 'registration', 'client_registration', 'password_reset', 'admin', 'device_authorization', 'device'] as const;
 export type RateLimitedEndpoint = (typeof RATE_LIMITED_ENDPOINTS)[number];
 
 const DEFAULT_RATE_LIMITS: Record<RateLimitedEndpoint, string> = {
@@ -55,6 +55,7 @@ const DEFAULT_RATE_LIMITS: Record<RateLimitedEndpoint, string> = {
   userinfo: '600/1m',
   login: '30/1m',
   registration: '10/1h',
+  client_registration: '30/1h',
   password_reset: '10/1h',
   admin: '300/1m',
   device_authorization: '60/1m',
@@ -181,6 +182,36 @@ export interface BrandSettings {
 }
 
 export const BRAND_LOGO_MAX_BYTES = 512 * 1024;
+/** off | initial access token required | open to native apps with loopback or private-use redirect URIs */
+export type ClientRegistrationMode = 'off' | 'token' | 'open-native';
+export const CLIENT_REGISTRATION_MODES: readonly ClientRegistrationMode[] = ['off', 'token', 'open-native'];
+export const REGISTRABLE_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+
+/** Dynamic client registration (RFC 7591/7592) and what a registration may ask for. */
+export interface ClientRegistrationSettings {
+  /** default off */
+  mode: ClientRegistrationMode;
+  /** redirect URIs a registration may use (`*` wildcards); empty: any the mode allows */
+  redirectUriPatterns: string[];
+  /** default authorization_code, refresh_token */
+  grantTypes: Array<(typeof REGISTRABLE_GRANT_TYPES)[number]>;
+  /** scopes a registration may ask for (and gets when it names none); default openid profile email offline_access */
+  scopes: string[];
+  /** seconds after which a registration that never got a token is removed; null: never; default one day */
+  unusedTtlSeconds: number | null;
+}
+
+/** Client ID metadata documents: a client_id that is an https URL names the client's own metadata. */
+export interface ClientMetadataDocumentSettings {
+  /** default false */
+  enabled: boolean;
+  /** hosts a client_id URL may name: exact names or `*.example.com` (any name below it) */
+  hosts: string[];
+  /** a PEM file of extra CA certificates trusted for the fetch (besides the system's) */
+  caFile: string | undefined;
+  /** FOR TESTS ONLY: fetch from loopback and private addresses too; refused in production */
+  allowPrivateAddressesForTesting: boolean;
+}
 
 /** Sender-constrained tokens and pushed requests (see the README, "Modern OAuth"). */
 export interface ProtocolPolicy {
@@ -233,6 +264,8 @@ export interface Config {
   backchannelLogout: BackchannelLogoutSettings;
   deviceFlow: DeviceFlowSettings;
   brand: BrandSettings;
+  clientRegistration: ClientRegistrationSettings;
+  clientMetadataDocuments: ClientMetadataDocumentSettings;
   protocol: ProtocolPolicy;
 }
 
@@ -511,6 +544,61 @@ function mailDisplayName(name: string): string {
   return /^[\p{L}\p{N} ]+$/u.test(name) ? name : `"${name.replace(/["\\]/g, '\\$&')}"`;
 }
 
+function listFrom(raw: string | undefined, separator: RegExp): string[] {
+  return (raw ?? '').split(separator).map((entry) => entry.trim()).filter(Boolean);
+}
+
+function clientRegistrationFrom(env: Env): ClientRegistrationSettings {
+  const mode = (env.POSTERN_CLIENT_REGISTRATION || 'off').toLowerCase() as ClientRegistrationMode;
+  if (!CLIENT_REGISTRATION_MODES.includes(mode)) {
+    throw new ConfigError(`POSTERN_CLIENT_REGISTRATION must be one of ${CLIENT_REGISTRATION_MODES.join(', ')}, got "${env.POSTERN_CLIENT_REGISTRATION}"`);
+  }
+  const redirectUriPatterns = listFrom(env.POSTERN_CLIENT_REGISTRATION_REDIRECT_URIS, /[\s,]+/);
+  for (const pattern of redirectUriPatterns) {
+    if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(pattern)) throw new ConfigError(`POSTERN_CLIENT_REGISTRATION_REDIRECT_URIS: "${pattern}" does not start with a scheme`);
+  }
+  const grantTypes = listFrom(env.POSTERN_CLIENT_REGISTRATION_GRANT_TYPES || 'authorization_code,refresh_token', /[\s,]+/);
+  for (const grantType of grantTypes) {
+    if (!(REGISTRABLE_GRANT_TYPES as readonly string[]).includes(grantType)) {
+      throw new ConfigError(`POSTERN_CLIENT_REGISTRATION_GRANT_TYPES: unknown grant type "${grantType}" (allowed: ${REGISTRABLE_GRANT_TYPES.join(', ')})`);
+    }
+  }
+  const scopes = listFrom(env.POSTERN_CLIENT_REGISTRATION_SCOPES || 'openid profile email offline_access', /[\s,]+/);
+  for (const scope of scopes) {
+    if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new ConfigError(`POSTERN_CLIENT_REGISTRATION_SCOPES: "${scope}" is not a scope token`);
+  }
+  return {
+    mode,
+    redirectUriPatterns,
+    grantTypes: grantTypes as ClientRegistrationSettings['grantTypes'],
+    scopes,
+    unusedTtlSeconds: parseDuration(env.POSTERN_CLIENT_REGISTRATION_UNUSED_TTL || '1d', 'POSTERN_CLIENT_REGISTRATION_UNUSED_TTL'),
+  };
+}
+
+const HOST_ENTRY = /^(\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function clientMetadataDocumentsFrom(env: Env, mode: RunMode, cwd: string): ClientMetadataDocumentSettings {
+  const enabled = flag(env, 'POSTERN_CLIENT_METADATA_DOCUMENTS', false);
+  const hosts = listFrom(env.POSTERN_CLIENT_METADATA_DOCUMENT_HOSTS?.toLowerCase(), /[\s,]+/);
+  for (const host of hosts) {
+    if (!HOST_ENTRY.test(host)) throw new ConfigError(`POSTERN_CLIENT_METADATA_DOCUMENT_HOSTS: "${host}" is not a host name or *.domain`);
+  }
+  if (enabled && hosts.length === 0) {
+    throw new ConfigError('POSTERN_CLIENT_METADATA_DOCUMENTS=true needs POSTERN_CLIENT_METADATA_DOCUMENT_HOSTS: the hosts whose client_id URLs are fetched');
+  }
+  const allowPrivateAddressesForTesting = flag(env, 'POSTERN_CLIENT_METADATA_DOCUMENT_ALLOW_PRIVATE_ADDRESSES_FOR_TESTING', false);
+  if (allowPrivateAddressesForTesting && mode === 'production') {
+    throw new ConfigError('POSTERN_CLIENT_METADATA_DOCUMENT_ALLOW_PRIVATE_ADDRESSES_FOR_TESTING is for tests: it is refused in production');
+  }
+  return {
+    enabled,
+    hosts,
+    caFile: env.POSTERN_CLIENT_METADATA_DOCUMENT_CA_FILE ? resolve(cwd, env.POSTERN_CLIENT_METADATA_DOCUMENT_CA_FILE) : undefined,
+    allowPrivateAddressesForTesting,
+  };
+}
+
 function modeFrom(env: Env): RunMode {
   const raw = env.NODE_ENV;
   if (raw === 'production' || raw === 'test') return raw;
@@ -648,6 +736,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       lockSeconds: integer(env, 'POSTERN_DEVICE_CODE_LOCK', 900, 60, 86400),
     },
     brand,
+    clientRegistration: clientRegistrationFrom(env),
+    clientMetadataDocuments: clientMetadataDocumentsFrom(env, mode, cwd),
     protocol: {
       dpopRequireNonce: flag(env, 'POSTERN_DPOP_REQUIRE_NONCE', true),
       requirePar: flag(env, 'POSTERN_REQUIRE_PAR', false),

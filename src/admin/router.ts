@@ -7,6 +7,7 @@ import { renderReferencePage } from './docs-page.ts';
 import { auditAndKeyHandlers } from './handlers/audit-keys.ts';
 import { clientHandlers } from './handlers/clients.ts';
 import { logoutDeliveryHandlers } from './handlers/logout-deliveries.ts';
+import { initialAccessTokenHandlers } from './handlers/initial-access-tokens.ts';
 import { roleAndApiHandlers } from './handlers/roles-apis.ts';
 import type { Handler, HandlerDependencies } from './handlers/types.ts';
 import { userHandlers } from './handlers/users.ts';
@@ -77,6 +78,7 @@ export function adminApi(options: AdminApiOptions): Middleware {
     ...roleAndApiHandlers(options),
     ...auditAndKeyHandlers(options),
     ...logoutDeliveryHandlers(options),
+    ...initialAccessTokenHandlers(options),
     getOpenApiDocument: async () => ({ status: 200, body: document }),
     getReferencePage: async () => ({ status: 200, body: referencePage, type: 'html' }),
   };

@@ -48,6 +48,10 @@ export interface ClientSummary {
   links: ClientLinks;
   /** the logo Postern stores and serves for it; null: none */
   logo: ClientLogo | null;
+  /** registered by the application itself at the registration endpoint (RFC 7591) */
+  dynamic: boolean;
+  /** when it first got a token; null: never (a dynamic registration never used is swept) */
+  firstUsedAt: Date | null;
   /** its access tokens are bound to a key it proves at every use (DPoP, RFC 9449); a request without a proof is refused */
   dpopBoundAccessTokens: boolean;
   /** its authorization requests must be pushed first (PAR, RFC 9126) */
@@ -124,12 +128,21 @@ export interface ClientMetadata {
   tos_uri?: string;
   /** the logo Postern serves, for the engine to build `logo_uri` from; never another origin's */
   logo?: ClientLogo;
+  /** dynamically registered clients only: `native` allows any loopback port (RFC 8252 §7.3) */
+  application_type?: 'web' | 'native';
   /** RFC 9449 §5.2; absent: false */
   dpop_bound_access_tokens?: boolean;
   /** RFC 9126 §6; absent: false */
   require_pushed_authorization_requests?: boolean;
   /** Postern's own: the APIs it may exchange tokens for (see src/oidc/grants/token-exchange.ts) */
   token_exchange_audiences?: string[];
+}
+
+/** What a dynamic registration (RFC 7591) adds to a NewClient: the engine made the secret. */
+export interface DynamicRegistration {
+  clientId: string;
+  clientSecret: string | undefined;
+  applicationType: 'web' | 'native';
 }
 
 interface ClientRow {
@@ -140,6 +153,8 @@ interface ClientRow {
   metadata: Omit<ClientMetadata, 'client_id' | 'client_secret' | 'client_name' | 'first_party' | 'logo'>;
   logo_sha256: string | null;
   logo_type: ClientLogo['type'] | null;
+  dynamic: boolean;
+  first_used_at: Date | string | null;
   created_at: Date | string;
 }
 
@@ -213,6 +228,8 @@ function requestObjectMetadata(settings: RequestObjectSettings, current: Pick<Cl
 export type ClientChanges = Partial<Pick<NewClient, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'firstParty' | 'pkcePolicy' | 'backchannelLogoutSessionRequired' | 'dpopBoundAccessTokens' | 'requirePushedAuthorizationRequests' | 'tokenExchangeAudiences'>> & {
   /** null removes it */
   backchannelLogoutUri?: string | null | undefined;
+  /** dynamically registered clients only */
+  applicationType?: 'web' | 'native' | undefined;
 } & { [K in keyof ClientLinks]?: string | null | undefined };
 
 /** The metadata with the links changed (null removes one), or as it was. */
@@ -348,6 +365,8 @@ function toSummary(row: ClientRow): ClientSummary {
     backchannelLogoutSessionRequired: row.metadata.backchannel_logout_session_required ?? false,
     links: { clientUri: row.metadata.client_uri ?? null, policyUri: row.metadata.policy_uri ?? null, tosUri: row.metadata.tos_uri ?? null },
     logo: row.logo_sha256 && row.logo_type ? { sha256: row.logo_sha256, type: row.logo_type } : null,
+    dynamic: row.dynamic === true,
+    firstUsedAt: row.first_used_at ? new Date(row.first_used_at) : null,
     dpopBoundAccessTokens: row.metadata.dpop_bound_access_tokens === true,
     requirePushedAuthorizationRequests: row.metadata.require_pushed_authorization_requests === true,
     tokenExchangeAudiences: row.metadata.token_exchange_audiences ?? [],
@@ -374,6 +393,8 @@ export class Clients {
   readonly #metadataCache: TtlCache<ClientMetadata | undefined>;
   readonly #records: RecordCache | undefined;
   readonly #processCaches: ProcessCaches | undefined;
+  /** clients whose first use is written (or which are not dynamic) */
+  readonly #settledUse = new Set<string>();
 
   constructor(db: Database, envelope: SecretEnvelope, options: ClientsOptions = {}) {
     this.#db = db;
@@ -393,7 +414,7 @@ export class Clients {
   }
 
   /** Registers a client. The secret of a confidential client is returned here once and stored sealed. */
-  async create(input: NewClient): Promise<{ client: ClientSummary; clientSecret: string | undefined }> {
+  async create(input: NewClient, registration?: DynamicRegistration): Promise<{ client: ClientSummary; clientSecret: string | undefined }> {
     const name = input.name.trim();
     if (!name) throw new InvalidClientMetadata('a client needs a name');
     const settings = validatedSettings(input);
@@ -402,8 +423,9 @@ export class Clients {
       throw new InvalidClientMetadata('a client_id is 1-128 letters, digits, . _ ~ - and starts with a letter or digit');
     }
     // hex: an id never starts with '-', which a command line would read as an option
-    const clientId = input.clientId ?? randomBytes(16).toString('hex');
-    const clientSecret = input.type === 'confidential' ? randomBytes(32).toString('base64url') : undefined;
+    const clientId = registration?.clientId ?? input.clientId ?? randomBytes(16).toString('hex');
+    const clientSecret = registration ? registration.clientSecret : input.type === 'confidential' ? randomBytes(32).toString('base64url') : undefined;
+    if (registration && (clientSecret !== undefined) !== (input.type === 'confidential')) throw new TypeError('a dynamic registration has a secret exactly when it is confidential');
     if (input.tokenEndpointAuthMethod !== undefined && !clientSecret) {
       throw new InvalidClientMetadata('a public client has no secret to authenticate with');
     }
@@ -418,6 +440,7 @@ export class Clients {
       ...requestObjectMetadata(input.requestObjects ?? {}),
       ...backchannel,
       ...withLinks({} as ClientRow['metadata'], input),
+      ...(registration ? { application_type: registration.applicationType } : {}),
     }, input);
     try {
       // announced too: a process may have cached that the id is unknown
@@ -429,6 +452,7 @@ export class Clients {
             client_secret_sealed: clientSecret ? this.#envelope.seal(clientSecret, CLIENT_SECRET_SEALED, clientId) : null,
             first_party: input.firstParty ?? false,
             metadata: JSON.stringify(metadata),
+            dynamic: registration !== undefined,
           })
           .returning('*'),
       );
@@ -490,6 +514,7 @@ export class Clients {
         if (!found) throw new NotFound(`no client ${clientId}`);
         const current = toSummary(found);
         expect?.(current);
+        if (changes.applicationType !== undefined && !found.dynamic) throw new InvalidClientMetadata('only a dynamically registered client has an application type');
         const name = (changes.name ?? current.name).trim();
         if (!name) throw new InvalidClientMetadata('a client needs a name');
         const settings = validatedSettings({
@@ -504,7 +529,10 @@ export class Clients {
           .update({
             name,
             first_party: changes.firstParty ?? current.firstParty,
-            metadata: JSON.stringify(withLinks(withRequirements(withBackchannel(withPkcePolicy({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }, changes.pkcePolicy), changes), changes), changes)),
+            metadata: JSON.stringify({
+              ...withLinks(withRequirements(withBackchannel(withPkcePolicy({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }, changes.pkcePolicy), changes), changes), changes),
+              ...(changes.applicationType ? { application_type: changes.applicationType } : {}),
+            }),
             updated_at: trx.fn.now(),
           })
           .returning('*');
@@ -532,13 +560,16 @@ export class Clients {
     return { client: toSummary(row as ClientRow), clientSecret };
   }
 
-  async delete(clientId: string): Promise<void> {
+  /** Deletes the client with its grants and refresh tokens; `unusedOnly`: only a dynamic registration never used. */
+  async delete(clientId: string, options: { unusedOnly?: boolean } = {}): Promise<void> {
     const remove = () =>
       this.#db.transaction(async (trx) => {
-        const deleted = deletedRows(await trx('clients').where({ client_id: clientId }).delete());
+        const row = trx('clients').where({ client_id: clientId });
+        if (options.unusedOnly) row.where({ dynamic: true }).whereNull('first_used_at');
+        const deleted = deletedRows(await row.delete());
         if (deleted === 0) throw new NotFound(`no client ${clientId}`);
         return trx('oidc_payloads')
-          .whereIn('model', ['Grant', 'RefreshToken'])
+          .whereIn('model', ['Grant', 'RefreshToken', 'RegistrationAccessToken'])
           .whereRaw("payload->>'clientId' = ?", [clientId])
           .delete()
           .returning<RemovedRecord[]>(['model', 'id', 'uid']);
@@ -595,6 +626,38 @@ export class Clients {
       .where({ 'clients.client_id': clientId, 'clients.logo_sha256': sha256 })
       .first<{ body: Uint8Array; logo_type: ClientLogo['type'] } | undefined>('client_logos.body', 'clients.logo_type');
     return row ? { body: Buffer.from(row.body), type: row.logo_type } : undefined;
+  }
+
+  /**
+   * Notes that a dynamically registered client got a token (so the sweep of registrations never
+   * used leaves it alone). Written once per client and process; other clients are not written.
+   */
+  async markUsed(clientId: string): Promise<void> {
+    if (this.#settledUse.has(clientId)) return;
+    await this.#db('clients').where({ client_id: clientId, dynamic: true }).whereNull('first_used_at').update({ first_used_at: this.#db.fn.now() });
+    if (this.#settledUse.size > 10_000) this.#settledUse.clear();
+    this.#settledUse.add(clientId);
+  }
+
+  /** Deletes dynamic registrations made more than `olderThanSeconds` ago that never got a token; returns their ids. */
+  async sweepUnused(olderThanSeconds: number): Promise<string[]> {
+    const stale = await this.#db<ClientRow>('clients')
+      .where({ dynamic: true })
+      .whereNull('first_used_at')
+      .where('created_at', '<', new Date(Date.now() - olderThanSeconds * 1000))
+      .orderBy('created_at')
+      .limit(500)
+      .pluck('client_id');
+    const removed: string[] = [];
+    for (const clientId of stale) {
+      try {
+        await this.delete(clientId, { unusedOnly: true });
+        removed.push(clientId);
+      } catch (error) {
+        if (!(error instanceof NotFound)) throw error;
+      }
+    }
+    return removed;
   }
 
   /** Metadata for the protocol engine, secret opened; read through the cache. */

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { JWK } from 'jose';
 import { Provider, type Configuration } from 'oidc-provider';
 import type { Config } from '../config.ts';
@@ -35,6 +36,11 @@ import { PKCE_POLICY, pkceRequired, validatePkcePolicy } from './configuration/p
 import { queueEngineBackchannelLogouts } from './backchannel-logout.ts';
 import { deviceFlowConfiguration } from './device-flow/pages.ts';
 import { enforcePollingInterval } from './grants/device-code-polling.ts';
+import type { InitialAccessTokens } from '../domain/initial-access-tokens.ts';
+import { registrationFeatures } from './registration/registration-features.ts';
+import { registrationPolicy } from './registration/registration-policy.ts';
+import { clientMetadataDocumentFeature } from './metadata-documents/client-metadata-documents.ts';
+import { createDefendedFetch } from './metadata-documents/defended-fetch.ts';
 import { dpopConfiguration } from './configuration/dpop.ts';
 import { TOKEN_EXCHANGE_AUDIENCES, tokenExchangeActor, validateTokenExchangeAudiences } from './configuration/token-exchange-policy.ts';
 import { grantType as tokenExchangeGrant, parameters as tokenExchangeParameters, tokenExchangeHandler } from './grants/token-exchange.ts';
@@ -65,13 +71,20 @@ export interface ProviderDependencies {
   ephemeralLegacyReads: () => boolean;
   /** where /session/end queues its Back-Channel Logout notices */
   logoutDeliveries: LogoutDeliveries;
+  initialAccessTokens: InitialAccessTokens;
 }
 
 export const INTERACTION_PATH = '/interaction';
 
 export function buildConfiguration(deps: ProviderDependencies): Configuration {
   const pages = pagesConfiguration(deps.views);
+  const documents = deps.config.clientMetadataDocuments;
   return {
+    fetch: createDefendedFetch({
+      allowPrivateAddresses: documents.allowPrivateAddressesForTesting,
+      extraCa: documents.caFile ? readFileSync(documents.caFile, 'utf8') : undefined,
+    }) as Configuration['fetch'],
+    fetchResponseBodyLimits: { 'client_id metadata document': 5 * 1024, jwks_uri: 64 * 1024, sector_identifier_uri: 64 * 1024 },
     adapter: createAdapterFactory({
       db: deps.db,
       kv: deps.kv,
@@ -80,6 +93,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       issuer: deps.config.issuer,
       tokenIds: deps.tokenIds,
       ephemeralLegacyReads: deps.ephemeralLegacyReads,
+      registration: deps.config.clientRegistration.mode === 'off' ? undefined : registrationPolicy(deps.config.clientRegistration),
+      initialAccessTokens: deps.initialAccessTokens,
     }),
     findAccount: createFindAccount(deps.accounts, deps.entitlements),
     jwks: { keys: deps.signingKeys },
@@ -144,6 +159,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       backchannelLogout: { enabled: true },
       resourceIndicators: resourceIndicatorsConfiguration(deps.resourceServers, deps.entitlements),
       deviceFlow: deviceFlowConfiguration(deps.views, deps.config.deviceFlow),
+      ...registrationFeatures(deps.config.clientRegistration.mode),
+      ...clientMetadataDocumentFeature(documents),
       dPoP: dpopConfiguration(deps.dpopNonceSecret, deps.config.protocol.dpopRequireNonce),
       pushedAuthorizationRequests: pushedAuthorizationRequestsConfiguration(deps.config.protocol.requirePar),
     },

@@ -11,6 +11,7 @@ import * as masterKeyDerivation from '../../migrations/20261130200100_master_key
 import * as logoutDeliveries from '../../migrations/20261130300000_logout_deliveries.ts';
 import * as accountProfile from '../../migrations/20261130800000_account_profile.ts';
 import * as clientLogos from '../../migrations/20261201100000_client_logos.ts';
+import * as clientRegistration from '../../migrations/20261201400000_client_registration.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -32,6 +33,7 @@ const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['20261130300000_logout_deliveries', logoutDeliveries],
   ['20261130800000_account_profile', accountProfile],
   ['20261201100000_client_logos', clientLogos],
+  ['20261201400000_client_registration', clientRegistration],
 ];
 
 /** Every migration's name, oldest first. */

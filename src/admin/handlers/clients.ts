@@ -21,6 +21,8 @@ export function clientJsonAt(client: ClientSummary, issuer: string) {
     backchannelLogoutSessionRequired: client.backchannelLogoutSessionRequired,
     ...client.links,
     logoUri: client.logo ? `${issuer}${clientLogoPath(client.clientId, client.logo)}` : null,
+    dynamic: client.dynamic,
+    firstUsedAt: client.firstUsedAt ? iso(client.firstUsedAt) : null,
     dpopBoundAccessTokens: client.dpopBoundAccessTokens,
     requirePushedAuthorizationRequests: client.requirePushedAuthorizationRequests,
     tokenExchangeAudiences: client.tokenExchangeAudiences,

@@ -1,3 +1,4 @@
+import type { InitialAccessTokens } from '../../domain/initial-access-tokens.ts';
 import type { Accounts } from '../../domain/accounts.ts';
 import type { AuditEvent, AuditLog } from '../../domain/audit.ts';
 import { clientActor } from '../../domain/audit.ts';
@@ -67,6 +68,7 @@ export interface AdminServices {
   signingKeys: SigningKeys;
   audit: AuditLog;
   logoutDeliveries: LogoutDeliveries;
+  initialAccessTokens: InitialAccessTokens;
   throttle: LoginThrottle;
   totp: Totp;
   recoveryCodes: RecoveryCodes;

@@ -21,6 +21,7 @@ const page = (item: string): Schema => ({
 export const SCOPE_TOKEN: Schema = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' };
 export const CLIENT_ID: Schema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$' };
 export const ROLE_NAME: Schema = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\p{L}\\p{N}][\\p{L}\\p{N}._:/-]{0,63}$' };
+export const INITIAL_ACCESS_TOKEN_ID: Schema = { type: 'string', pattern: '^[0-9a-f]{16}$' };
 export const ENGINE_ID: Schema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,200}$' };
 
 const GRANT_TYPE: Schema = {
@@ -68,7 +69,7 @@ const AUTH_METHOD: Schema = { type: 'string', enum: ['client_secret_basic', 'cli
 
 const client: Schema = {
   type: 'object',
-  required: ['clientId', 'name', 'type', 'firstParty', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes', 'tokenEndpointAuthMethod', 'pkcePolicy', 'backchannelLogoutUri', 'backchannelLogoutSessionRequired', 'dpopBoundAccessTokens', 'requirePushedAuthorizationRequests', 'tokenExchangeAudiences', 'clientUri', 'policyUri', 'tosUri', 'logoUri', 'createdAt'],
+  required: ['clientId', 'name', 'type', 'firstParty', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes', 'tokenEndpointAuthMethod', 'pkcePolicy', 'backchannelLogoutUri', 'backchannelLogoutSessionRequired', 'dpopBoundAccessTokens', 'requirePushedAuthorizationRequests', 'tokenExchangeAudiences', 'clientUri', 'policyUri', 'tosUri', 'logoUri', 'dynamic', 'firstUsedAt', 'createdAt'],
   additionalProperties: false,
   properties: {
     clientId: CLIENT_ID,
@@ -76,6 +77,8 @@ const client: Schema = {
     ...clientFields,
     logoUri: { ...nullable(uri), description: 'where Postern serves the logo stored with PUT /clients/{clientId}/logo (its content hash in the path); null: none' },
     tokenEndpointAuthMethod: { type: 'string', enum: ['client_secret_basic', 'client_secret_post', 'none'] },
+    dynamic: { type: 'boolean', description: 'the application registered itself at the registration endpoint (RFC 7591)' },
+    firstUsedAt: { ...nullable(dateTime), description: 'when it first got a token; null: never (a dynamic registration never used is removed after POSTERN_CLIENT_REGISTRATION_UNUSED_TTL)' },
     createdAt: dateTime,
   },
 };
@@ -387,6 +390,43 @@ export const SCHEMAS: Record<string, Schema> = {
       nextCursor: nullable({ type: 'string' }),
     },
   },
+  InitialAccessToken: {
+    type: 'object',
+    required: ['id', 'description', 'createdAt', 'expiresAt', 'usesLeft', 'uses'],
+    additionalProperties: false,
+    properties: {
+      id: INITIAL_ACCESS_TOKEN_ID,
+      description: text(200),
+      createdAt: dateTime,
+      expiresAt: dateTime,
+      usesLeft: { ...nullable({ type: 'integer', minimum: 0 }), description: 'registrations it may still make; null: any number until it expires' },
+      uses: { type: 'integer', minimum: 0 },
+    },
+  },
+  CreatedInitialAccessToken: {
+    type: 'object',
+    required: ['id', 'description', 'createdAt', 'expiresAt', 'usesLeft', 'uses', 'value'],
+    additionalProperties: false,
+    properties: {
+      id: INITIAL_ACCESS_TOKEN_ID,
+      description: text(200),
+      createdAt: dateTime,
+      expiresAt: dateTime,
+      usesLeft: nullable({ type: 'integer', minimum: 0 }),
+      uses: { type: 'integer', minimum: 0 },
+      value: { type: 'string', description: 'the token, shown this once: the application sends it as a Bearer token to the registration endpoint' },
+    },
+  },
+  NewInitialAccessToken: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      description: text(200),
+      ttlSeconds: { type: 'integer', minimum: 60, maximum: 31536000, default: 86400, description: 'how long it stays valid' },
+      maxUses: { type: 'integer', minimum: 1, maximum: 1000000, description: 'how many registrations it allows; absent: any number' },
+    },
+  },
+  InitialAccessTokenPage: page('InitialAccessToken'),
   RetriedDeliveries: { type: 'object', required: ['restarted'], additionalProperties: false, properties: { restarted: { type: 'integer', minimum: 0 } } },
   KeyRotation: {
     type: 'object',

@@ -16,6 +16,7 @@ function clientFields(client: ClientSummary, roles?: string[]): Array<[string, s
     ['name', client.name],
     ['type', client.type],
     ['first party', yesNo(client.firstParty)],
+    ['registered by', client.dynamic ? `itself (dynamic registration)${client.firstUsedAt ? '' : ', never used yet'}` : 'operator'],
     ['redirect uris', listOf(client.redirectUris)],
     ['post-logout uris', listOf(client.postLogoutRedirectUris)],
     ['grant types', listOf(client.grantTypes)],
@@ -194,7 +195,8 @@ const list: Command = {
   summary: 'list registered applications',
   usage: `Usage: postern client list [--json]
 
-Lists registered applications, oldest first. Secrets are never shown.
+Lists registered applications, oldest first. Secrets are never shown. REGISTERED BY is
+"itself" for applications that registered at the registration endpoint (RFC 7591).
 `,
   async run(args, { io }) {
     const { values } = parseOrUsage('client list', () => parseArgs({ args, strict: true, options: COMMON_OPTIONS }));
@@ -203,8 +205,8 @@ Lists registered applications, oldest first. Secrets are never shown.
     if (all.length === 0) return void io.stdout.write('no clients\n');
     io.stdout.write(
       formatTable(
-        ['CLIENT ID', 'NAME', 'TYPE', 'FIRST PARTY', 'GRANT TYPES', 'REDIRECT URIS'],
-        all.map((c) => [c.clientId, c.name, c.type, yesNo(c.firstParty), listOf(c.grantTypes), listOf(c.redirectUris)]),
+        ['CLIENT ID', 'NAME', 'TYPE', 'FIRST PARTY', 'REGISTERED BY', 'GRANT TYPES', 'REDIRECT URIS'],
+        all.map((c) => [c.clientId, c.name, c.type, yesNo(c.firstParty), c.dynamic ? 'itself' : 'operator', listOf(c.grantTypes), listOf(c.redirectUris)]),
       ),
     );
   },
