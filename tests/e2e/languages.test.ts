@@ -19,7 +19,7 @@ function languageOf(response: Response, html: string) {
 }
 
 describe('the language of the pages', () => {
-  const t = useSeededServer('embedded', { POSTERN_MAIL_OUTBOX: OUTBOX, POSTERN_RATE_LIMIT_PASSWORD_RESET: 'off', POSTERN_REGISTRATION: 'true', POSTERN_RATE_LIMIT_REGISTRATION: 'off' });
+  const t = useSeededServer('embedded', { POSTERN_MAIL_OUTBOX: OUTBOX, POSTERN_RATE_LIMIT_PASSWORD_RESET: 'off', POSTERN_REGISTRATION: 'true', POSTERN_RATE_LIMIT_REGISTRATION: 'off', POSTERN_DEVICE_FLOW: 'true' });
   afterAll(() => rm(OUTBOX, { recursive: true, force: true }));
 
   /** The sign-in page of a new authorization request, as a browser with these headers and cookies sees it. */
@@ -202,5 +202,17 @@ describe('the language of the pages', () => {
     expect(mail.subject).toBe('Postern: Confirme su dirección de correo electrónico');
     expect(mail.language).toBe('es');
     expect(mail.text).toContain(`Se ha creado una cuenta «${username}»`);
+  });
+
+  it('the engine’s device page follows the browser’s language and the switcher like every other page', async () => {
+    const agent = new UserAgent(t.server.issuer, { 'accept-language': 'fr-CA, en;q=0.5' });
+    const response = await agent.request(`${t.server.issuer}/device`);
+    const html = await response.text();
+    expect(response.status).toBe(200);
+    expect(languageOf(response, html).header).toBe('fr');
+    expect(html).toContain('Connecter un appareil');
+    await agent.request(`${t.server.issuer}/language?lang=es&return=/device`);
+    const switched = await agent.get(`${t.server.issuer}/device`);
+    expect(switched.html).toContain('<html lang="es">');
   });
 });
