@@ -12,6 +12,7 @@ import { rateLimit } from './http/rate-limit.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { staticAssets } from './http/static-assets.ts';
+import { WEBAUTHN_BROWSER_BUNDLE } from './http/webauthn-bundle.ts';
 import { accountRouter } from './account/router.ts';
 import { interactionRouter } from './interactions/router.ts';
 import { PASSWORD_RESET_PATH, REGISTRATION_PATH } from './interactions/paths.ts';
@@ -171,7 +172,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   }));
   app.use(allowedMethods());
   app.use(identityRequestEncoding());
-  app.use(staticAssets(join(VIEWS_DIR, 'static'), ['style.css']));
+  app.use(staticAssets(join(VIEWS_DIR, 'static'), ['style.css', 'passkeys.js', { name: 'webauthn.js', path: WEBAUTHN_BROWSER_BUNDLE }]));
   app.use(languageSwitch());
   const interactions = interactionRouter({
     provider: () => engine.provider,
@@ -183,6 +184,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     devices: services.trustedDevices,
     totp: services.totp,
     recoveryCodes: services.recoveryCodes,
+    passkeys: services.passkeys,
     kv: storage.kv,
     links: { reset: PASSWORD_RESET_PATH, register: config.security.registration ? REGISTRATION_PATH : undefined },
   });

@@ -12,6 +12,7 @@ import { csrfToken, requireCsrfToken } from '../http/csrf.ts';
 import { INTERACTION_PATH } from '../oidc/provider.ts';
 import { ACCOUNT_CLIENT_ID } from '../account/account-client.ts';
 import { consentRequest, describeConsent, type InteractionDetails } from './prompt-details.ts';
+import { passkeySignInRoutes } from './passkey-sign-in.ts';
 import { signInRoutes, type SignInDependencies } from './sign-in.ts';
 import type { Views } from './views.ts';
 
@@ -56,7 +57,8 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     ctx.redirect(redirectTo);
   }
 
-  const signIn = signInRoutes(router, deps, { details, clientName, finish, form });
+  const helpers = { details, clientName, finish, form };
+  const signIn = signInRoutes(router, deps, helpers);
 
   router.get('/:uid', async (ctx) => {
     const interaction = await details(ctx);
@@ -86,6 +88,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   });
 
   signIn.register();
+  passkeySignInRoutes(router, deps, helpers, signIn);
 
   router.post('/:uid/confirm', ...form, async (ctx) => {
     const interaction = await details(ctx, 'consent');
