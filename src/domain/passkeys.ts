@@ -163,7 +163,8 @@ export class Passkeys {
 
   /** True when it was the account's and is now gone. */
   async remove(accountId: string, id: string): Promise<boolean> {
-    return (await this.#db('passkeys').where({ account_id: accountId, id }).del()) > 0;
+    const removed: unknown[] = await this.#db('passkeys').where({ account_id: accountId, id }).del().returning('id');
+    return removed.length > 0;
   }
 
   async #saveChallenge(ceremony: string, challenge: string): Promise<void> {
@@ -292,11 +293,12 @@ export class Passkeys {
     const { newCounter, userVerified, credentialBackedUp } = verified.authenticationInfo;
     if ((newCounter > 0 || stored > 0) && newCounter <= stored) throw new PasskeyRefused('counter_regressed', detail);
     // conditional: of two assertions racing with the same counter, one moves it
-    const updated = await this.#db('passkeys')
+    const updated: unknown[] = await this.#db('passkeys')
       .where({ id: row.id })
       .andWhere('counter', '<', newCounter === 0 ? 1 : newCounter)
-      .update({ counter: newCounter, last_used_at: new Date(), backed_up: credentialBackedUp });
-    if (updated === 0) throw new PasskeyRefused('counter_regressed', detail);
+      .update({ counter: newCounter, last_used_at: new Date(), backed_up: credentialBackedUp })
+      .returning('id');
+    if (updated.length === 0) throw new PasskeyRefused('counter_regressed', detail);
     return { passkey: { ...toPasskey(row), backedUp: credentialBackedUp, lastUsedAt: new Date() }, userVerified };
   }
 }

@@ -102,7 +102,8 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
     }
   }
 
-  async function renderLogin(ctx: Context, uid: string, clientName: string, login: string, error?: string) {
+  /** `autofill: false` after a refused passkey, so that the browser does not offer the same one straight away */
+  async function renderLogin(ctx: Context, uid: string, clientName: string, login: string, error?: string, options: { autofill: boolean } = { autofill: true }) {
     // a fresh challenge with every form: the passkey button and the browser's autofill sign in with it
     const passkeyOptions = JSON.stringify(await deps.passkeys.authenticationOptions(`signin:${uid}`));
     ctx.type = 'html';
@@ -112,6 +113,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
       abortAction: `${INTERACTION_PATH}/${uid}/abort`,
       passkeyAction: `${INTERACTION_PATH}/${uid}/passkey`,
       passkeyOptions,
+      passkeyAutofill: options.autofill,
       csrfToken: csrfToken(ctx),
       clientName,
       login,

@@ -22,6 +22,8 @@ export interface LoginPage extends PageFrame, PasskeyForm {
   action: string;
   /** where a passkey's assertion is posted */
   passkeyAction: string;
+  /** offer passkeys in the username field's autofill (conditional mediation) */
+  passkeyAutofill: boolean;
   abortAction: string;
   csrfToken: string;
   clientName: string;
