@@ -265,11 +265,18 @@ export class Passkeys {
    */
   async verify(ceremony: string, rawResponse: unknown, accountId?: string): Promise<VerifiedAssertion> {
     const response = parseCeremonyResponse<AuthenticationResponseJSON>(rawResponse);
-    const data = clientData(response);
-    const challenge = await this.#spendChallenge(ceremony, data.challenge, data.type, 'webauthn.get', data.origin);
-    const row = await this.#db<PasskeyRow>('passkeys').where({ id: response.id }).first();
+    const row = response.id.length <= 1024 ? await this.#db<PasskeyRow>('passkeys').where({ id: response.id }).first() : undefined;
+    // every refusal names the account whose key it was, for its lockout and its audit trail
+    const detail = { accountId: row?.account_id ?? accountId, credentialId: row?.id };
+    let challenge: string;
+    try {
+      const data = clientData(response);
+      challenge = await this.#spendChallenge(ceremony, data.challenge, data.type, 'webauthn.get', data.origin);
+    } catch (error) {
+      if (error instanceof PasskeyRefused) throw new PasskeyRefused(error.reason, { ...detail, cause: error.cause });
+      throw error;
+    }
     if (!row) throw new PasskeyRefused('unknown_credential', { accountId, credentialId: response.id });
-    const detail = { accountId: row.account_id, credentialId: row.id };
     if (accountId && row.account_id !== accountId) throw new PasskeyRefused('other_account', { accountId, credentialId: row.id });
     const userHandle = response.response.userHandle;
     if (userHandle && userHandle !== row.user_handle) throw new PasskeyRefused('other_account', detail);

@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 
-type Cbor = number | string | Buffer | Map<Cbor, Cbor>;
+type Cbor = number | string | Buffer<ArrayBufferLike> | Map<Cbor, Cbor>;
 
 /** The little CBOR (RFC 8949) a WebAuthn attestation needs: small ints, byte and text strings, maps. */
 function cbor(value: Cbor): Buffer {
@@ -19,7 +19,7 @@ function cbor(value: Cbor): Buffer {
 }
 
 const b64url = (buffer: Buffer) => buffer.toString('base64url');
-const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest();
+const sha256 = (data: Buffer<ArrayBufferLike> | string) => createHash('sha256').update(data).digest();
 
 export interface CeremonyOverrides {
   origin?: string;
@@ -39,10 +39,12 @@ export class SoftwarePasskey {
   readonly #cose: Buffer;
   counter = 0;
 
-  constructor(
-    readonly rpId: string,
-    readonly origin: string,
-  ) {
+  readonly rpId: string;
+  readonly origin: string;
+
+  constructor(rpId: string, origin: string) {
+    this.rpId = rpId;
+    this.origin = origin;
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     this.#privateKey = privateKey;
     const jwk = publicKey.export({ format: 'jwk' });
@@ -57,7 +59,7 @@ export class SoftwarePasskey {
     const flags = 0x01 | (overrides.userVerified === false ? 0 : 0x04) | (attested ? 0x40 : 0);
     const count = Buffer.alloc(4);
     count.writeUInt32BE(counter);
-    const parts = [sha256(overrides.rpId ?? this.rpId), Buffer.from([flags]), count];
+    const parts: Array<Buffer<ArrayBufferLike>> = [sha256(overrides.rpId ?? this.rpId), Buffer.from([flags]), count];
     if (attested) {
       const length = Buffer.alloc(2);
       length.writeUInt16BE(this.credentialId.length);
