@@ -23,7 +23,7 @@ export function passkeyRoutes(router: Router, deps: AccountPageDependencies, pag
   async function render(ctx: Context, user: SignedInUser, status: number, error?: string, name = '') {
     const translator = translatorOf(ctx);
     const list = await passkeys.list(user.account.id);
-    const options = await passkeys.registrationOptions(registrationCeremony(user.account.id), user.account);
+    const options = passkeys.available ? await passkeys.registrationOptions(registrationCeremony(user.account.id), user.account) : undefined;
     pages.html(
       ctx,
       status,
@@ -33,7 +33,7 @@ export function passkeyRoutes(router: Router, deps: AccountPageDependencies, pag
         backLink: ACCOUNT_PAGES.overview,
         csrfToken: csrfToken(ctx),
         username: user.account.username,
-        passkeyOptions: JSON.stringify(options),
+        passkeyOptions: options && JSON.stringify(options),
         passkeys: list.map((passkey) => ({
           id: passkey.id,
           name: passkey.name,

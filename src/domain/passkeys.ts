@@ -9,6 +9,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import { isIP } from 'node:net';
 import type { Database } from '../store/db.ts';
 import type { KvStore } from '../store/kv/index.ts';
 
@@ -145,6 +146,11 @@ export class Passkeys {
     this.#db = db;
     this.#kv = kv;
     this.#options = options;
+  }
+
+  /** WebAuthn takes a domain as relying-party id: an issuer at an IP address gets no passkeys. */
+  get available(): boolean {
+    return isIP(this.#options.rpId) === 0;
   }
 
   get userVerification(): UserVerificationPolicy {

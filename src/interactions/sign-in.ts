@@ -105,7 +105,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
   /** `autofill: false` after a refused passkey, so that the browser does not offer the same one straight away */
   async function renderLogin(ctx: Context, uid: string, clientName: string, login: string, error?: string, options: { autofill: boolean } = { autofill: true }) {
     // a fresh challenge with every form: the passkey button and the browser's autofill sign in with it
-    const passkeyOptions = JSON.stringify(await deps.passkeys.authenticationOptions(`signin:${uid}`));
+    const passkeyOptions = deps.passkeys.available ? JSON.stringify(await deps.passkeys.authenticationOptions(`signin:${uid}`)) : undefined;
     ctx.type = 'html';
     ctx.body = deps.views.render('login', {
       title: translatorOf(ctx).t('login.title'),

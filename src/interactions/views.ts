@@ -14,8 +14,8 @@ export interface PageFrame {
 
 /** A form a passkey ceremony submits: the engine-less half of WebAuthn, run by /assets/passkeys.js. */
 export interface PasskeyForm {
-  /** the ceremony's options (JSON), read by the script from a data- attribute */
-  passkeyOptions: string;
+  /** the ceremony's options (JSON), read by the script from a data- attribute; absent: no passkeys at this issuer */
+  passkeyOptions: string | undefined;
 }
 
 export interface LoginPage extends PageFrame, PasskeyForm {

@@ -140,6 +140,12 @@ for (const pair of TIER_PAIRS) {
       expect((await passkeys.list(account.id)).map((passkey) => passkey.name)).toEqual(['first']);
     });
 
+    it('is unavailable at an issuer reached by IP address (WebAuthn takes a domain)', () => {
+      expect(passkeys.available).toBe(true);
+      expect(new Passkeys(db, kvStore().kv, { rpId: '127.0.0.1', origin: 'http://127.0.0.1:3000', userVerification: 'required' }).available).toBe(false);
+      expect(new Passkeys(db, kvStore().kv, { rpId: '::1', origin: 'http://[::1]:3000', userVerification: 'required' }).available).toBe(false);
+    });
+
     it('removes only the account’s own passkey', async () => {
       const { account, key } = await registered();
       const { account: other } = await registered();
