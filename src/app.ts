@@ -33,6 +33,7 @@ import { rekeyLegacyTokens } from './oidc/adapter/rekey-legacy-tokens.ts';
 import { createTokenIds } from './oidc/adapter/token-ids.ts';
 import { engineBodyLimit } from './oidc/engine-body-limit.ts';
 import { engineRouteFallback } from './oidc/route-fallback.ts';
+import { issuerPathMetadata } from './oidc/issuer-path-metadata.ts';
 import { pagesPreferHtml } from './oidc/page-accept.ts';
 import { postAsGet } from './oidc/post-as-get.ts';
 import { nameClientAfterSignOut } from './oidc/sign-out-outcome.ts';
@@ -84,6 +85,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
 
   const entitlements = createEntitlementsLookup(services.roles);
   const refreshTokenSuccessorKey = storage.envelope.derive('refresh-token-successor');
+  const dpopNonceSecret = storage.envelope.derive('dpop-nonce', 32);
   const accountSessions = new AccountSessions(storage.db, () => engine.provider, services.accounts, services.logoutDeliveries);
   const build = (signingKeys: JWK[]) => {
     const provider = createProvider({
@@ -100,6 +102,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
       cookieKeys,
       jwtShadow,
       refreshTokenSuccessorKey,
+      dpopNonceSecret,
       tokenIds,
       ephemeralLegacyReads: () => Date.now() < legacyUntil,
       logoutDeliveries: services.logoutDeliveries,
@@ -204,6 +207,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   const recovery = recoveryRouter(recoveryDependencies);
   app.use(recovery.routes());
   app.use(recovery.allowedMethods());
+  app.use(issuerPathMetadata(config.issuer));
   app.use(engineBodyLimit());
   app.use(postAsGet());
   app.use(pagesPreferHtml());

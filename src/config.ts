@@ -149,6 +149,14 @@ export interface BackchannelLogoutSettings {
   pollSeconds: number;
 }
 
+/** Sender-constrained tokens and pushed requests (see the README, "Modern OAuth"). */
+export interface ProtocolPolicy {
+  /** every DPoP proof carries a nonce the server chose (RFC 9449 §8); default true */
+  dpopRequireNonce: boolean;
+  /** every client pushes its authorization requests first (RFC 9126); default false */
+  requirePar: boolean;
+}
+
 export interface Config {
   mode: RunMode;
   issuer: string;
@@ -190,6 +198,7 @@ export interface Config {
   signingKeys: SigningKeyPolicy;
   observability: Observability;
   backchannelLogout: BackchannelLogoutSettings;
+  protocol: ProtocolPolicy;
 }
 
 export interface RedisNode {
@@ -541,6 +550,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       maxAgeSeconds: integer(env, 'POSTERN_LOGOUT_MAX_AGE', 86400, 60, 30 * 86400),
       timeoutSeconds: integer(env, 'POSTERN_LOGOUT_TIMEOUT', 5, 1, 60),
       pollSeconds: integer(env, 'POSTERN_LOGOUT_POLL_INTERVAL', 5, 1, 3600),
+    },
+    protocol: {
+      dpopRequireNonce: flag(env, 'POSTERN_DPOP_REQUIRE_NONCE', true),
+      requirePar: flag(env, 'POSTERN_REQUIRE_PAR', false),
     },
   };
   if (config.workers > 1 && (!config.databaseUrl || !config.redis)) {

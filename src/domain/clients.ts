@@ -42,6 +42,12 @@ export interface ClientSummary {
   /** where the application hears that a session it had ended (Back-Channel Logout); null: it does not */
   backchannelLogoutUri: string | null;
   backchannelLogoutSessionRequired: boolean;
+  /** its access tokens are bound to a key it proves at every use (DPoP, RFC 9449); a request without a proof is refused */
+  dpopBoundAccessTokens: boolean;
+  /** its authorization requests must be pushed first (PAR, RFC 9126) */
+  requirePushedAuthorizationRequests: boolean;
+  /** the APIs it may exchange a user's access token for (RFC 8693); empty: it may not exchange */
+  tokenExchangeAudiences: string[];
   createdAt: Date;
 }
 
@@ -73,6 +79,10 @@ export interface NewClient {
   backchannelLogoutUri?: string | undefined;
   /** the application needs `sid` in logout tokens (Postern always sends it) */
   backchannelLogoutSessionRequired?: boolean | undefined;
+  dpopBoundAccessTokens?: boolean | undefined;
+  requirePushedAuthorizationRequests?: boolean | undefined;
+  /** confidential clients only */
+  tokenExchangeAudiences?: string[] | undefined;
 }
 
 /** Back-Channel Logout registration: `uri` null removes it. */
@@ -100,6 +110,12 @@ export interface ClientMetadata {
   require_signed_request_object?: boolean;
   backchannel_logout_uri?: string;
   backchannel_logout_session_required?: boolean;
+  /** RFC 9449 §5.2; absent: false */
+  dpop_bound_access_tokens?: boolean;
+  /** RFC 9126 §6; absent: false */
+  require_pushed_authorization_requests?: boolean;
+  /** Postern's own: the APIs it may exchange tokens for (see src/oidc/grants/token-exchange.ts) */
+  token_exchange_audiences?: string[];
 }
 
 interface ClientRow {
@@ -178,7 +194,7 @@ function requestObjectMetadata(settings: RequestObjectSettings, current: Pick<Cl
 }
 
 /** What a client may change after registration; its type and id stay. */
-export type ClientChanges = Partial<Pick<NewClient, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'firstParty' | 'pkcePolicy' | 'backchannelLogoutSessionRequired'>> & {
+export type ClientChanges = Partial<Pick<NewClient, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'firstParty' | 'pkcePolicy' | 'backchannelLogoutSessionRequired' | 'dpopBoundAccessTokens' | 'requirePushedAuthorizationRequests' | 'tokenExchangeAudiences'>> & {
   /** null removes it */
   backchannelLogoutUri?: string | null | undefined;
 };
@@ -191,6 +207,38 @@ function withBackchannel(metadata: ClientRow['metadata'], changes: ClientChanges
   // removing the URI drops the flag with it, unless it is asked for again (and refused)
   const sessionRequired = uri === null ? changes.backchannelLogoutSessionRequired : (changes.backchannelLogoutSessionRequired ?? required);
   return { ...rest, ...backchannelMetadata({ uri, sessionRequired }) };
+}
+
+/** The metadata with the DPoP and PAR requirements set where given (false drops the member), or as it was. */
+function withRequirements(metadata: ClientRow['metadata'], changes: Pick<ClientChanges, 'dpopBoundAccessTokens' | 'requirePushedAuthorizationRequests' | 'tokenExchangeAudiences'>): ClientRow['metadata'] {
+  const next = { ...metadata };
+  if (changes.tokenExchangeAudiences !== undefined) {
+    const audiences = checkExchangeAudiences(changes.tokenExchangeAudiences, metadata.token_endpoint_auth_method);
+    if (audiences.length > 0) next.token_exchange_audiences = audiences;
+    else delete next.token_exchange_audiences;
+  }
+  if (changes.dpopBoundAccessTokens !== undefined) {
+    if (changes.dpopBoundAccessTokens) next.dpop_bound_access_tokens = true;
+    else delete next.dpop_bound_access_tokens;
+  }
+  if (changes.requirePushedAuthorizationRequests !== undefined) {
+    if (changes.requirePushedAuthorizationRequests) next.require_pushed_authorization_requests = true;
+    else delete next.require_pushed_authorization_requests;
+  }
+  return next;
+}
+
+/** RFC 8693 §2.1 */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+function checkExchangeAudiences(audiences: string[], authMethod: ClientMetadata['token_endpoint_auth_method']): string[] {
+  const unique = [...new Set(audiences)];
+  if (unique.length > 0 && authMethod === 'none') throw new InvalidClientMetadata('a public client cannot exchange tokens: it cannot authenticate');
+  if (unique.length > 20) throw new InvalidClientMetadata('at most 20 token exchange audiences');
+  for (const audience of unique) {
+    if (!URL.canParse(audience) || new URL(audience).hash) throw new InvalidClientMetadata(`token exchange audience "${audience}" is not an absolute URI without a fragment`);
+  }
+  return unique;
 }
 
 interface ClientSettings {
@@ -270,6 +318,9 @@ function toSummary(row: ClientRow): ClientSummary {
     requireSignedRequestObject: row.metadata.require_signed_request_object === true,
     backchannelLogoutUri: row.metadata.backchannel_logout_uri ?? null,
     backchannelLogoutSessionRequired: row.metadata.backchannel_logout_session_required ?? false,
+    dpopBoundAccessTokens: row.metadata.dpop_bound_access_tokens === true,
+    requirePushedAuthorizationRequests: row.metadata.require_pushed_authorization_requests === true,
+    tokenExchangeAudiences: row.metadata.token_exchange_audiences ?? [],
     createdAt: new Date(row.created_at),
   };
 }
@@ -331,12 +382,12 @@ export class Clients {
     }
     const authMethod = clientSecret ? (input.tokenEndpointAuthMethod ?? 'client_secret_basic') : 'none';
     const pkcePolicy = checkPkcePolicy(input.pkcePolicy ?? 'required', authMethod);
-    const metadata: ClientRow['metadata'] = {
+    const metadata: ClientRow['metadata'] = withRequirements({
       ...metadataOf(settings, authMethod),
       ...(pkcePolicy !== 'required' ? { pkce_policy: pkcePolicy } : {}),
       ...requestObjectMetadata(input.requestObjects ?? {}),
       ...backchannel,
-    };
+    }, input);
     try {
       // announced too: a process may have cached that the id is unknown
       const [row] = await this.#changing([clientId], () =>
@@ -422,7 +473,7 @@ export class Clients {
           .update({
             name,
             first_party: changes.firstParty ?? current.firstParty,
-            metadata: JSON.stringify(withBackchannel(withPkcePolicy({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }, changes.pkcePolicy), changes)),
+            metadata: JSON.stringify(withRequirements(withBackchannel(withPkcePolicy({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }, changes.pkcePolicy), changes), changes)),
             updated_at: trx.fn.now(),
           })
           .returning('*');
@@ -484,8 +535,11 @@ export class Clients {
   async #loadMetadata(clientId: string): Promise<ClientMetadata | undefined> {
     const row = await this.#db<ClientRow>('clients').where({ client_id: clientId }).first();
     if (!row) return undefined;
+    const exchanges = (row.metadata.token_exchange_audiences?.length ?? 0) > 0;
     return {
       ...row.metadata,
+      // the audiences it may exchange for are its permission to use the grant at all
+      ...(exchanges ? { grant_types: [...row.metadata.grant_types, TOKEN_EXCHANGE_GRANT] as GrantType[] } : {}),
       client_id: row.client_id,
       client_name: row.name,
       first_party: row.first_party,

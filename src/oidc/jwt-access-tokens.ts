@@ -19,6 +19,11 @@ export interface JwtShadow {
   customizer(ctx: KoaContextWithOIDC | undefined, token: ShadowableToken, jwt: { payload: Record<string, unknown> }): Promise<void>;
   /** Koa middleware for the introspection and revocation routes */
   middleware(routes: string[]): Middleware;
+  /**
+   * The id an access token is stored under: a JWT's shadow id when its signature verifies
+   * (undefined when it does not), an opaque token's own value.
+   */
+  recordIdOf(token: string): Promise<string | undefined>;
 }
 
 interface ShadowableToken {
@@ -71,6 +76,12 @@ export function createJwtShadow(options: { issuer: string; hmacKey: Buffer; publ
   }
 
   return {
+    async recordIdOf(token) {
+      if (!looksLikeJwt(token)) return token;
+      const jti = await verifiedJti(token);
+      return jti ? shadowId(jti) : undefined;
+    },
+
     async customizer(_ctx, token, jwt) {
       const payload: Record<string, unknown> = {};
       for (const field of token.constructor.IN_PAYLOAD ?? []) {

@@ -33,6 +33,10 @@ import { createRefreshTokenRotation } from './grants/refresh-token-rotation.ts';
 import { metadataCaching } from './metadata-caching.ts';
 import { PKCE_POLICY, pkceRequired, validatePkcePolicy } from './configuration/pkce-policy.ts';
 import { queueEngineBackchannelLogouts } from './backchannel-logout.ts';
+import { dpopConfiguration } from './configuration/dpop.ts';
+import { TOKEN_EXCHANGE_AUDIENCES, tokenExchangeActor, validateTokenExchangeAudiences } from './configuration/token-exchange-policy.ts';
+import { grantType as tokenExchangeGrant, parameters as tokenExchangeParameters, tokenExchangeHandler } from './grants/token-exchange.ts';
+import { pushedAuthorizationRequestsConfiguration } from './configuration/pushed-authorization-requests.ts';
 import { LANGUAGES } from '../pages/language/languages.ts';
 
 export interface ProviderDependencies {
@@ -51,6 +55,8 @@ export interface ProviderDependencies {
   jwtShadow: JwtShadow;
   /** derives each refresh token's successor (see refresh-token-rotation.ts) */
   refreshTokenSuccessorKey: Buffer;
+  /** the DPoP nonces' secret, shared by every instance (see configuration/dpop.ts) */
+  dpopNonceSecret: Buffer;
   /** token values are stored under these ids (see adapter/token-ids.ts) */
   tokenIds: TokenIds;
   /** while true, ephemeral tokens stored before values were hashed are still found */
@@ -97,8 +103,9 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       requestObjectSigningAlgValues: ['RS256', 'PS256', 'ES256'],
     },
     extraClientMetadata: {
-      properties: ['first_party', SCOPE_ALLOWANCE, PKCE_POLICY],
+      properties: ['first_party', SCOPE_ALLOWANCE, PKCE_POLICY, TOKEN_EXCHANGE_AUDIENCES],
       validator(_ctx, key, value, metadata) {
+        if (key === TOKEN_EXCHANGE_AUDIENCES) validateTokenExchangeAudiences(value);
         if (key === PKCE_POLICY) validatePkcePolicy(value, metadata as Record<string, unknown>);
         if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
           throw new TypeError('first_party must be a boolean');
@@ -120,7 +127,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
     clientBasedCORS,
     renderError: pages.renderError,
     formats: { customizers: { jwt: deps.jwtShadow.customizer as never } },
-    extraTokenClaims: allExtraTokenClaims(clientCredentialsSubject, accessTokenRoles(deps.entitlements)),
+    extraTokenClaims: allExtraTokenClaims(clientCredentialsSubject, accessTokenRoles(deps.entitlements), tokenExchangeActor),
     features: {
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true },
@@ -133,6 +140,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       // the engine's metadata and validation; the deliveries themselves are queued (backchannel-logout.ts)
       backchannelLogout: { enabled: true },
       resourceIndicators: resourceIndicatorsConfiguration(deps.resourceServers, deps.entitlements),
+      dPoP: dpopConfiguration(deps.dpopNonceSecret, deps.config.protocol.dpopRequireNonce),
+      pushedAuthorizationRequests: pushedAuthorizationRequestsConfiguration(deps.config.protocol.requirePar),
     },
   };
 }
@@ -148,6 +157,16 @@ export function createProvider(deps: ProviderDependencies): Provider {
   });
   // replaces the engine's own handler; `resource` is a parameter (and may repeat) as the engine registers it
   provider.registerGrantType('refresh_token', refreshTokenHandler(provider, grantHelpersFor(provider), rotation), [...refreshTokenParameters, 'resource'], ['resource']);
+  provider.registerGrantType(
+    tokenExchangeGrant,
+    tokenExchangeHandler(provider, {
+      helpers: grantHelpersFor(provider),
+      recordIdOf: (token) => deps.jwtShadow.recordIdOf(token),
+      getResourceServerInfo: resourceIndicatorsConfiguration(deps.resourceServers, deps.entitlements).getResourceServerInfo!,
+      mayPresent: introspectionAllowedPolicy(deps.resourceServers),
+    }),
+    tokenExchangeParameters,
+  );
   provider.use(metadataCaching(deps.config.signingKeys.jwksMaxAgeSeconds));
   queueEngineBackchannelLogouts(provider, deps.logoutDeliveries);
   return provider;

@@ -87,6 +87,34 @@ describe.each(availableBackends())('postern client on %s', { timeout: 300_000 },
     expect((await cli.run(['client', 'pkce', confidentialId, 'required'])).stdout).toMatch(/^pkce +required$/m);
   });
 
+  it('requires DPoP and PAR of a client (create --require-dpop --require-par, update --dpop/--par), shown by client show', async () => {
+    const strict = parseJson<Client>(await cli.run(['client', 'create', '--name', 'Strict App', '--redirect-uri', REDIRECT_URI, '--require-dpop', '--require-par', '--json']));
+    expect(strict).toMatchObject({ dpopBoundAccessTokens: true, requirePushedAuthorizationRequests: true });
+    const shown = (await cli.run(['client', 'show', strict.clientId])).stdout;
+    expect(shown).toMatch(/^dpop +required \(tokens bound to its key\)$/m);
+    expect(shown).toMatch(/^pushed requests +required$/m);
+    const relaxed = parseJson<Client>(await cli.run(['client', 'update', strict.clientId, '--dpop', 'optional', '--json']));
+    expect(relaxed).toMatchObject({ dpopBoundAccessTokens: false, requirePushedAuthorizationRequests: true });
+    expect(parseJson<Client>(await cli.run(['client', 'update', strict.clientId, '--par', 'optional', '--dpop', 'required', '--json']))).toMatchObject({ dpopBoundAccessTokens: true, requirePushedAuthorizationRequests: false });
+    const wrong = await cli.run(['client', 'update', strict.clientId, '--dpop', 'sometimes']);
+    expect(wrong.code).toBe(2);
+    expect(errorLines(wrong)).toEqual(['postern: client update: --dpop is required or optional']);
+    const nothing = await cli.run(['client', 'update', strict.clientId]);
+    expect(nothing.code).toBe(2);
+  });
+
+  it('sets the APIs a client may exchange tokens for (--token-exchange-audience), and clears them (--no-token-exchange)', async () => {
+    const api = parseJson<Client>(await cli.run(['client', 'create', '--name', 'Orders API', '--grant-type', 'client_credentials', '--token-exchange-audience', 'https://billing.example.test', '--json']));
+    expect(api).toMatchObject({ tokenExchangeAudiences: ['https://billing.example.test'], grantTypes: ['client_credentials'] });
+    expect((await cli.run(['client', 'show', api.clientId])).stdout).toMatch(/^token exchange for +https:\/\/billing\.example\.test$/m);
+    const two = parseJson<Client>(await cli.run(['client', 'update', api.clientId, '--token-exchange-audience', 'https://a.example.test', '--token-exchange-audience', 'https://b.example.test', '--json']));
+    expect(two.tokenExchangeAudiences).toEqual(['https://a.example.test', 'https://b.example.test']);
+    expect(parseJson<Client>(await cli.run(['client', 'update', api.clientId, '--no-token-exchange', '--json'])).tokenExchangeAudiences).toEqual([]);
+    const refused = await cli.run(['client', 'create', '--name', 'SPA', '--public', '--redirect-uri', REDIRECT_URI, '--token-exchange-audience', 'https://a.example.test']);
+    expect(refused.code).toBe(1);
+    expect(errorLines(refused)).toEqual(['postern: a public client cannot exchange tokens: it cannot authenticate']);
+  });
+
   it('creates a client that authenticates with client_secret_post', async () => {
     const client = parseJson<Client>(await cli.run(['client', 'create', '--name', 'Post App', '--redirect-uri', REDIRECT_URI, '--token-endpoint-auth-method', 'client_secret_post', '--pkce-policy', 'nonce_instead', '--json']));
     expect(client).toMatchObject({ tokenEndpointAuthMethod: 'client_secret_post', pkcePolicy: 'nonce_instead' });

@@ -86,6 +86,7 @@ describe('loadConfig', () => {
       signingKeys: { rotationIntervalSeconds: 90 * 86400, checkIntervalSeconds: 60, jwksMaxAgeSeconds: 300 },
       observability: { metricsPort: undefined, metricsToken: undefined, otlpEndpoint: undefined, serviceName: 'postern' },
       backchannelLogout: { retryBaseSeconds: 10, maxAttempts: 10, maxAgeSeconds: 86400, timeoutSeconds: 5, pollSeconds: 5 },
+      protocol: { dpopRequireNonce: true, requirePar: false },
     });
     expect(config.redis).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
@@ -107,6 +108,12 @@ describe('loadConfig', () => {
     expect(configError({ POSTERN_LOGOUT_MAX_ATTEMPTS: '0' }).message).toContain('POSTERN_LOGOUT_MAX_ATTEMPTS must be at least 1');
     expect(configError({ POSTERN_LOGOUT_TIMEOUT: '61' }).message).toContain('POSTERN_LOGOUT_TIMEOUT must be at most 60');
     expect(configError({ POSTERN_LOGOUT_RETRY_BASE: '0.5' }).message).toContain('POSTERN_LOGOUT_RETRY_BASE must be a whole number');
+  });
+
+  it('requires DPoP nonces and no pushed requests by default; both can be turned the other way', () => {
+    expect(load({}).protocol).toEqual({ dpopRequireNonce: true, requirePar: false });
+    expect(load({ POSTERN_DPOP_REQUIRE_NONCE: 'false', POSTERN_REQUIRE_PAR: 'true' }).protocol).toEqual({ dpopRequireNonce: false, requirePar: true });
+    expect(configError({ POSTERN_REQUIRE_PAR: 'sometimes' }).message).toContain('POSTERN_REQUIRE_PAR must be true or false');
   });
 
   it('reads the resilience settings; 0 turns the refresh reuse interval off; headers cannot outlast the request', () => {

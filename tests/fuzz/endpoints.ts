@@ -108,7 +108,27 @@ export const ENDPOINTS: Endpoint[] = [
       { method: 'POST', path: '/token', headers: basic2, form: [['grant_type', 'client_credentials'], ['scope', 'read'], ['resource', '{{api}}']], note: 'client_credentials grant' },
       { method: 'POST', path: '/token', form: [['grant_type', 'client_credentials'], ['client_id', '{{clientId2}}'], ['client_secret', 'not-the-secret']], note: 'client_secret_post' },
       { method: 'POST', path: '/token', headers: basic2, form: [['grant_type', 'password'], ['username', 'alice'], ['password', 'x']], note: 'an unsupported grant' },
+      {
+        method: 'POST',
+        path: '/token',
+        headers: [...basic2, ['DPoP', 'eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2In0.eyJodG0iOiJQT1NUIn0.c2ln']],
+        form: [['grant_type', 'client_credentials'], ['scope', 'read'], ['resource', '{{api}}']],
+        note: 'a DPoP proof',
+      },
+      {
+        method: 'POST',
+        path: '/token',
+        headers: basic,
+        form: [['grant_type', 'urn:ietf:params:oauth:grant-type:token-exchange'], ['subject_token', '{{jwtAccessToken}}'], ['subject_token_type', 'urn:ietf:params:oauth:token-type:access_token'], ['resource', '{{api}}']],
+        note: 'token exchange',
+      },
     ],
+  },
+  {
+    route: '/request',
+    family: 'json',
+    methods: ['POST'],
+    templates: [{ method: 'POST', path: '/request', headers: basic, form: authorizeQuery, note: 'a pushed authorization request' }],
   },
   {
     route: '/token/introspection',

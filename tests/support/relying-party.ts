@@ -94,14 +94,14 @@ export async function signIn(agent: UserAgent, authorizationUrl: URL, fixture: P
   return new URL(page.url);
 }
 
-export async function signInAndExchange(server: TestServer, config: oidc.Configuration, fixture: Fixture, parameters: Record<string, string> = {}, agent = new UserAgent(server.issuer)) {
+export async function signInAndExchange(server: TestServer, config: oidc.Configuration, fixture: Fixture, parameters: Record<string, string> = {}, agent = new UserAgent(server.issuer), grantOptions: oidc.DPoPOptions = {}) {
   const start = await startAuthorization(config, parameters);
   const callback = await signIn(agent, start.url, fixture);
   const tokens = await oidc.authorizationCodeGrant(config, callback, {
     pkceCodeVerifier: start.verifier,
     expectedState: start.state,
     expectedNonce: start.nonce,
-  });
+  }, undefined, grantOptions);
   return { tokens, agent, callback, start };
 }
 

@@ -11,7 +11,7 @@ export interface TestServer extends RunningServer {
 }
 
 /** A free loopback port: bound once to learn it, then released for the server. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise<number>((resolve) => {
     const probe = createServer().listen(0, '127.0.0.1', () => {

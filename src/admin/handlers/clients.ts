@@ -18,6 +18,9 @@ export function clientJson(client: ClientSummary) {
     pkcePolicy: client.pkcePolicy,
     backchannelLogoutUri: client.backchannelLogoutUri,
     backchannelLogoutSessionRequired: client.backchannelLogoutSessionRequired,
+    dpopBoundAccessTokens: client.dpopBoundAccessTokens,
+    requirePushedAuthorizationRequests: client.requirePushedAuthorizationRequests,
+    tokenExchangeAudiences: client.tokenExchangeAudiences,
     createdAt: iso(client.createdAt),
   };
 }
@@ -39,6 +42,9 @@ interface ClientBody {
   tokenEndpointAuthMethod?: SecretAuthMethod;
   backchannelLogoutUri?: string | null;
   backchannelLogoutSessionRequired?: boolean;
+  dpopBoundAccessTokens?: boolean;
+  requirePushedAuthorizationRequests?: boolean;
+  tokenExchangeAudiences?: string[];
 }
 
 export function clientHandlers(deps: HandlerDependencies): Record<string, Handler> {

@@ -47,6 +47,9 @@ const clientFields = {
   firstParty: { type: 'boolean', description: 'your own application: the consent page is skipped' },
   backchannelLogoutUri: { ...nullable({ type: 'string', format: 'uri', maxLength: 2000 }), description: 'where the application hears that a session it had ended (OpenID Connect Back-Channel Logout); null: it is not told' },
   backchannelLogoutSessionRequired: { type: 'boolean', description: 'the application needs sid in logout tokens (always sent)' },
+  dpopBoundAccessTokens: { type: 'boolean', description: 'every token request carries a DPoP proof (RFC 9449): access and refresh tokens are bound to its key (dpop_bound_access_tokens)' },
+  tokenExchangeAudiences: { ...list(uri, 20), description: 'the APIs (resource identifiers) the client may exchange a user\'s access token for (RFC 8693 token exchange); empty: none. Confidential clients only' },
+  requirePushedAuthorizationRequests: { type: 'boolean', description: 'authorization requests only through the pushed authorization request endpoint (RFC 9126; require_pushed_authorization_requests); POSTERN_REQUIRE_PAR requires it of every client' },
   pkcePolicy: {
     type: 'string',
     enum: ['required', 'nonce_instead'],
@@ -58,7 +61,7 @@ const AUTH_METHOD: Schema = { type: 'string', enum: ['client_secret_basic', 'cli
 
 const client: Schema = {
   type: 'object',
-  required: ['clientId', 'name', 'type', 'firstParty', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes', 'tokenEndpointAuthMethod', 'pkcePolicy', 'backchannelLogoutUri', 'backchannelLogoutSessionRequired', 'createdAt'],
+  required: ['clientId', 'name', 'type', 'firstParty', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes', 'tokenEndpointAuthMethod', 'pkcePolicy', 'backchannelLogoutUri', 'backchannelLogoutSessionRequired', 'dpopBoundAccessTokens', 'requirePushedAuthorizationRequests', 'tokenExchangeAudiences', 'createdAt'],
   additionalProperties: false,
   properties: {
     clientId: CLIENT_ID,

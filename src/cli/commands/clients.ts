@@ -22,6 +22,9 @@ function clientFields(client: ClientSummary, roles?: string[]): Array<[string, s
     ['pkce', PKCE_WORDS[client.pkcePolicy]],
     ['request objects', client.requireSignedRequestObject ? 'required, signed' : 'optional'],
     ['public keys', client.jwksUri ?? (client.registeredKeys > 0 ? `${client.registeredKeys} registered` : 'none')],
+    ['dpop', client.dpopBoundAccessTokens ? 'required (tokens bound to its key)' : 'optional'],
+    ['pushed requests', client.requirePushedAuthorizationRequests ? 'required' : 'optional'],
+    ['token exchange for', listOf(client.tokenExchangeAudiences, 'none')],
     ['scopes', listOf(client.scopes, 'any registered scope')],
     ['back-channel logout', client.backchannelLogoutUri ?? '-'],
     ...(client.backchannelLogoutUri ? [['logout needs sid', yesNo(client.backchannelLogoutSessionRequired)] as [string, string]] : []),
@@ -44,6 +47,13 @@ async function readKeySet(command: string, path: string | undefined): Promise<Pu
   } catch {
     throw new UsageError(`${command}: ${path} is not JSON`);
   }
+}
+
+/** `required` → true, `optional` → false, absent → unchanged. */
+function requirement(option: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'required' && value !== 'optional') throw new UsageError(`client update: ${option} is required or optional`);
+  return value === 'required';
 }
 
 const PKCE_WORDS: Record<PkcePolicy, string> = {
@@ -74,6 +84,11 @@ Options:
   --jwks-file PATH                 the client's public keys (a JWKS), for signed request objects
   --jwks-uri URL                   where to fetch them instead
   --require-signed-request-object  authorization requests only as a signed request object
+  --require-dpop                   every token request carries a DPoP proof (RFC 9449): its
+                                   tokens are bound to the client's key (dpop_bound_access_tokens)
+  --require-par                    authorization requests only pushed first (RFC 9126)
+  --token-exchange-audience URI    an API it may exchange a user's access token for (RFC 8693;
+                                   repeat for several; confidential clients only)
   --client-id ID                   choose the client_id instead of a random one
   --backchannel-logout-uri URI     where the application is told (OpenID Connect Back-Channel
                                    Logout) that a session it had ended
@@ -101,6 +116,9 @@ Options:
           'jwks-file': { type: 'string' },
           'jwks-uri': { type: 'string' },
           'require-signed-request-object': { type: 'boolean' },
+          'require-dpop': { type: 'boolean' },
+          'require-par': { type: 'boolean' },
+          'token-exchange-audience': { type: 'string', multiple: true },
           'backchannel-logout-uri': { type: 'string' },
           'backchannel-logout-session-required': { type: 'boolean' },
         },
@@ -126,6 +144,9 @@ Options:
         requestObjects: { jwks, jwksUri: values['jwks-uri'], requireSignedRequestObject: values['require-signed-request-object'] },
         backchannelLogoutUri: values['backchannel-logout-uri'],
         backchannelLogoutSessionRequired: values['backchannel-logout-session-required'],
+        dpopBoundAccessTokens: values['require-dpop'],
+        requirePushedAuthorizationRequests: values['require-par'],
+        tokenExchangeAudiences: values['token-exchange-audience'],
       });
       await audit.record({ type: 'client.created', clientId: created.client.clientId, details: { via: 'cli', pkcePolicy: created.client.pkcePolicy } });
       return created;
@@ -256,17 +277,26 @@ Options:
 };
 
 const update: Command = {
-  summary: "change an application's Back-Channel Logout registration",
+  summary: "change an application's Back-Channel Logout registration, DPoP or PAR requirement",
   usage: `Usage: postern client update CLIENT_ID [options]
 
 Changes where the application is told that a session it had ended (OpenID Connect Back-Channel
-Logout). Sessions that end from then on are told at the new URI.
+Logout; sessions that end from then on are told at the new URI), and whether it must use DPoP
+or pushed authorization requests. Settings not given stay as they are, except that a new
+Back-Channel Logout URI replaces the whole registration.
 
 Options:
   --backchannel-logout-uri URI     register or replace the URI (https; http for localhost only)
   --backchannel-logout-session-required
                                    the application needs sid in logout tokens (always sent)
   --no-backchannel-logout          remove the URI: the application is no longer told
+  --dpop required|optional         required: every token request carries a DPoP proof (RFC 9449)
+                                   and its tokens are bound to that key (dpop_bound_access_tokens)
+  --par required|optional          required: authorization requests only pushed first (RFC 9126,
+                                   require_pushed_authorization_requests)
+  --token-exchange-audience URI    replaces the APIs it may exchange a user's access token for
+                                   (RFC 8693; repeat for several)
+  --no-token-exchange              it may not exchange tokens any more
   --json                           print JSON instead of text
 `,
   async run(args, { io }) {
@@ -280,21 +310,40 @@ Options:
           'backchannel-logout-uri': { type: 'string' },
           'backchannel-logout-session-required': { type: 'boolean' },
           'no-backchannel-logout': { type: 'boolean' },
+          dpop: { type: 'string' },
+          par: { type: 'string' },
+          'token-exchange-audience': { type: 'string', multiple: true },
+          'no-token-exchange': { type: 'boolean' },
         },
       }),
     );
     const clientId = onePositional('client update', positionals, 'CLIENT_ID');
     const uri = values['backchannel-logout-uri'];
     const remove = values['no-backchannel-logout'] === true;
+    const dpop = requirement('--dpop', values.dpop);
+    const par = requirement('--par', values.par);
     if (uri !== undefined && remove) throw new UsageError('client update: give --backchannel-logout-uri or --no-backchannel-logout, not both');
-    if (uri === undefined && !remove) throw new UsageError('client update: nothing to change (--backchannel-logout-uri URI or --no-backchannel-logout)');
+    const audiences = values['no-token-exchange'] ? [] : values['token-exchange-audience'];
+    if (values['no-token-exchange'] && values['token-exchange-audience']) throw new UsageError('client update: give --token-exchange-audience or --no-token-exchange, not both');
+    if (uri === undefined && !remove && dpop === undefined && par === undefined && audiences === undefined) {
+      throw new UsageError('client update: nothing to change (--backchannel-logout-uri URI, --no-backchannel-logout, --dpop, --par, --token-exchange-audience URI or --no-token-exchange)');
+    }
+    if (uri === undefined && !remove && values['backchannel-logout-session-required']) {
+      throw new UsageError('client update: --backchannel-logout-session-required goes with --backchannel-logout-uri');
+    }
     const client = await withServices(async ({ clients, audit }) => {
-      const updated = await clients.setBackchannelLogout(clientId, {
-        uri: remove ? null : uri!,
-        sessionRequired: values['backchannel-logout-session-required'],
+      let updated = uri !== undefined || remove
+        ? await clients.setBackchannelLogout(clientId, { uri: remove ? null : uri!, sessionRequired: values['backchannel-logout-session-required'] })
+        : undefined;
+      if (dpop !== undefined || par !== undefined || audiences !== undefined) {
+        updated = await clients.update(clientId, { dpopBoundAccessTokens: dpop, requirePushedAuthorizationRequests: par, tokenExchangeAudiences: audiences });
+      }
+      await audit.record({
+        type: 'client.updated',
+        clientId,
+        details: { via: 'cli', backchannelLogoutUri: updated!.backchannelLogoutUri, dpopBoundAccessTokens: updated!.dpopBoundAccessTokens, requirePushedAuthorizationRequests: updated!.requirePushedAuthorizationRequests, tokenExchangeAudiences: updated!.tokenExchangeAudiences },
       });
-      await audit.record({ type: 'client.updated', clientId, details: { via: 'cli', backchannelLogoutUri: updated.backchannelLogoutUri } });
-      return updated;
+      return updated!;
     });
     if (values.json) return writeJson(io.stdout, client);
     io.stdout.write(formatFields(clientFields(client)));
