@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -7,6 +9,9 @@ import { discover, REDIRECT_URI, seed, startAuthorization, type AuthorizationSta
 import { startTestServer, type TestServer } from '../support/test-server.ts';
 
 const PHR = 'urn:postern:acr:phr';
+/** axe-core from node_modules, evaluated in the page by the test, as in the accessibility suite */
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const WCAG_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'];
 
 /**
  * Passkeys through Chromium's virtual authenticator (the DevTools protocol's WebAuthn domain): a
@@ -111,6 +116,18 @@ describe.skipIf(skipBrowserSuites)('passkeys in Chromium', () => {
       return tokens.claims()!;
     }
 
+    /** axe-core (WCAG 2.2 AA) on the page as shown, passkey forms revealed, light and dark; once, on the embedded tier. */
+    async function accessible(name: string) {
+      if (backend !== 'embedded') return;
+      for (const colorScheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme, reducedMotion: 'reduce' });
+        if (!(await page.evaluate('typeof window.axe === "object"'))) await page.evaluate(AXE_SOURCE);
+        const found = (await page.evaluate(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(WCAG_AA)} }, resultTypes: ['violations'] }).then((r) => r.violations.map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ') + ' ' + n.failureSummary).join('; ')))`)) as string[];
+        expect(found, `${name} in ${colorScheme} mode`).toEqual([]);
+      }
+      await page.emulateMedia({ colorScheme: null, reducedMotion: null });
+    }
+
     async function auditTypes(): Promise<string[]> {
       return (await server.services.audit.page({ accountId: fixture.accountId }, { limit: 100 })).map((event) => event.type);
     }
@@ -128,6 +145,7 @@ describe.skipIf(skipBrowserSuites)('passkeys in Chromium', () => {
       await addPasskey('Work laptop');
       expect(await page.locator('.passkey-list').innerText()).toContain('not used yet');
       await screenshot(page, 'account-passkeys');
+      await accessible('account passkeys');
       expect(await auditTypes()).toContain('passkey.registered');
       const stored = await server.services.passkeys.list(fixture.accountId);
       expect(stored).toHaveLength(1);
@@ -157,6 +175,7 @@ describe.skipIf(skipBrowserSuites)('passkeys in Chromium', () => {
       expect(await page.locator('#login').getAttribute('autocomplete')).toBe('username webauthn');
       expect(await page.getByRole('button', { name: 'Sign in with a passkey' }).isVisible()).toBe(true);
       await screenshot(page, 'sign-in-passkey');
+      await accessible('sign-in with the passkey button');
       await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
       const claims = await awaitCallback(start, () => page.getByRole('button', { name: 'Sign in with a passkey', exact: true }).click());
       expect(claims.acr).toBe(PHR);
@@ -171,6 +190,7 @@ describe.skipIf(skipBrowserSuites)('passkeys in Chromium', () => {
       await passwordSignIn();
       expect(await heading()).toBe('Confirm with a passkey');
       await screenshot(page, 'passkey-step');
+      await accessible('passkey step');
       await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
       const claims = await awaitCallback(start, () => page.getByRole('button', { name: 'Use a passkey', exact: true }).click());
       expect(claims.acr).toBe(PHR);
@@ -233,6 +253,7 @@ describe.skipIf(skipBrowserSuites)('passkeys in Chromium', () => {
       await page.waitForLoadState();
       expect(await heading()).toBe('Remove the passkey “Old phone”?');
       await screenshot(page, 'account-passkey-remove');
+      await accessible('remove passkey question');
       await press('Remove passkey');
       expect(await page.getByRole('status').innerText()).toBe('Passkey removed.');
       expect(await page.getByText('You have no passkeys yet.').isVisible()).toBe(true);
