@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Authenticator } from '../support/authenticator.ts';
 import { availableBackends } from '../support/backends.ts';
 import { discover, seed, startAuthorization, type Fixture } from '../support/relying-party.ts';
 import { SoftwarePasskey } from '../support/software-passkey.ts';
@@ -156,5 +157,55 @@ describe.each(availableBackends())('passkeys over HTTP on %s', (backend) => {
     const callback = await agent.post(formAction(consent.html, 1), { csrf: hiddenField(consent.html, 'csrf') });
     const tokens = await oidc.authorizationCodeGrant(config, new URL(callback.url), { pkceCodeVerifier: start.verifier, expectedState: start.state, expectedNonce: start.nonce });
     expect(tokens.claims()).toMatchObject({ acr: PHR, amr: ['pwd', 'pop', 'hwk', 'user', 'mfa'] });
+  });
+});
+
+describe('passkeys with user verification preferred (embedded)', () => {
+  let server: TestServer;
+  let fixture: Fixture;
+  let config: oidc.Configuration;
+  let key: SoftwarePasskey;
+  const handle = () => Buffer.from(fixture.accountId).toString('base64url');
+
+  beforeAll(async () => {
+    server = await startTestServer('embedded', { POSTERN_PASSKEY_USER_VERIFICATION: 'preferred' }, undefined, { hostname: 'localhost' });
+    fixture = await seed(server);
+    config = await discover(server, fixture);
+    key = new SoftwarePasskey('localhost', new URL(server.issuer).origin);
+    const account = (await server.services.accounts.findById(fixture.accountId))!;
+    const ceremony = `register:${account.id}`;
+    await server.services.passkeys.register(ceremony, account.id, key.register(await server.services.passkeys.registrationOptions(ceremony, account), { userVerified: false }), 'Security key');
+  });
+  afterAll(() => server?.close());
+
+  it('refuses a key that did not verify its user on its own, takes it after the password, and offers it beside TOTP', async () => {
+    const agent = new UserAgent(server.issuer);
+    const first = await agent.get((await startAuthorization(config)).url.href);
+    expect(passkeyOptions(first.html)).toMatchObject({ userVerification: 'preferred' });
+    const alone = await agent.post(passkeyAction(first.html), { csrf: hiddenField(first.html, 'csrf'), response: key.assert(passkeyOptions(first.html), handle(), { userVerified: false }) });
+    expect(alone.status).toBe(401);
+    const events = await server.services.audit.page({ accountId: fixture.accountId, type: 'login.failed' }, { limit: 10 });
+    expect(events[0]?.details.reason).toBe('passkey_user_not_verified');
+
+    // TOTP on: the code page offers the passkey instead
+    const enrolment = await server.services.totp.beginEnrolment(fixture.accountId, fixture.username);
+    expect(await server.services.totp.confirmEnrolment(fixture.accountId, await new Authenticator(enrolment.secret).code())).toBe(true);
+    const start = await startAuthorization(config);
+    const login = await agent.get(start.url.href);
+    const codePage = await agent.post(formAction(login.html), { csrf: hiddenField(login.html, 'csrf'), login: fixture.username, password: fixture.password });
+    expect(codePage.html).toContain('Use a passkey instead');
+    const stepLink = /href="([^"]+\/passkey)"/.exec(codePage.html)![1]!;
+    const step = await agent.get(new URL(stepLink, server.issuer).href);
+    expect(step.html).toContain('Use a code from your authenticator app instead');
+    const wrong = await agent.post(passkeyAction(step.html), { csrf: hiddenField(step.html, 'csrf'), response: key.assert(passkeyOptions(step.html), handle(), { origin: 'https://evil.example' }) });
+    expect(wrong.status).toBe(401);
+    expect(wrong.html).toContain('Confirm with a passkey');
+    expect(wrong.html).toContain(REFUSED);
+    const consent = await agent.post(passkeyAction(wrong.html), { csrf: hiddenField(wrong.html, 'csrf'), response: key.assert(passkeyOptions(wrong.html), handle(), { userVerified: false }) });
+    expect(consent.html).toContain('wants to access your account');
+    const callback = await agent.post(formAction(consent.html, 1), { csrf: hiddenField(consent.html, 'csrf') });
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(callback.url), { pkceCodeVerifier: start.verifier, expectedState: start.state, expectedNonce: start.nonce });
+    // no user verification: the password and the key make two factors, without "user"
+    expect(tokens.claims()).toMatchObject({ acr: PHR, amr: ['pwd', 'pop', 'hwk', 'mfa'] });
   });
 });
