@@ -61,10 +61,6 @@ export function requestsPhishingResistant(acrValues: unknown): boolean {
   return rankOf(acrValues) >= RANK[ACR.phishingResistant]!;
 }
 
-/** The engine's session acr: whether it already meets what `acr_values` asks. */
-export function meetsRequested(sessionAcr: unknown, acrValues: unknown): boolean {
-  return (RANK[typeof sessionAcr === 'string' ? sessionAcr : ''] ?? 0) >= rankOf(acrValues);
-}
 
 /**
  * The engine's default prompts plus two login checks: a client asking (acr_values) for a second
