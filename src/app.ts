@@ -13,6 +13,9 @@ import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { staticAssets } from './http/static-assets.ts';
 import { WEBAUTHN_BROWSER_BUNDLE } from './http/webauthn-bundle.ts';
+import { brandAssets } from './http/brand-assets.ts';
+import { clientLogos } from './http/client-logos.ts';
+import { createBrand } from './brand/page-brand.ts';
 import { accountRouter } from './account/router.ts';
 import { interactionRouter } from './interactions/router.ts';
 import { PASSWORD_RESET_PATH, REGISTRATION_PATH } from './interactions/paths.ts';
@@ -41,6 +44,10 @@ import { subscribeProviderEvents } from './oidc/events.ts';
 import { AccountSessions } from './oidc/account-sessions.ts';
 import { trackSessionDevices } from './oidc/session-devices.ts';
 import { auditProviderEvents } from './oidc/audit-events.ts';
+import { registrationBody } from './oidc/registration/registration-body.ts';
+import { registrationEvents } from './oidc/registration/registration-events.ts';
+import { refundRefusedRegistrations } from './oidc/registration/initial-access-token-store.ts';
+import { engineRouteKey } from './oidc/engine-path.ts';
 import { countProviderEvents } from './oidc/metrics-events.ts';
 import { enableMetrics, watchSigningKeyActivation } from './metrics/index.ts';
 import { probedReadiness } from './readiness.ts';
@@ -70,7 +77,8 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   await services.signingKeys.checkSchedule();
   const initialJwks = await services.signingKeys.privateJwks();
   const cookieKeys = config.cookieKeys.length > 0 ? config.cookieKeys : [storage.envelope.derive('cookie-key').toString('base64url')];
-  const views = createViews({ cache: config.mode !== 'development' });
+  const brand = createBrand(config.brand);
+  const views = createViews({ cache: config.mode !== 'development', brand: brand.page });
   const jwtShadow = createJwtShadow({
     issuer: config.issuer,
     hmacKey: storage.envelope.derive('jwt-shadow-id'),
@@ -106,10 +114,12 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
       tokenIds,
       ephemeralLegacyReads: () => Date.now() < legacyUntil,
       logoutDeliveries: services.logoutDeliveries,
+      initialAccessTokens: services.initialAccessTokens,
     });
     subscribeProviderEvents(provider, logger);
     trackSessionDevices(provider, accountSessions, logger);
     auditProviderEvents(provider, services.audit, logger);
+    registrationEvents(provider, { mode: config.clientRegistration.mode, audit: services.audit, clients: services.clients, logger });
     countProviderEvents(provider);
     return provider;
   };
@@ -173,9 +183,13 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     // an administrator's request has no reader's language: the default one
     sendPasswordReset: (email, origin) => passwordReset.request(email, origin, translatorFor(DEFAULT_LANGUAGE)),
   }));
-  app.use(allowedMethods());
+  // the registration management endpoint (RFC 7592) reads, replaces and deletes at /reg/<client_id>
+  const managementPrefix = `${engineRouteKey('/reg')}/`;
+  app.use(allowedMethods(config.clientRegistration.mode === 'off' ? undefined : (method, path) => (method === 'PUT' || method === 'DELETE') && engineRouteKey(path).startsWith(managementPrefix)));
   app.use(identityRequestEncoding());
   app.use(staticAssets(join(VIEWS_DIR, 'static'), ['style.css', 'passkeys.js', { name: 'webauthn.js', path: WEBAUTHN_BROWSER_BUNDLE }]));
+  app.use(brandAssets(brand.assets));
+  app.use(clientLogos(services.clients));
   app.use(languageSwitch());
   const interactions = interactionRouter({
     provider: () => engine.provider,
@@ -189,6 +203,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     recoveryCodes: services.recoveryCodes,
     passkeys: services.passkeys,
     kv: storage.kv,
+    issuer: config.issuer,
     links: { reset: PASSWORD_RESET_PATH, register: config.security.registration ? REGISTRATION_PATH : undefined },
   });
   app.use(interactions.routes());
@@ -209,6 +224,8 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(recovery.allowedMethods());
   app.use(issuerPathMetadata(config.issuer));
   app.use(engineBodyLimit());
+  app.use(registrationBody(config.clientRegistration.mode));
+  if (config.clientRegistration.mode === 'token') app.use(refundRefusedRegistrations(services.initialAccessTokens, (method, path) => method === 'POST' && engineRouteKey(path) === engineRouteKey('/reg')));
   app.use(postAsGet());
   app.use(pagesPreferHtml());
   app.use(nameClientAfterSignOut());

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { contrast, parseHexColour, WHITE } from './brand/colours.ts';
+import { sniffImage, type ImageType } from './brand/logo-type.ts';
 
 /**
  * The one place that reads the environment. Everything else receives a frozen `Config`.
@@ -40,7 +43,7 @@ export interface RateLimit {
   windowSeconds: number;
 }
 
-export const RATE_LIMITED_ENDPOINTS = ['token', 'introspection', 'revocation', 'userinfo', 'login', 'registration', 'password_reset', 'admin'] as const;
+export const RATE_LIMITED_ENDPOINTS = ['token', 'introspection', 'revocation', 'userinfo', 'login', 'registration', 'client_registration', 'password_reset', 'admin'] as const;
 export type RateLimitedEndpoint = (typeof RATE_LIMITED_ENDPOINTS)[number];
 
 const DEFAULT_RATE_LIMITS: Record<RateLimitedEndpoint, string> = {
@@ -50,6 +53,7 @@ const DEFAULT_RATE_LIMITS: Record<RateLimitedEndpoint, string> = {
   userinfo: '600/1m',
   login: '30/1m',
   registration: '10/1h',
+  client_registration: '30/1h',
   password_reset: '10/1h',
   admin: '300/1m',
 };
@@ -149,6 +153,50 @@ export interface BackchannelLogoutSettings {
   pollSeconds: number;
 }
 
+/** The operator's look on every page and mail; each part absent keeps Postern's own. */
+export interface BrandSettings {
+  /** the product name on pages and in mails; default "Postern" */
+  name: string;
+  /** the logo file's bytes, read at startup (PNG, WebP or SVG) */
+  logo: { body: Buffer; type: ImageType } | undefined;
+  /** `#rrggbb` button colours for light and dark pages; undefined: Postern's */
+  accent: { light: string; dark: string } | undefined;
+  /** an https/http URL or a mailto: address, linked in the footer */
+  supportUrl: string | undefined;
+}
+
+export const BRAND_LOGO_MAX_BYTES = 512 * 1024;
+/** off | initial access token required | open to native apps with loopback or private-use redirect URIs */
+export type ClientRegistrationMode = 'off' | 'token' | 'open-native';
+export const CLIENT_REGISTRATION_MODES: readonly ClientRegistrationMode[] = ['off', 'token', 'open-native'];
+export const REGISTRABLE_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+
+/** Dynamic client registration (RFC 7591/7592) and what a registration may ask for. */
+export interface ClientRegistrationSettings {
+  /** default off */
+  mode: ClientRegistrationMode;
+  /** redirect URIs a registration may use (`*` wildcards); empty: any the mode allows */
+  redirectUriPatterns: string[];
+  /** default authorization_code, refresh_token */
+  grantTypes: Array<(typeof REGISTRABLE_GRANT_TYPES)[number]>;
+  /** scopes a registration may ask for (and gets when it names none); default openid profile email offline_access */
+  scopes: string[];
+  /** seconds after which a registration that never got a token is removed; null: never; default one day */
+  unusedTtlSeconds: number | null;
+}
+
+/** Client ID metadata documents: a client_id that is an https URL names the client's own metadata. */
+export interface ClientMetadataDocumentSettings {
+  /** default false */
+  enabled: boolean;
+  /** hosts a client_id URL may name: exact names or `*.example.com` (any name below it) */
+  hosts: string[];
+  /** a PEM file of extra CA certificates trusted for the fetch (besides the system's) */
+  caFile: string | undefined;
+  /** FOR TESTS ONLY: fetch from loopback and private addresses too; refused in production */
+  allowPrivateAddressesForTesting: boolean;
+}
+
 /** Sender-constrained tokens and pushed requests (see the README, "Modern OAuth"). */
 export interface ProtocolPolicy {
   /** every DPoP proof carries a nonce the server chose (RFC 9449 §8); default true */
@@ -198,6 +246,9 @@ export interface Config {
   signingKeys: SigningKeyPolicy;
   observability: Observability;
   backchannelLogout: BackchannelLogoutSettings;
+  brand: BrandSettings;
+  clientRegistration: ClientRegistrationSettings;
+  clientMetadataDocuments: ClientMetadataDocumentSettings;
   protocol: ProtocolPolicy;
 }
 
@@ -423,6 +474,122 @@ function observabilityFrom(env: Env): Observability {
   };
 }
 
+function brandLogoFrom(env: Env, cwd: string): BrandSettings['logo'] {
+  const raw = env.POSTERN_BRAND_LOGO;
+  if (raw === undefined || raw === '') return undefined;
+  const path = resolve(cwd, raw);
+  let body: Buffer;
+  try {
+    body = readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(`POSTERN_BRAND_LOGO: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+  if (body.length === 0 || body.length > BRAND_LOGO_MAX_BYTES) {
+    throw new ConfigError(`POSTERN_BRAND_LOGO: ${path} must be 1 byte to ${BRAND_LOGO_MAX_BYTES / 1024} KiB, it is ${Math.ceil(body.length / 1024)} KiB`);
+  }
+  const type = sniffImage(body);
+  if (type !== 'image/png' && type !== 'image/webp' && type !== 'image/svg+xml') {
+    throw new ConfigError(`POSTERN_BRAND_LOGO: ${path} is not a PNG, WebP or SVG image`);
+  }
+  return { body, type };
+}
+
+// the card behind the buttons in style.css, light and dark
+const CARD = { light: WHITE, dark: '#181c24' };
+
+function accentFrom(env: Env, name: string, which: keyof typeof CARD): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const colour = parseHexColour(raw);
+  if (!colour) throw new ConfigError(`${name} must be a hex colour like #3b5bdb, got "${raw}"`);
+  // WCAG 1.4.11: the button and the focused field's border must stand out from the card (3:1);
+  // the button's text is picked to reach 4.5:1, see src/brand/stylesheet.ts
+  const card = CARD[which];
+  const ratio = contrast(colour, card);
+  if (ratio < 3) {
+    throw new ConfigError(
+      `${name}=${colour} has a contrast of ${ratio.toFixed(2)}:1 with the ${which} page's card (${card}); buttons need at least 3:1 (WCAG 1.4.11)` +
+        (which === 'light' ? ': choose a darker colour' : ': choose a lighter colour, or set POSTERN_BRAND_ACCENT_DARK for dark pages'),
+    );
+  }
+  return colour;
+}
+
+function brandFrom(env: Env, cwd: string): BrandSettings {
+  const name = (env.POSTERN_BRAND_NAME ?? '').trim();
+  if (name.length > 60 || /[\u0000-\u001f\u007f]/.test(name)) throw new ConfigError('POSTERN_BRAND_NAME must be at most 60 characters, without control characters');
+  const light = accentFrom(env, 'POSTERN_BRAND_ACCENT', 'light');
+  const darkOwn = env.POSTERN_BRAND_ACCENT_DARK;
+  if (!light && darkOwn) throw new ConfigError('POSTERN_BRAND_ACCENT_DARK needs POSTERN_BRAND_ACCENT as well');
+  const dark = light ? (accentFrom(env, darkOwn ? 'POSTERN_BRAND_ACCENT_DARK' : 'POSTERN_BRAND_ACCENT', 'dark') ?? light) : undefined;
+  const support = env.POSTERN_BRAND_SUPPORT_URL;
+  let supportUrl: string | undefined;
+  if (support) {
+    supportUrl = url(env, 'POSTERN_BRAND_SUPPORT_URL', ['https:', 'http:', 'mailto:']);
+  }
+  return { name: name || 'Postern', logo: brandLogoFrom(env, cwd), accent: light && dark ? { light, dark } : undefined, supportUrl };
+}
+
+/** A name as an RFC 5322 display name: quoted when it holds anything but letters, digits and spaces. */
+function mailDisplayName(name: string): string {
+  return /^[\p{L}\p{N} ]+$/u.test(name) ? name : `"${name.replace(/["\\]/g, '\\$&')}"`;
+}
+
+function listFrom(raw: string | undefined, separator: RegExp): string[] {
+  return (raw ?? '').split(separator).map((entry) => entry.trim()).filter(Boolean);
+}
+
+function clientRegistrationFrom(env: Env): ClientRegistrationSettings {
+  const mode = (env.POSTERN_CLIENT_REGISTRATION || 'off').toLowerCase() as ClientRegistrationMode;
+  if (!CLIENT_REGISTRATION_MODES.includes(mode)) {
+    throw new ConfigError(`POSTERN_CLIENT_REGISTRATION must be one of ${CLIENT_REGISTRATION_MODES.join(', ')}, got "${env.POSTERN_CLIENT_REGISTRATION}"`);
+  }
+  const redirectUriPatterns = listFrom(env.POSTERN_CLIENT_REGISTRATION_REDIRECT_URIS, /[\s,]+/);
+  for (const pattern of redirectUriPatterns) {
+    if (!/^[A-Za-z][A-Za-z0-9+.-]*:/.test(pattern)) throw new ConfigError(`POSTERN_CLIENT_REGISTRATION_REDIRECT_URIS: "${pattern}" does not start with a scheme`);
+  }
+  const grantTypes = listFrom(env.POSTERN_CLIENT_REGISTRATION_GRANT_TYPES || 'authorization_code,refresh_token', /[\s,]+/);
+  for (const grantType of grantTypes) {
+    if (!(REGISTRABLE_GRANT_TYPES as readonly string[]).includes(grantType)) {
+      throw new ConfigError(`POSTERN_CLIENT_REGISTRATION_GRANT_TYPES: unknown grant type "${grantType}" (allowed: ${REGISTRABLE_GRANT_TYPES.join(', ')})`);
+    }
+  }
+  const scopes = listFrom(env.POSTERN_CLIENT_REGISTRATION_SCOPES || 'openid profile email offline_access', /[\s,]+/);
+  for (const scope of scopes) {
+    if (!/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(scope)) throw new ConfigError(`POSTERN_CLIENT_REGISTRATION_SCOPES: "${scope}" is not a scope token`);
+  }
+  return {
+    mode,
+    redirectUriPatterns,
+    grantTypes: grantTypes as ClientRegistrationSettings['grantTypes'],
+    scopes,
+    unusedTtlSeconds: parseDuration(env.POSTERN_CLIENT_REGISTRATION_UNUSED_TTL || '1d', 'POSTERN_CLIENT_REGISTRATION_UNUSED_TTL'),
+  };
+}
+
+const HOST_ENTRY = /^(\*\.)?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function clientMetadataDocumentsFrom(env: Env, mode: RunMode, cwd: string): ClientMetadataDocumentSettings {
+  const enabled = flag(env, 'POSTERN_CLIENT_METADATA_DOCUMENTS', false);
+  const hosts = listFrom(env.POSTERN_CLIENT_METADATA_DOCUMENT_HOSTS?.toLowerCase(), /[\s,]+/);
+  for (const host of hosts) {
+    if (!HOST_ENTRY.test(host)) throw new ConfigError(`POSTERN_CLIENT_METADATA_DOCUMENT_HOSTS: "${host}" is not a host name or *.domain`);
+  }
+  if (enabled && hosts.length === 0) {
+    throw new ConfigError('POSTERN_CLIENT_METADATA_DOCUMENTS=true needs POSTERN_CLIENT_METADATA_DOCUMENT_HOSTS: the hosts whose client_id URLs are fetched');
+  }
+  const allowPrivateAddressesForTesting = flag(env, 'POSTERN_CLIENT_METADATA_DOCUMENT_ALLOW_PRIVATE_ADDRESSES_FOR_TESTING', false);
+  if (allowPrivateAddressesForTesting && mode === 'production') {
+    throw new ConfigError('POSTERN_CLIENT_METADATA_DOCUMENT_ALLOW_PRIVATE_ADDRESSES_FOR_TESTING is for tests: it is refused in production');
+  }
+  return {
+    enabled,
+    hosts,
+    caFile: env.POSTERN_CLIENT_METADATA_DOCUMENT_CA_FILE ? resolve(cwd, env.POSTERN_CLIENT_METADATA_DOCUMENT_CA_FILE) : undefined,
+    allowPrivateAddressesForTesting,
+  };
+}
+
 function modeFrom(env: Env): RunMode {
   const raw = env.NODE_ENV;
   if (raw === 'production' || raw === 'test') return raw;
@@ -472,6 +639,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     }
   }
 
+  const brand = brandFrom(env, cwd);
   const config: Config = {
     mode,
     issuer,
@@ -524,7 +692,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     mail: {
       smtpUrl: url(env, 'POSTERN_SMTP_URL', ['smtp:', 'smtps:']),
-      from: env.POSTERN_MAIL_FROM || `Postern <no-reply@${new URL(issuer).hostname}>`,
+      from: env.POSTERN_MAIL_FROM || `${mailDisplayName(brand.name)} <no-reply@${new URL(issuer).hostname}>`,
       outboxDir: env.POSTERN_MAIL_OUTBOX ? resolve(cwd, env.POSTERN_MAIL_OUTBOX) : undefined,
       logLinks: flag(env, 'POSTERN_MAIL_LOG_LINKS', false),
     },
@@ -551,6 +719,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       timeoutSeconds: integer(env, 'POSTERN_LOGOUT_TIMEOUT', 5, 1, 60),
       pollSeconds: integer(env, 'POSTERN_LOGOUT_POLL_INTERVAL', 5, 1, 3600),
     },
+    brand,
+    clientRegistration: clientRegistrationFrom(env),
+    clientMetadataDocuments: clientMetadataDocumentsFrom(env, mode, cwd),
     protocol: {
       dpopRequireNonce: flag(env, 'POSTERN_DPOP_REQUIRE_NONCE', true),
       requirePar: flag(env, 'POSTERN_REQUIRE_PAR', false),

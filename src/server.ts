@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { serveCommandSocket } from './cli/socket/serve.ts';
 import { purgeExpiredPayloads } from './oidc/adapter/sql-model-store.ts';
+import { sweepUnusedRegistrations } from './domain/registration-sweep.ts';
 import { purgeExpiredAccountTokens } from './recovery/account-tokens.ts';
 import { createServices, openStorage, type Services, type Storage } from './services.ts';
 import { describeDatabase, databaseTarget } from './store/db.ts';
@@ -99,7 +100,13 @@ export async function startServer(config: Readonly<Config>, logger: Logger): Pro
     throw error;
   }
   const purge = setInterval(() => {
-    Promise.all([purgeExpiredPayloads(storage.db), purgeExpiredAccountTokens(storage.db), services.logoutDeliveries.purgeFinished(FINISHED_DELIVERIES_KEPT_SECONDS)])
+    Promise.all([
+      purgeExpiredPayloads(storage.db),
+      purgeExpiredAccountTokens(storage.db),
+      services.logoutDeliveries.purgeFinished(FINISHED_DELIVERIES_KEPT_SECONDS),
+      services.initialAccessTokens.purgeExpired(),
+      sweepUnusedRegistrations(services.clients, services.audit, config.clientRegistration.unusedTtlSeconds),
+    ])
       .then((counts) => {
         const count = counts.reduce((sum, n) => sum + n, 0);
         if (count > 0) logger.info({ count }, 'purged expired rows');

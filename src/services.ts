@@ -8,6 +8,7 @@ import { RecoveryCodes } from './domain/recovery-codes.ts';
 import { Totp } from './domain/totp.ts';
 import { TrustedDevices } from './domain/trusted-devices.ts';
 import { Clients } from './domain/clients.ts';
+import { InitialAccessTokens } from './domain/initial-access-tokens.ts';
 import { PasswordPolicy } from './domain/password-policy.ts';
 import { createPasswordHasher } from './domain/passwords.ts';
 import { ResourceServers } from './domain/resource-servers.ts';
@@ -54,6 +55,8 @@ export interface Services {
   passkeys: Passkeys;
   /** Back-Channel Logout notices still to deliver, and what became of the others */
   logoutDeliveries: LogoutDeliveries;
+  /** tokens operators hand out for dynamic client registration (RFC 7591 §3) */
+  initialAccessTokens: InitialAccessTokens;
 }
 
 /** Opens both tiers and the master key, and brings the schema up to date. */
@@ -137,5 +140,6 @@ export async function createServices(config: Readonly<Config>, storage: Storage)
       userVerification: config.security.passkeyUserVerification,
     }),
     logoutDeliveries,
+    initialAccessTokens: new InitialAccessTokens(storage.db),
   };
 }

@@ -7,6 +7,7 @@ import { renderReferencePage } from './docs-page.ts';
 import { auditAndKeyHandlers } from './handlers/audit-keys.ts';
 import { clientHandlers } from './handlers/clients.ts';
 import { logoutDeliveryHandlers } from './handlers/logout-deliveries.ts';
+import { initialAccessTokenHandlers } from './handlers/initial-access-tokens.ts';
 import { roleAndApiHandlers } from './handlers/roles-apis.ts';
 import type { Handler, HandlerDependencies } from './handlers/types.ts';
 import { userHandlers } from './handlers/users.ts';
@@ -41,6 +42,24 @@ function queryParameters(ctx: Context): Record<string, unknown> {
   return query;
 }
 
+/** An image body, read up to `maxBytes` (413 past it); what it really is the domain reads from its bytes. */
+async function readImage(ctx: Context, types: string[], maxBytes: number): Promise<{ bytes: Buffer; type: string }> {
+  const encoding = ctx.get('content-encoding').trim().toLowerCase();
+  if (encoding !== '' && encoding !== 'identity') throw new Problem(415, 'unsupported_media_type', 'Send the body uncompressed.');
+  const type = (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
+  if (!types.includes(type)) throw new Problem(415, 'unsupported_media_type', `Send the image as ${types.join(', ')}${type === 'image/svg+xml' ? ' (SVG is not accepted: it can carry script)' : ''}.`);
+  const tooLarge = () => new Problem(413, 'payload_too_large', `The image is larger than ${maxBytes / 1024} KiB.`);
+  if (Number(ctx.get('content-length')) > maxBytes) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return { bytes: Buffer.concat(chunks), type };
+}
+
 /**
  * The admin REST API under /admin/v1. Its OpenAPI document is the route table: every operation
  * in it is served by the handler named by its operationId, and nothing else is; each request's
@@ -59,6 +78,7 @@ export function adminApi(options: AdminApiOptions): Middleware {
     ...roleAndApiHandlers(options),
     ...auditAndKeyHandlers(options),
     ...logoutDeliveryHandlers(options),
+    ...initialAccessTokenHandlers(options),
     getOpenApiDocument: async () => ({ status: 200, body: document }),
     getReferencePage: async () => ({ status: 200, body: referencePage, type: 'html' }),
   };
@@ -95,7 +115,9 @@ export function adminApi(options: AdminApiOptions): Middleware {
     if (parameters.issues.length > 0) throw new Problem(400, 'validation_failed', 'The request does not match the API document.', { errors: parameters.issues });
 
     let body: unknown;
-    if (operation.validateBody) {
+    const imageTypes = spec.requestBody && !spec.requestBody.content['application/json'] ? Object.keys(spec.requestBody.content) : undefined;
+    if (imageTypes) body = await readImage(ctx, imageTypes, Number(Object.values(spec.requestBody!.content)[0]!.schema.maxLength));
+    else if (operation.validateBody) {
       const encoding = ctx.get('content-encoding').trim().toLowerCase();
       if (encoding !== '' && encoding !== 'identity') throw new Problem(415, 'unsupported_media_type', 'Send the body uncompressed.');
       if (!ctx.is('application/json')) throw new Problem(415, 'unsupported_media_type', 'Send the body as application/json.');

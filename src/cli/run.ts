@@ -8,6 +8,7 @@ import { masterKeyCommands } from './commands/master-key.ts';
 import { logoutDeliveryCommands } from './commands/logout-deliveries.ts';
 import { migrate } from './commands/migrate.ts';
 import { reseal } from './commands/reseal.ts';
+import { registrationTokenCommands } from './commands/registration-tokens.ts';
 import { roleCommands } from './commands/roles.ts';
 import { userCommands } from './commands/users.ts';
 import { UsageError } from './errors.ts';
@@ -25,6 +26,7 @@ const TOP_LEVEL: Readonly<Record<string, Command | CommandGroup>> = {
   keys: keyCommands,
   'master-key': masterKeyCommands,
   'logout-deliveries': logoutDeliveryCommands,
+  'registration-token': registrationTokenCommands,
 };
 
 function isGroup(entry: Command | CommandGroup): entry is CommandGroup {

@@ -4,6 +4,7 @@ import type { RecordCache, RemovedRecord } from '../store/record-cache.ts';
 import { deletedRows, type Database } from '../store/db.ts';
 import type { SecretEnvelope } from '../store/envelope.ts';
 import { CLIENT_SECRET_SEALED } from '../store/sealed-columns.ts';
+import { checkedLink, checkedLogo, CLIENT_LINK_FIELDS, type ClientLinks, type ClientLogo } from './client-presentation.ts';
 import { Conflict, InvalidClientMetadata, NotFound } from './errors.ts';
 import { heldRolesRecord } from './roles.ts';
 import { TtlCache } from './ttl-cache.ts';
@@ -42,6 +43,14 @@ export interface ClientSummary {
   /** where the application hears that a session it had ended (Back-Channel Logout); null: it does not */
   backchannelLogoutUri: string | null;
   backchannelLogoutSessionRequired: boolean;
+  /** what the sign-in and consent pages link to */
+  links: ClientLinks;
+  /** the logo Postern stores and serves for it; null: none */
+  logo: ClientLogo | null;
+  /** registered by the application itself at the registration endpoint (RFC 7591) */
+  dynamic: boolean;
+  /** when it first got a token; null: never (a dynamic registration never used is swept) */
+  firstUsedAt: Date | null;
   /** its access tokens are bound to a key it proves at every use (DPoP, RFC 9449); a request without a proof is refused */
   dpopBoundAccessTokens: boolean;
   /** its authorization requests must be pushed first (PAR, RFC 9126) */
@@ -79,6 +88,9 @@ export interface NewClient {
   backchannelLogoutUri?: string | undefined;
   /** the application needs `sid` in logout tokens (Postern always sends it) */
   backchannelLogoutSessionRequired?: boolean | undefined;
+  clientUri?: string | undefined;
+  policyUri?: string | undefined;
+  tosUri?: string | undefined;
   dpopBoundAccessTokens?: boolean | undefined;
   requirePushedAuthorizationRequests?: boolean | undefined;
   /** confidential clients only */
@@ -110,6 +122,13 @@ export interface ClientMetadata {
   require_signed_request_object?: boolean;
   backchannel_logout_uri?: string;
   backchannel_logout_session_required?: boolean;
+  client_uri?: string;
+  policy_uri?: string;
+  tos_uri?: string;
+  /** the logo Postern serves, for the engine to build `logo_uri` from; never another origin's */
+  logo?: ClientLogo;
+  /** dynamically registered clients only: `native` allows any loopback port (RFC 8252 §7.3) */
+  application_type?: 'web' | 'native';
   /** RFC 9449 §5.2; absent: false */
   dpop_bound_access_tokens?: boolean;
   /** RFC 9126 §6; absent: false */
@@ -118,12 +137,23 @@ export interface ClientMetadata {
   token_exchange_audiences?: string[];
 }
 
+/** What a dynamic registration (RFC 7591) adds to a NewClient: the engine made the secret. */
+export interface DynamicRegistration {
+  clientId: string;
+  clientSecret: string | undefined;
+  applicationType: 'web' | 'native';
+}
+
 interface ClientRow {
   client_id: string;
   name: string;
   client_secret_sealed: string | null;
   first_party: boolean;
-  metadata: Omit<ClientMetadata, 'client_id' | 'client_secret' | 'client_name' | 'first_party'>;
+  metadata: Omit<ClientMetadata, 'client_id' | 'client_secret' | 'client_name' | 'first_party' | 'logo'>;
+  logo_sha256: string | null;
+  logo_type: ClientLogo['type'] | null;
+  dynamic: boolean;
+  first_used_at: Date | string | null;
   created_at: Date | string;
 }
 
@@ -197,7 +227,20 @@ function requestObjectMetadata(settings: RequestObjectSettings, current: Pick<Cl
 export type ClientChanges = Partial<Pick<NewClient, 'name' | 'redirectUris' | 'postLogoutRedirectUris' | 'grantTypes' | 'scopes' | 'firstParty' | 'pkcePolicy' | 'backchannelLogoutSessionRequired' | 'dpopBoundAccessTokens' | 'requirePushedAuthorizationRequests' | 'tokenExchangeAudiences'>> & {
   /** null removes it */
   backchannelLogoutUri?: string | null | undefined;
-};
+  /** dynamically registered clients only */
+  applicationType?: 'web' | 'native' | undefined;
+} & { [K in keyof ClientLinks]?: string | null | undefined };
+
+/** The metadata with the links changed (null removes one), or as it was. */
+function withLinks(metadata: ClientRow['metadata'], changes: { [K in keyof ClientLinks]?: string | null | undefined }): ClientRow['metadata'] {
+  const next: ClientRow['metadata'] = { ...metadata };
+  for (const [field, key] of Object.entries(CLIENT_LINK_FIELDS) as Array<[keyof ClientLinks, (typeof CLIENT_LINK_FIELDS)[keyof ClientLinks]]>) {
+    const value = checkedLink(changes[field], key);
+    if (value === null) delete next[key];
+    else if (value !== undefined) next[key] = value;
+  }
+  return next;
+}
 
 /** The metadata with the Back-Channel Logout registration changed, or as it was. */
 function withBackchannel(metadata: ClientRow['metadata'], changes: ClientChanges): ClientRow['metadata'] {
@@ -318,6 +361,10 @@ function toSummary(row: ClientRow): ClientSummary {
     requireSignedRequestObject: row.metadata.require_signed_request_object === true,
     backchannelLogoutUri: row.metadata.backchannel_logout_uri ?? null,
     backchannelLogoutSessionRequired: row.metadata.backchannel_logout_session_required ?? false,
+    links: { clientUri: row.metadata.client_uri ?? null, policyUri: row.metadata.policy_uri ?? null, tosUri: row.metadata.tos_uri ?? null },
+    logo: row.logo_sha256 && row.logo_type ? { sha256: row.logo_sha256, type: row.logo_type } : null,
+    dynamic: row.dynamic === true,
+    firstUsedAt: row.first_used_at ? new Date(row.first_used_at) : null,
     dpopBoundAccessTokens: row.metadata.dpop_bound_access_tokens === true,
     requirePushedAuthorizationRequests: row.metadata.require_pushed_authorization_requests === true,
     tokenExchangeAudiences: row.metadata.token_exchange_audiences ?? [],
@@ -344,6 +391,8 @@ export class Clients {
   readonly #metadataCache: TtlCache<ClientMetadata | undefined>;
   readonly #records: RecordCache | undefined;
   readonly #processCaches: ProcessCaches | undefined;
+  /** clients whose first use is written (or which are not dynamic) */
+  readonly #settledUse = new Set<string>();
 
   constructor(db: Database, envelope: SecretEnvelope, options: ClientsOptions = {}) {
     this.#db = db;
@@ -363,7 +412,7 @@ export class Clients {
   }
 
   /** Registers a client. The secret of a confidential client is returned here once and stored sealed. */
-  async create(input: NewClient): Promise<{ client: ClientSummary; clientSecret: string | undefined }> {
+  async create(input: NewClient, registration?: DynamicRegistration): Promise<{ client: ClientSummary; clientSecret: string | undefined }> {
     const name = input.name.trim();
     if (!name) throw new InvalidClientMetadata('a client needs a name');
     const settings = validatedSettings(input);
@@ -372,8 +421,9 @@ export class Clients {
       throw new InvalidClientMetadata('a client_id is 1-128 letters, digits, . _ ~ - and starts with a letter or digit');
     }
     // hex: an id never starts with '-', which a command line would read as an option
-    const clientId = input.clientId ?? randomBytes(16).toString('hex');
-    const clientSecret = input.type === 'confidential' ? randomBytes(32).toString('base64url') : undefined;
+    const clientId = registration?.clientId ?? input.clientId ?? randomBytes(16).toString('hex');
+    const clientSecret = registration ? registration.clientSecret : input.type === 'confidential' ? randomBytes(32).toString('base64url') : undefined;
+    if (registration && (clientSecret !== undefined) !== (input.type === 'confidential')) throw new TypeError('a dynamic registration has a secret exactly when it is confidential');
     if (input.tokenEndpointAuthMethod !== undefined && !clientSecret) {
       throw new InvalidClientMetadata('a public client has no secret to authenticate with');
     }
@@ -387,6 +437,8 @@ export class Clients {
       ...(pkcePolicy !== 'required' ? { pkce_policy: pkcePolicy } : {}),
       ...requestObjectMetadata(input.requestObjects ?? {}),
       ...backchannel,
+      ...withLinks({} as ClientRow['metadata'], input),
+      ...(registration ? { application_type: registration.applicationType } : {}),
     }, input);
     try {
       // announced too: a process may have cached that the id is unknown
@@ -398,6 +450,7 @@ export class Clients {
             client_secret_sealed: clientSecret ? this.#envelope.seal(clientSecret, CLIENT_SECRET_SEALED, clientId) : null,
             first_party: input.firstParty ?? false,
             metadata: JSON.stringify(metadata),
+            dynamic: registration !== undefined,
           })
           .returning('*'),
       );
@@ -459,6 +512,7 @@ export class Clients {
         if (!found) throw new NotFound(`no client ${clientId}`);
         const current = toSummary(found);
         expect?.(current);
+        if (changes.applicationType !== undefined && !found.dynamic) throw new InvalidClientMetadata('only a dynamically registered client has an application type');
         const name = (changes.name ?? current.name).trim();
         if (!name) throw new InvalidClientMetadata('a client needs a name');
         const settings = validatedSettings({
@@ -473,7 +527,10 @@ export class Clients {
           .update({
             name,
             first_party: changes.firstParty ?? current.firstParty,
-            metadata: JSON.stringify(withRequirements(withBackchannel(withPkcePolicy({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }, changes.pkcePolicy), changes), changes)),
+            metadata: JSON.stringify({
+              ...withLinks(withRequirements(withBackchannel(withPkcePolicy({ ...found.metadata, ...metadataOf(settings, found.metadata.token_endpoint_auth_method) }, changes.pkcePolicy), changes), changes), changes),
+              ...(changes.applicationType ? { application_type: changes.applicationType } : {}),
+            }),
             updated_at: trx.fn.now(),
           })
           .returning('*');
@@ -501,13 +558,16 @@ export class Clients {
     return { client: toSummary(row as ClientRow), clientSecret };
   }
 
-  async delete(clientId: string): Promise<void> {
+  /** Deletes the client with its grants and refresh tokens; `unusedOnly`: only a dynamic registration never used. */
+  async delete(clientId: string, options: { unusedOnly?: boolean } = {}): Promise<void> {
     const remove = () =>
       this.#db.transaction(async (trx) => {
-        const deleted = deletedRows(await trx('clients').where({ client_id: clientId }).delete());
+        const row = trx('clients').where({ client_id: clientId });
+        if (options.unusedOnly) row.where({ dynamic: true }).whereNull('first_used_at');
+        const deleted = deletedRows(await row.delete());
         if (deleted === 0) throw new NotFound(`no client ${clientId}`);
         return trx('oidc_payloads')
-          .whereIn('model', ['Grant', 'RefreshToken'])
+          .whereIn('model', ['Grant', 'RefreshToken', 'RegistrationAccessToken'])
           .whereRaw("payload->>'clientId' = ?", [clientId])
           .delete()
           .returning<RemovedRecord[]>(['model', 'id', 'uid']);
@@ -527,6 +587,77 @@ export class Clients {
     return this.update(clientId, { backchannelLogoutUri: settings.uri, backchannelLogoutSessionRequired: settings.uri === null ? settings.sessionRequired : (settings.sessionRequired ?? false) });
   }
 
+  /**
+   * Stores the client's logo (replacing any), checked by its bytes: PNG, JPEG or WebP, at most
+   * 256 KiB; `declaredType` is what the caller said it sends.
+   */
+  async setLogo(clientId: string, body: Buffer, declaredType?: string): Promise<ClientSummary> {
+    const logo = checkedLogo(body, declaredType);
+    const [row] = await this.#changing([clientId], () =>
+      this.#db.transaction(async (trx) => {
+        const found = await trx<ClientRow>('clients').where({ client_id: clientId }).forUpdate().first();
+        if (!found) throw new NotFound(`no client ${clientId}`);
+        await trx('client_logos').insert({ client_id: clientId, body }).onConflict('client_id').merge({ body, created_at: trx.fn.now() });
+        return trx('clients').where({ client_id: clientId }).update({ logo_sha256: logo.sha256, logo_type: logo.type, updated_at: trx.fn.now() }).returning('*');
+      }),
+    );
+    return toSummary(row as ClientRow);
+  }
+
+  /** Removes the client's logo; its pages show none from then on. */
+  async removeLogo(clientId: string): Promise<ClientSummary> {
+    const [row] = await this.#changing([clientId], () =>
+      this.#db.transaction(async (trx) => {
+        const found = await trx<ClientRow>('clients').where({ client_id: clientId }).forUpdate().first();
+        if (!found) throw new NotFound(`no client ${clientId}`);
+        await trx('client_logos').where({ client_id: clientId }).delete();
+        return trx('clients').where({ client_id: clientId }).update({ logo_sha256: null, logo_type: null, updated_at: trx.fn.now() }).returning('*');
+      }),
+    );
+    return toSummary(row as ClientRow);
+  }
+
+  /** The client's logo when `sha256` names its current one; undefined for an old or unknown hash. */
+  async logo(clientId: string, sha256: string): Promise<{ body: Buffer; type: ClientLogo['type'] } | undefined> {
+    const row = await this.#db('clients')
+      .join('client_logos', 'client_logos.client_id', 'clients.client_id')
+      .where({ 'clients.client_id': clientId, 'clients.logo_sha256': sha256 })
+      .first<{ body: Uint8Array; logo_type: ClientLogo['type'] } | undefined>('client_logos.body', 'clients.logo_type');
+    return row ? { body: Buffer.from(row.body), type: row.logo_type } : undefined;
+  }
+
+  /**
+   * Notes that a dynamically registered client got a token (so the sweep of registrations never
+   * used leaves it alone). Written once per client and process; other clients are not written.
+   */
+  async markUsed(clientId: string): Promise<void> {
+    if (this.#settledUse.has(clientId)) return;
+    await this.#db('clients').where({ client_id: clientId, dynamic: true }).whereNull('first_used_at').update({ first_used_at: this.#db.fn.now() });
+    if (this.#settledUse.size > 10_000) this.#settledUse.clear();
+    this.#settledUse.add(clientId);
+  }
+
+  /** Deletes dynamic registrations made more than `olderThanSeconds` ago that never got a token; returns their ids. */
+  async sweepUnused(olderThanSeconds: number): Promise<string[]> {
+    const stale = await this.#db<ClientRow>('clients')
+      .where({ dynamic: true })
+      .whereNull('first_used_at')
+      .where('created_at', '<', new Date(Date.now() - olderThanSeconds * 1000))
+      .orderBy('created_at')
+      .limit(500)
+      .pluck('client_id');
+    const removed: string[] = [];
+    for (const clientId of stale) {
+      try {
+        await this.delete(clientId, { unusedOnly: true });
+        removed.push(clientId);
+      } catch (error) {
+        if (!(error instanceof NotFound)) throw error;
+      }
+    }
+    return removed;
+  }
+
   /** Metadata for the protocol engine, secret opened; read through the cache. */
   metadataFor(clientId: string): Promise<ClientMetadata | undefined> {
     return this.#metadataCache.get(clientId, () => this.#loadMetadata(clientId));
@@ -543,6 +674,7 @@ export class Clients {
       client_id: row.client_id,
       client_name: row.name,
       first_party: row.first_party,
+      ...(row.logo_sha256 && row.logo_type ? { logo: { sha256: row.logo_sha256, type: row.logo_type } } : {}),
       ...(row.client_secret_sealed ? { client_secret: this.#envelope.open(row.client_secret_sealed, CLIENT_SECRET_SEALED, row.client_id) } : {}),
     };
   }

@@ -22,7 +22,8 @@ export function securityHeaders(options: { hsts: boolean }): Middleware {
     // set before the engine runs, so that it can extend script-src for its own inline script
     ctx.set('Content-Security-Policy', CSP);
     await next();
-    if (!ctx.response.is('html')) ctx.remove('Content-Security-Policy');
+    // a file that set its own policy (an SVG logo's sandbox) keeps it
+    if (!ctx.response.is('html') && ctx.response.get('Content-Security-Policy') === CSP) ctx.remove('Content-Security-Policy');
     else if (!ctx.response.get('Content-Security-Policy')) ctx.set('Content-Security-Policy', CSP);
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');

@@ -61,7 +61,7 @@ export function passkeySignInRoutes(router: Router, deps: SignInDependencies, he
     ctx.status = 401;
     const message = translatorOf(ctx).t(error.reason === 'counter_regressed' ? 'passkey.cloned' : 'passkey.refused');
     if (state) return renderStep(ctx, interaction, state, message);
-    await steps.renderLogin(ctx, interaction.uid, await helpers.clientName(ctx, clientId), '', message, { autofill: false });
+    await steps.renderLogin(ctx, interaction.uid, await helpers.clientPage(ctx, clientId), '', message, { autofill: false });
   }
 
   router.get('/:uid/passkey', async (ctx) => {
@@ -97,7 +97,7 @@ export function passkeySignInRoutes(router: Router, deps: SignInDependencies, he
       await steps.audit(ctx, { type: 'login.failed', accountId, clientId, details: { reason: account?.disabled ? 'disabled' : 'locked', method: 'passkey' } });
       ctx.status = 401;
       if (state) return renderStep(ctx, interaction, state, translatorOf(ctx).t('passkey.refused'));
-      return steps.renderLogin(ctx, interaction.uid, await helpers.clientName(ctx, clientId), '', translatorOf(ctx).t('passkey.refused'), { autofill: false });
+      return steps.renderLogin(ctx, interaction.uid, await helpers.clientPage(ctx, clientId), '', translatorOf(ctx).t('passkey.refused'), { autofill: false });
     }
     if (state) await deps.kv.del([pendingKey(interaction.uid)]);
     const amr = passkeyAmr({ synced: verified.passkey.deviceType === 'multiDevice', userVerified: verified.userVerified, password: state?.purpose === 'login' });

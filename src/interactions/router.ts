@@ -11,6 +11,7 @@ import type { ResourceServers } from '../domain/resource-servers.ts';
 import { csrfToken, requireCsrfToken } from '../http/csrf.ts';
 import { INTERACTION_PATH } from '../oidc/provider.ts';
 import { ACCOUNT_CLIENT_ID } from '../account/account-client.ts';
+import { presentationOf, type ClientPresentation } from './client-presentation.ts';
 import { consentRequest, describeConsent, type InteractionDetails } from './prompt-details.ts';
 import { passkeySignInRoutes } from './passkey-sign-in.ts';
 import { signInRoutes, type SignInDependencies } from './sign-in.ts';
@@ -22,6 +23,8 @@ export interface InteractionDependencies extends SignInDependencies {
   resourceServers: ResourceServers;
   audit: AuditLog;
   views: Views;
+  /** for telling the logos Postern serves from any other */
+  issuer: string;
 }
 
 /** Login, consent and abort: the pages the engine sends the browser to during authorization. */
@@ -51,13 +54,18 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     return (client?.clientName as string | undefined) ?? String(clientId);
   }
 
+  async function clientPage(ctx: Context, clientId: unknown): Promise<{ clientName: string; client: ClientPresentation }> {
+    const client = await deps.provider().Client.find(String(clientId));
+    return { clientName: await clientName(ctx, clientId), client: presentationOf(client, deps.issuer) };
+  }
+
   async function finish(ctx: Context, result: Parameters<Provider['interactionResult']>[2], merge: boolean) {
     const redirectTo = await deps.provider().interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
     ctx.status = 303;
     ctx.redirect(redirectTo);
   }
 
-  const helpers = { details, clientName, finish, form };
+  const helpers = { details, clientName, clientPage, finish, form };
   const signIn = signInRoutes(router, deps, helpers);
 
   router.get('/:uid', async (ctx) => {
@@ -67,7 +75,6 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       await signIn.show(ctx, interaction);
       return;
     }
-    const name = await clientName(ctx, interaction.params.client_id);
     if (interaction.prompt.name === 'consent') {
       const account = interaction.session?.accountId ? await deps.accounts.findById(interaction.session.accountId) : undefined;
       const t = translatorOf(ctx).t;
@@ -77,8 +84,9 @@ export function interactionRouter(deps: InteractionDependencies): Router {
         title: t('consent.title'),
         action: `${INTERACTION_PATH}/${interaction.uid}/confirm`,
         denyAction: `${INTERACTION_PATH}/${interaction.uid}/abort`,
+        switchAction: `${INTERACTION_PATH}/${interaction.uid}/switch-account`,
         csrfToken: csrfToken(ctx),
-        clientName: name,
+        ...(await clientPage(ctx, interaction.params.client_id)),
         accountName: account?.email ?? account?.username ?? t('consent.yourAccount'),
         ...described,
       }, languageOf(ctx));
@@ -109,6 +117,19 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     const grantId = await grant.save();
     await deps.audit.record({ type: 'consent.granted', accountId, clientId, ip: ctx.ip, userAgent: ctx.get('user-agent') });
     await finish(ctx, { consent: interaction.grantId ? {} : { grantId } }, true);
+  });
+
+  // "Not you?": the engine's own account switch (its select_account example). The request is asked
+  // again with prompt=login, so its sign-in page comes back for the same authorization request;
+  // when another account signs in there, the engine ends the first account's session before it
+  // continues, and the request's client, redirect URI, state and PKCE challenge are kept throughout.
+  router.post('/:uid/switch-account', ...form, async (ctx) => {
+    const interaction = await details(ctx, 'consent');
+    const prompts = new Set(typeof interaction.params.prompt === 'string' ? interaction.params.prompt.split(' ').filter(Boolean) : []);
+    prompts.add('login');
+    interaction.params.prompt = [...prompts].join(' ');
+    await interaction.save(Math.max(1, interaction.exp - Math.floor(Date.now() / 1000)));
+    await finish(ctx, {}, false);
   });
 
   router.post('/:uid/abort', ...form, async (ctx) => {

@@ -14,6 +14,7 @@ import { INTERACTION_PATH } from '../oidc/provider.ts';
 import type { KvStore } from '../store/kv/index.ts';
 import { countSignIn, type SignInMethod } from '../metrics/index.ts';
 import type { InteractionDetails } from './prompt-details.ts';
+import type { ClientPresentation } from './client-presentation.ts';
 import type { Views } from './views.ts';
 import { languageOf, translatorOf } from '../pages/language/page-language.ts';
 import { WordedInvalidRequest } from '../pages/language/worded-errors.ts';
@@ -35,6 +36,8 @@ export interface SignInDependencies {
 export interface InteractionHelpers {
   details(ctx: Context, expectedPrompt?: string): Promise<InteractionDetails>;
   clientName(ctx: Context, clientId: unknown): Promise<string>;
+  /** the client's name and how it presents itself (logo, links) */
+  clientPage(ctx: Context, clientId: unknown): Promise<{ clientName: string; client: ClientPresentation }>;
   finish(ctx: Context, result: Record<string, unknown>, merge: boolean): Promise<void>;
   form: Middleware[];
 }
@@ -103,7 +106,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
   }
 
   /** `autofill: false` after a refused passkey, so that the browser does not offer the same one straight away */
-  async function renderLogin(ctx: Context, uid: string, clientName: string, login: string, error?: string, options: { autofill: boolean } = { autofill: true }) {
+  async function renderLogin(ctx: Context, uid: string, client: { clientName: string; client: ClientPresentation }, login: string, error?: string, options: { autofill: boolean } = { autofill: true }) {
     // a fresh challenge with every form: the passkey button and the browser's autofill sign in with it
     const passkeyOptions = deps.passkeys.available ? JSON.stringify(await deps.passkeys.authenticationOptions(`signin:${uid}`)) : undefined;
     ctx.type = 'html';
@@ -115,7 +118,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
       passkeyOptions,
       passkeyAutofill: options.autofill,
       csrfToken: csrfToken(ctx),
-      clientName,
+      ...client,
       login,
       error,
       // the pages they lead to offer the way back to this sign-in
@@ -192,7 +195,6 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
 
     /** The GET of a login prompt: the password form, or straight to the second factor for a step-up. */
     async show(ctx: Context, interaction: InteractionDetails) {
-      const clientName = await helpers.clientName(ctx, interaction.params.client_id);
       const reasons = interaction.prompt.reasons;
       const signedIn = interaction.session?.accountId;
       if (signedIn && reasons.length > 0 && reasons.every((reason) => reason === 'acr_unmet')) {
@@ -203,7 +205,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
         ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/${await secondStep(signedIn, interaction.params.acr_values)}`);
         return;
       }
-      await renderLogin(ctx, interaction.uid, clientName, typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '');
+      await renderLogin(ctx, interaction.uid, await helpers.clientPage(ctx, interaction.params.client_id), typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '');
     },
 
     register() {
@@ -231,7 +233,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
             await audit(ctx, { type: 'login.failed', accountId: attempt.accountId, clientId, details: { reason: 'locked' } });
           } else await recordFailure(ctx, attempt, clientId, verdict.reason ?? 'wrong_password');
           ctx.status = 401;
-          await renderLogin(ctx, interaction.uid, await helpers.clientName(ctx, clientId), login, translatorOf(ctx).t('login.wrongCredentials'));
+          await renderLogin(ctx, interaction.uid, await helpers.clientPage(ctx, clientId), login, translatorOf(ctx).t('login.wrongCredentials'));
           return;
         }
         const account = verdict.account;

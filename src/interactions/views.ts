@@ -1,4 +1,6 @@
 import { Eta } from 'eta';
+import type { PageBrand } from '../brand/page-brand.ts';
+import type { ClientPresentation } from './client-presentation.ts';
 import type { SignInReturn } from '../recovery/sign-in-return.ts';
 import { CATALOGS } from '../pages/language/catalogs.ts';
 import { DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES } from '../pages/language/languages.ts';
@@ -27,6 +29,7 @@ export interface LoginPage extends PageFrame, PasskeyForm {
   abortAction: string;
   csrfToken: string;
   clientName: string;
+  client: ClientPresentation;
   login: string;
   error?: string | undefined;
   /** links under the form; absent when the feature is off */
@@ -92,8 +95,11 @@ export interface RecoveryCodesPage extends PageFrame {
 export interface ConsentPage extends PageFrame {
   action: string;
   denyAction: string;
+  /** leaves the signed-in account and goes back to this request's sign-in */
+  switchAction: string;
   csrfToken: string;
   clientName: string;
+  client: ClientPresentation;
   accountName: string;
   /** plain-language lines: what the application will receive */
   permissions: string[];
@@ -188,12 +194,15 @@ function languageData(page: PageLanguage) {
   };
 }
 
-/** Server-rendered pages through Eta, which escapes every `<%= %>` output. */
-export function createViews(options: { cache: boolean }): Views {
+export const DEFAULT_PAGE_BRAND: PageBrand = { name: 'Postern', logoUrl: undefined, logoType: undefined, stylesheetUrl: undefined, supportUrl: undefined };
+
+/** Server-rendered pages through Eta, which escapes every `<%= %>` output; every page gets the operator's brand as `it.brand`. */
+export function createViews(options: { cache: boolean; brand?: PageBrand | undefined }): Views {
   const eta = new Eta({ views: VIEWS_DIR, cache: options.cache, autoEscape: true, autoTrim: false });
+  const brand = options.brand ?? DEFAULT_PAGE_BRAND;
   return {
     render(name, data, language) {
-      return eta.render(`./${name}`, { ...data, ...languageData(language) });
+      return eta.render(`./${name}`, { ...data, ...languageData(language), brand });
     },
   };
 }

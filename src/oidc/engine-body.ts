@@ -1,3 +1,4 @@
+import accepts from 'accepts';
 import { IncomingMessage } from 'node:http';
 import { parse as parseQuery, stringify, type ParsedUrlQuery } from 'node:querystring';
 import type { Context } from 'koa';
@@ -62,6 +63,9 @@ export function replaceBody(ctx: Context, body: Buffer): void {
   replayed.complete = true;
   ctx.req = replayed;
   ctx.request.req = replayed;
+  // Koa keeps the negotiator it made for the first request object (language, compression); later
+  // changes to this one's Accept header (pagesPreferHtml) must be what the engine negotiates on
+  ctx.request.accept = accepts(replayed);
 }
 
 /** `replaceBody` with a form, encoded as the engine decodes it. */

@@ -30,11 +30,15 @@ export function matchesEngineRoute(route: string): (path: string) => boolean {
   return (path) => path === route || engineRouteKey(path) === key;
 }
 
+/** the registration management endpoint (RFC 7592): /reg/<client_id> */
+const REGISTRATION_MANAGEMENT = `${engineRouteKey('/reg')}/`;
+
 const JSON_ENDPOINTS = new Set(
   ['/token', '/token/introspection', '/token/revocation', '/me', '/jwks', '/.well-known/openid-configuration', '/.well-known/oauth-authorization-server', '/request', '/reg', '/device/auth', '/backchannel'].map(engineRouteKey),
 );
 
 /** Whether `path` is an endpoint that answers machines in JSON (its errors too), not a page for people. */
 export function isJsonEndpoint(path: string): boolean {
-  return JSON_ENDPOINTS.has(engineRouteKey(path));
+  const key = engineRouteKey(path);
+  return JSON_ENDPOINTS.has(key) || key.startsWith(REGISTRATION_MANAGEMENT);
 }

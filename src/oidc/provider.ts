@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { JWK } from 'jose';
 import { Provider, type Configuration } from 'oidc-provider';
 import type { Config } from '../config.ts';
@@ -33,6 +34,11 @@ import { createRefreshTokenRotation } from './grants/refresh-token-rotation.ts';
 import { metadataCaching } from './metadata-caching.ts';
 import { PKCE_POLICY, pkceRequired, validatePkcePolicy } from './configuration/pkce-policy.ts';
 import { queueEngineBackchannelLogouts } from './backchannel-logout.ts';
+import type { InitialAccessTokens } from '../domain/initial-access-tokens.ts';
+import { registrationFeatures } from './registration/registration-features.ts';
+import { registrationPolicy } from './registration/registration-policy.ts';
+import { clientMetadataDocumentFeature } from './metadata-documents/client-metadata-documents.ts';
+import { createDefendedFetch } from './metadata-documents/defended-fetch.ts';
 import { dpopConfiguration } from './configuration/dpop.ts';
 import { TOKEN_EXCHANGE_AUDIENCES, tokenExchangeActor, validateTokenExchangeAudiences } from './configuration/token-exchange-policy.ts';
 import { grantType as tokenExchangeGrant, parameters as tokenExchangeParameters, tokenExchangeHandler } from './grants/token-exchange.ts';
@@ -63,20 +69,30 @@ export interface ProviderDependencies {
   ephemeralLegacyReads: () => boolean;
   /** where /session/end queues its Back-Channel Logout notices */
   logoutDeliveries: LogoutDeliveries;
+  initialAccessTokens: InitialAccessTokens;
 }
 
 export const INTERACTION_PATH = '/interaction';
 
 export function buildConfiguration(deps: ProviderDependencies): Configuration {
   const pages = pagesConfiguration(deps.views);
+  const documents = deps.config.clientMetadataDocuments;
   return {
+    fetch: createDefendedFetch({
+      allowPrivateAddresses: documents.allowPrivateAddressesForTesting,
+      extraCa: documents.caFile ? readFileSync(documents.caFile, 'utf8') : undefined,
+    }) as Configuration['fetch'],
+    fetchResponseBodyLimits: { 'client_id metadata document': 5 * 1024, jwks_uri: 64 * 1024, sector_identifier_uri: 64 * 1024 },
     adapter: createAdapterFactory({
       db: deps.db,
       kv: deps.kv,
       recordCache: deps.recordCache,
       clients: deps.clients,
+      issuer: deps.config.issuer,
       tokenIds: deps.tokenIds,
       ephemeralLegacyReads: deps.ephemeralLegacyReads,
+      registration: deps.config.clientRegistration.mode === 'off' ? undefined : registrationPolicy(deps.config.clientRegistration),
+      initialAccessTokens: deps.initialAccessTokens,
     }),
     findAccount: createFindAccount(deps.accounts, deps.entitlements),
     jwks: { keys: deps.signingKeys },
@@ -140,6 +156,8 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       // the engine's metadata and validation; the deliveries themselves are queued (backchannel-logout.ts)
       backchannelLogout: { enabled: true },
       resourceIndicators: resourceIndicatorsConfiguration(deps.resourceServers, deps.entitlements),
+      ...registrationFeatures(deps.config.clientRegistration.mode),
+      ...clientMetadataDocumentFeature(documents),
       dPoP: dpopConfiguration(deps.dpopNonceSecret, deps.config.protocol.dpopRequireNonce),
       pushedAuthorizationRequests: pushedAuthorizationRequestsConfiguration(deps.config.protocol.requirePar),
     },

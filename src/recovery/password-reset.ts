@@ -30,6 +30,8 @@ export interface PasswordResetOptions {
   /** `${issuer}/reset/complete`: the mailed link is this with `?token=` */
   completeUrl: string;
   site: string;
+  /** the product name mails are signed with */
+  product: string;
   ttlSeconds: number;
 }
 
@@ -50,13 +52,13 @@ export class PasswordReset {
    * otherwise. Callers must not let the requester see how long this took or whether it failed.
    */
   async request(login: string, origin: RequestOrigin, translator: Translator): Promise<void> {
-    const { accounts, tokens, audit, mailer, completeUrl, site, ttlSeconds } = this.#options;
+    const { accounts, tokens, audit, mailer, completeUrl, site, product, ttlSeconds } = this.#options;
     const account = login.trim() === '' ? undefined : await accounts.findByLogin(login);
     if (!account || account.disabled || !account.email) return;
     const token = await tokens.issue(account.id, 'password_reset', ttlSeconds);
     await audit.record({ type: 'password.reset_requested', accountId: account.id, ip: origin.ip, userAgent: origin.userAgent });
     const link = `${completeUrl}?token=${token}`;
-    await mailer.send(passwordResetMail({ to: account.email, username: account.username, site, link, ttlSeconds }, translator));
+    await mailer.send(passwordResetMail({ to: account.email, username: account.username, site, product, link, ttlSeconds }, translator));
   }
 
   /** The account a reset link is for, while the link is usable. */

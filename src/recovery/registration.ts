@@ -34,6 +34,8 @@ export interface RegistrationOptions {
   signInUrl: string;
   resetUrl: string;
   site: string;
+  /** the product name mails are signed with */
+  product: string;
   ttlSeconds: number;
 }
 
@@ -91,8 +93,8 @@ export class Registration {
     }
     await audit.record({ type: 'account.registered', accountId: account.id, ip: origin.ip, userAgent: origin.userAgent });
     const token = await tokens.issue(account.id, 'email_verification', this.#options.ttlSeconds);
-    const { verifyUrl, site, ttlSeconds } = this.#options;
-    const mail = emailVerificationMail({ to: account.email!, username: account.username, site, link: `${verifyUrl}?token=${token}`, ttlSeconds }, translator);
+    const { verifyUrl, site, product, ttlSeconds } = this.#options;
+    const mail = emailVerificationMail({ to: account.email!, username: account.username, site, product, link: `${verifyUrl}?token=${token}`, ttlSeconds }, translator);
     return { status: 'accepted', mailed: await this.#send(mail, account.id, log) };
   }
 
@@ -105,8 +107,8 @@ export class Registration {
     // the account was deleted since the insert failed: no one to tell, and trying again will work
     if (!owner?.email) return { status: 'accepted', mailed: false };
     await this.#options.audit.record({ type: 'registration.email_taken', accountId: owner.id, ip: origin.ip, userAgent: origin.userAgent });
-    const { signInUrl, resetUrl, site } = this.#options;
-    const mail = registrationAttemptMail({ to: owner.email, username: owner.username, site, signInUrl, resetUrl }, translator);
+    const { signInUrl, resetUrl, site, product } = this.#options;
+    const mail = registrationAttemptMail({ to: owner.email, username: owner.username, site, product, signInUrl, resetUrl }, translator);
     return { status: 'accepted', mailed: await this.#send(mail, owner.id, log) };
   }
 

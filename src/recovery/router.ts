@@ -19,7 +19,7 @@ import { signInToReturnTo } from './sign-in-return.ts';
 import type { WayOn } from '../interactions/views.ts';
 
 export interface RecoveryDependencies {
-  config: Pick<Readonly<Config>, 'issuer' | 'security'>;
+  config: Pick<Readonly<Config>, 'issuer' | 'security' | 'brand'>;
   db: Database;
   accounts: Accounts;
   audit: AuditLog;
@@ -42,6 +42,7 @@ export function createPasswordReset(deps: RecoveryDependencies, tokens = new Acc
     endSessions: deps.endSessions,
     completeUrl: `${base}${RESET_COMPLETE_PATH}`,
     site: new URL(deps.config.issuer).host,
+    product: deps.config.brand.name,
     ttlSeconds: deps.config.security.passwordResetTtl,
   });
 }
@@ -75,6 +76,7 @@ export function recoveryRouter(deps: RecoveryDependencies): Router {
       signInUrl: `${base}${ACCOUNT_PATH}`,
       resetUrl: `${base}${PASSWORD_RESET_PATH}`,
       site,
+      product: config.brand.name,
       ttlSeconds: config.security.emailVerificationTtl,
     });
     registrationRoutes(router, { registration, views: deps.views, passwordMinLength: config.security.passwordMinLength, form, wayOn });

@@ -10,6 +10,8 @@ import * as signingKeyLifecycle from '../../migrations/20261130200000_signing_ke
 import * as masterKeyDerivation from '../../migrations/20261130200100_master_key_derivation.ts';
 import * as logoutDeliveries from '../../migrations/20261130300000_logout_deliveries.ts';
 import * as accountProfile from '../../migrations/20261130800000_account_profile.ts';
+import * as clientLogos from '../../migrations/20261201100000_client_logos.ts';
+import * as clientRegistration from '../../migrations/20261201400000_client_registration.ts';
 import * as passkeys from '../../migrations/20261201600000_passkeys.ts';
 
 interface Migration {
@@ -31,6 +33,8 @@ const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['20261130200100_master_key_derivation', masterKeyDerivation],
   ['20261130300000_logout_deliveries', logoutDeliveries],
   ['20261130800000_account_profile', accountProfile],
+  ['20261201100000_client_logos', clientLogos],
+  ['20261201400000_client_registration', clientRegistration],
   ['20261201600000_passkeys', passkeys],
 ];
 

@@ -127,11 +127,11 @@ export function adapterContract(store: (model: string) => Adapter): void {
       );
     });
 
-    it('of a PushedAuthorizationRequest twice (not contested) does not throw', async () => {
+    it('of a PushedAuthorizationRequest twice refuses the second as an invalid request_uri', async () => {
       const id = uniqueId();
       await store('PushedAuthorizationRequest').upsert(id, { request: 'eyJhbGciOiJub25lIn0.e30.', dupe: false }, 60);
       await store('PushedAuthorizationRequest').consume(id);
-      await store('PushedAuthorizationRequest').consume(id);
+      await expect(store('PushedAuthorizationRequest').consume(id)).rejects.toMatchObject({ error: 'invalid_request_uri' });
       expect(typeof (await store('PushedAuthorizationRequest').find(id))?.consumed).toBe('number');
     });
 

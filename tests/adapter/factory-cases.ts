@@ -39,7 +39,7 @@ export function factoryCases(tiers: () => { db: Database; kv: KvStore }): void {
   const setup = () => {
     const { db, kv } = tiers();
     const clients = new Clients(db, createEnvelope(randomBytes(32)));
-    return { db, kv, clients, adapterFor: createAdapterFactory({ db, kv, recordCache: new RecordCache(kv, 300), clients, tokenIds }) };
+    return { db, kv, clients, adapterFor: createAdapterFactory({ db, kv, recordCache: new RecordCache(kv, 300), clients, issuer: 'https://id.example.test', tokenIds }) };
   };
 
   it.each(DURABLE)('%s goes to the durable tier (SQL)', async (model) => {

@@ -65,9 +65,10 @@ describe.each(availableBackends())('admin API: generated invalid bodies on %s', 
 
     let sent = 0;
     const withBody = Object.entries(document.paths).flatMap(([path, methods]) =>
-      Object.entries(methods).filter(([, operation]) => operation.requestBody).map(([method, operation]) => ({ path, method, operation })),
+      // JSON bodies; the image operation's refusals are in client-presentation.test.ts
+      Object.entries(methods).filter(([, operation]) => operation.requestBody?.content['application/json']).map(([method, operation]) => ({ path, method, operation })),
     );
-    expect(withBody.map(({ operation }) => operation.operationId).sort()).toEqual(['createApi', 'createClient', 'createRole', 'createUser', 'setUserPassword', 'updateApi', 'updateClient', 'updateRole', 'updateUser']);
+    expect(withBody.map(({ operation }) => operation.operationId).sort()).toEqual(['createApi', 'createClient', 'createInitialAccessToken', 'createRole', 'createUser', 'setUserPassword', 'updateApi', 'updateClient', 'updateRole', 'updateUser']);
     for (const { path, method, operation } of withBody) {
       const concrete = path.replace(/\{(\w+)\}/g, (_match, name: string) => {
         const parameter = operation.parameters.find((p: Schema) => p.name === name);

@@ -74,10 +74,10 @@ export interface AdminHarness {
   call(operationId: string, method: string, path: string, options?: { body?: unknown; token?: string | null; headers?: Record<string, string> }): Promise<AdminAnswer>;
 }
 
-export async function request(server: TestServer, method: string, path: string, options: { body?: unknown; token?: string | null; headers?: Record<string, string>; rawBody?: string } = {}): Promise<AdminAnswer> {
+export async function request(server: TestServer, method: string, path: string, options: { body?: unknown; token?: string | null; headers?: Record<string, string>; rawBody?: string | Uint8Array } = {}): Promise<AdminAnswer> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  let body: string | undefined = options.rawBody;
+  let body: string | Uint8Array | undefined = options.rawBody;
   if (options.body !== undefined) {
     headers['content-type'] ??= 'application/json';
     body = JSON.stringify(options.body);

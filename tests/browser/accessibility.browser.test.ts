@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,8 @@ import * as oidc from 'openid-client';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Authenticator } from '../support/authenticator.ts';
-import { DESKTOP, launchChromium, skipBrowserSuites } from '../support/browser.ts';
+import { DESKTOP, launchChromium, screenshot, skipBrowserSuites } from '../support/browser.ts';
+import { PNG_LOGO } from '../support/images.ts';
 import { extractLink, waitForMail } from '../support/outbox.ts';
 import { discover, REDIRECT_URI, seed, startAuthorization, type Fixture } from '../support/relying-party.ts';
 import { startTestServer, type TestServer } from '../support/test-server.ts';
@@ -22,7 +23,11 @@ interface Violation {
   nodes: Array<{ target: string[]; failureSummary?: string }>;
 }
 
-/** Every page Postern shows, checked by axe-core (WCAG 2.2 AA and best practice) in light and dark. */
+/**
+ * Every page Postern shows, checked by axe-core (WCAG 2.2 AA and best practice) in light and dark,
+ * with an operator's brand (logo, colours, support link) and an application's logo and links on
+ * them; each page is also photographed into test-results/screenshots (light, dark, mobile).
+ */
 describe.skipIf(skipBrowserSuites)('accessibility of every page (axe-core)', () => {
   let browser: Browser;
   let server: TestServer;
@@ -36,8 +41,21 @@ describe.skipIf(skipBrowserSuites)('accessibility of every page (axe-core)', () 
   beforeAll(async () => {
     browser = await launchChromium();
     outbox = await mkdtemp(join(tmpdir(), 'postern-axe-'));
-    server = await startTestServer('embedded', { POSTERN_REGISTRATION: 'true', POSTERN_MAIL_OUTBOX: outbox, POSTERN_RATE_LIMIT_REGISTRATION: 'off', POSTERN_RATE_LIMIT_PASSWORD_RESET: 'off' });
+    await writeFile(join(outbox, 'brand-logo.png'), PNG_LOGO);
+    server = await startTestServer('embedded', {
+      POSTERN_REGISTRATION: 'true',
+      POSTERN_MAIL_OUTBOX: outbox,
+      POSTERN_RATE_LIMIT_REGISTRATION: 'off',
+      POSTERN_RATE_LIMIT_PASSWORD_RESET: 'off',
+      POSTERN_BRAND_NAME: 'Acme Accounts',
+      POSTERN_BRAND_LOGO: join(outbox, 'brand-logo.png'),
+      POSTERN_BRAND_ACCENT: '#0b7285',
+      POSTERN_BRAND_ACCENT_DARK: '#fab005',
+      POSTERN_BRAND_SUPPORT_URL: 'mailto:help@acme.example.test',
+    });
     fixture = await seed(server);
+    await server.services.clients.update(fixture.clientId, { clientUri: 'https://app.example.test/', policyUri: 'https://app.example.test/privacy', tosUri: 'https://app.example.test/terms' });
+    await server.services.clients.setLogo(fixture.clientId, PNG_LOGO, 'image/png');
     config = await discover(server, fixture);
   });
   afterAll(async () => {
@@ -66,6 +84,7 @@ describe.skipIf(skipBrowserSuites)('accessibility of every page (axe-core)', () 
       expect(found, `${name} in ${colorScheme} mode`).toEqual([]);
     }
     await page.emulateMedia({ colorScheme: null, reducedMotion: null });
+    await screenshot(page, name);
     checked.push(name);
   }
 

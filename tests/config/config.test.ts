@@ -63,6 +63,7 @@ describe('loadConfig', () => {
           userinfo: { limit: 600, windowSeconds: 60 },
           login: { limit: 30, windowSeconds: 60 },
           registration: { limit: 10, windowSeconds: 3600 },
+          client_registration: { limit: 30, windowSeconds: 3600 },
           password_reset: { limit: 10, windowSeconds: 3600 },
           admin: { limit: 300, windowSeconds: 60 },
         },
@@ -86,6 +87,9 @@ describe('loadConfig', () => {
       signingKeys: { rotationIntervalSeconds: 90 * 86400, checkIntervalSeconds: 60, jwksMaxAgeSeconds: 300 },
       observability: { metricsPort: undefined, metricsToken: undefined, otlpEndpoint: undefined, serviceName: 'postern' },
       backchannelLogout: { retryBaseSeconds: 10, maxAttempts: 10, maxAgeSeconds: 86400, timeoutSeconds: 5, pollSeconds: 5 },
+      brand: { name: 'Postern', logo: undefined, accent: undefined, supportUrl: undefined },
+      clientRegistration: { mode: 'off', redirectUriPatterns: [], grantTypes: ['authorization_code', 'refresh_token'], scopes: ['openid', 'profile', 'email', 'offline_access'], unusedTtlSeconds: 86400 },
+      clientMetadataDocuments: { enabled: false, hosts: [], caFile: undefined, allowPrivateAddressesForTesting: false },
       protocol: { dpopRequireNonce: true, requirePar: false },
     });
     expect(config.redis).toBeUndefined();
@@ -108,6 +112,31 @@ describe('loadConfig', () => {
     expect(configError({ POSTERN_LOGOUT_MAX_ATTEMPTS: '0' }).message).toContain('POSTERN_LOGOUT_MAX_ATTEMPTS must be at least 1');
     expect(configError({ POSTERN_LOGOUT_TIMEOUT: '61' }).message).toContain('POSTERN_LOGOUT_TIMEOUT must be at most 60');
     expect(configError({ POSTERN_LOGOUT_RETRY_BASE: '0.5' }).message).toContain('POSTERN_LOGOUT_RETRY_BASE must be a whole number');
+  });
+
+  it('reads the dynamic client registration settings and refuses unknown modes, grant types and bad patterns', () => {
+    const config = load({
+      POSTERN_CLIENT_REGISTRATION: 'open-native',
+      POSTERN_CLIENT_REGISTRATION_REDIRECT_URIS: 'http://127.0.0.1:*, com.example.app:/*',
+      POSTERN_CLIENT_REGISTRATION_GRANT_TYPES: 'authorization_code',
+      POSTERN_CLIENT_REGISTRATION_SCOPES: 'openid mcp:tools',
+      POSTERN_CLIENT_REGISTRATION_UNUSED_TTL: 'off',
+      POSTERN_RATE_LIMIT_CLIENT_REGISTRATION: '5/1m',
+    });
+    expect(config.clientRegistration).toEqual({ mode: 'open-native', redirectUriPatterns: ['http://127.0.0.1:*', 'com.example.app:/*'], grantTypes: ['authorization_code'], scopes: ['openid', 'mcp:tools'], unusedTtlSeconds: null });
+    expect(config.security.rateLimits.client_registration).toEqual({ limit: 5, windowSeconds: 60 });
+    expect(configError({ POSTERN_CLIENT_REGISTRATION: 'on' }).message).toContain('POSTERN_CLIENT_REGISTRATION must be one of off, token, open-native');
+    expect(configError({ POSTERN_CLIENT_REGISTRATION_GRANT_TYPES: 'implicit' }).message).toContain('unknown grant type "implicit"');
+    expect(configError({ POSTERN_CLIENT_REGISTRATION_REDIRECT_URIS: '/callback' }).message).toContain('does not start with a scheme');
+  });
+
+  it('reads the client ID metadata document settings: hosts needed when on, the private-address test setting never in production', () => {
+    const config = load({ POSTERN_CLIENT_METADATA_DOCUMENTS: 'true', POSTERN_CLIENT_METADATA_DOCUMENT_HOSTS: 'Agents.Example.com, *.tools.example', POSTERN_CLIENT_METADATA_DOCUMENT_CA_FILE: 'ca.pem' });
+    expect(config.clientMetadataDocuments).toEqual({ enabled: true, hosts: ['agents.example.com', '*.tools.example'], caFile: '/srv/postern/ca.pem', allowPrivateAddressesForTesting: false });
+    expect(configError({ POSTERN_CLIENT_METADATA_DOCUMENTS: 'true' }).message).toContain('needs POSTERN_CLIENT_METADATA_DOCUMENT_HOSTS');
+    expect(configError({ POSTERN_CLIENT_METADATA_DOCUMENT_HOSTS: 'https://x.example' }).message).toContain('is not a host name');
+    expect(load({ POSTERN_CLIENT_METADATA_DOCUMENT_ALLOW_PRIVATE_ADDRESSES_FOR_TESTING: 'true' }).clientMetadataDocuments.allowPrivateAddressesForTesting).toBe(true);
+    expect(configError({ ...PRODUCTION, POSTERN_CLIENT_METADATA_DOCUMENT_ALLOW_PRIVATE_ADDRESSES_FOR_TESTING: 'true' }).message).toContain('refused in production');
   });
 
   it('requires DPoP nonces and no pushed requests by default; both can be turned the other way', () => {

@@ -154,7 +154,7 @@ describe('the language of the pages', () => {
     const sent = await agent.post(formAction(form.html), { csrf: hiddenField(form.html, 'csrf'), login: username });
     expect(sent.html).toContain('Sehen Sie in Ihre E-Mails');
     const mail = await waitForMail(OUTBOX, { to: `${username}@example.test`, since });
-    expect(mail.subject).toBe('Ihr Passwort zurücksetzen');
+    expect(mail.subject).toBe('Postern: Ihr Passwort zurücksetzen');
     expect(mail.language).toBe('de');
     expect(mail.text).toContain(`Jemand hat verlangt, das Passwort des Kontos „${username}“`);
     expect(mail.text).toMatch(/innerhalb von \d+ (Minuten|Minute|Stunden|Stunde|Tagen?)\)/);

@@ -81,6 +81,23 @@ describe.each(availableBackends())('pushed authorization requests (RFC 9126) on 
     expect(await refusal(t.server, pushed)).toMatchObject({ error: 'invalid_request_uri' });
   });
 
+  it('gives one code for a pushed request that racing tabs present at once; the others are refused', async () => {
+    const agent = new UserAgent(t.server.issuer);
+    const first = await authorizationParameters();
+    await signIn(agent, await oidc.buildAuthorizationUrlWithPAR(t.config, first.parameters), t.fixture);
+    // signed in and consented: the next request is answered at once, without a page
+    const { parameters } = await authorizationParameters();
+    const { prompt: _prompt, ...silent } = parameters;
+    const url = await oidc.buildAuthorizationUrlWithPAR(t.config, silent);
+    const answers = await Promise.all(Array.from({ length: 6 }, () => agent.follow(url.toString())));
+    const codes = answers.filter((page) => page.status === 0 && new URL(page.url).searchParams.has('code'));
+    expect(codes).toHaveLength(1);
+    for (const page of answers.filter((answer) => !codes.includes(answer))) {
+      const error = page.status === 0 ? new URL(page.url).searchParams.get('error') : /<dt>Error<\/dt><dd><code>([a-z_]+)<\/code>/.exec(page.html)?.[1];
+      expect(error).toBe('invalid_request_uri');
+    }
+  });
+
   it('refuses a push without client authentication', async () => {
     const { parameters } = await authorizationParameters();
     const response = await fetch(new URL('/request', t.server.issuer), { method: 'POST', body: new URLSearchParams({ ...parameters, client_id: t.fixture.clientId, response_type: 'code' }) });

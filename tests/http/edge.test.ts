@@ -49,6 +49,13 @@ describe.each(availableBackends())('the HTTP edge on %s', (backend) => {
     }
   });
 
+  it.each([undefined, '*/*', 'text/html', 'image/*'])('answers a refused sign-out confirmation sent with Accept %s as a page, not JSON', async (accept) => {
+    const response = await send(t.server.url, { method: 'POST', path: '/session/end/confirm', headers: { ...FORM, 'accept-encoding': 'identity', 'accept-language': 'en', ...(accept ? { accept } : {}) }, chunks: [Buffer.from('xsrf=forged&logout=yes')] });
+    expect(response.status).toBe(400);
+    expect(response.headers['content-type']).toMatch(/^text\/html/);
+    expect(response.body).toMatch(/^<!doctype html>/i);
+  });
+
   it('still serves a body just under the limit to the engine, chunked or not', async () => {
     const body = Buffer.from(`token=${'x'.repeat(50 * 1024)}`);
     const basic = `Basic ${Buffer.from(`${t.fixture.clientId}:${t.fixture.clientSecret}`).toString('base64')}`;

@@ -61,16 +61,27 @@ export function watchPage(page: Page, origin: string): PageWatch {
 
 export const SCREENSHOT_DIR = join(process.cwd(), 'test-results', 'screenshots');
 
-/** Full-page screenshots at desktop size (`<name>.png`), phone size (`-mobile`) and in dark mode (`-dark`). */
+/** `sign-in with an error` → `sign-in-with-an-error`: a page's name as a file name. */
+export function screenshotName(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+/**
+ * Full-page screenshots of the page as it is, in test-results/screenshots (git-ignored):
+ * `<name>-light.png` and `<name>-dark.png` at desktop size, `<name>-mobile.png` at phone size.
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
+  const file = (variant: string) => join(SCREENSHOT_DIR, `${screenshotName(name)}-${variant}.png`);
   const original = page.viewportSize() ?? DESKTOP;
   await page.setViewportSize(DESKTOP);
-  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true, animations: 'disabled' });
-  await page.setViewportSize(MOBILE);
-  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-mobile.png`), fullPage: true, animations: 'disabled' });
-  await page.setViewportSize(original);
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.screenshot({ path: file('light'), fullPage: true, animations: 'disabled' });
   await page.emulateMedia({ colorScheme: 'dark' });
-  await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-dark.png`), fullPage: true, animations: 'disabled' });
+  await page.screenshot({ path: file('dark'), fullPage: true, animations: 'disabled' });
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.setViewportSize(MOBILE);
+  await page.screenshot({ path: file('mobile'), fullPage: true, animations: 'disabled' });
+  await page.setViewportSize(original);
   await page.emulateMedia({ colorScheme: null });
 }

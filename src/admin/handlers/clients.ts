@@ -1,10 +1,11 @@
+import { clientLogoPath } from '../../domain/client-presentation.ts';
 import type { ClientSummary, GrantType, PkcePolicy, SecretAuthMethod } from '../../domain/clients.ts';
 import type { Entitlements } from '../../domain/roles.ts';
 import { etagOf, expectVersion, requireIfMatch } from '../etag.ts';
 import { keysetPage, pageRequest } from '../pagination.ts';
 import { auditChange, iso, type Handler, type HandlerDependencies } from './types.ts';
 
-export function clientJson(client: ClientSummary) {
+export function clientJsonAt(client: ClientSummary, issuer: string) {
   return {
     clientId: client.clientId,
     name: client.name,
@@ -18,6 +19,10 @@ export function clientJson(client: ClientSummary) {
     pkcePolicy: client.pkcePolicy,
     backchannelLogoutUri: client.backchannelLogoutUri,
     backchannelLogoutSessionRequired: client.backchannelLogoutSessionRequired,
+    ...client.links,
+    logoUri: client.logo ? `${issuer}${clientLogoPath(client.clientId, client.logo)}` : null,
+    dynamic: client.dynamic,
+    firstUsedAt: client.firstUsedAt ? iso(client.firstUsedAt) : null,
     dpopBoundAccessTokens: client.dpopBoundAccessTokens,
     requirePushedAuthorizationRequests: client.requirePushedAuthorizationRequests,
     tokenExchangeAudiences: client.tokenExchangeAudiences,
@@ -45,12 +50,22 @@ interface ClientBody {
   dpopBoundAccessTokens?: boolean;
   requirePushedAuthorizationRequests?: boolean;
   tokenExchangeAudiences?: string[];
+  clientUri?: string | null;
+  policyUri?: string | null;
+  tosUri?: string | null;
+}
+
+/** The body of an image operation, as the router read it. */
+export interface ImageBody {
+  bytes: Buffer;
+  type: string;
 }
 
 export function clientHandlers(deps: HandlerDependencies): Record<string, Handler> {
   const { clients, roles } = deps.services;
   const clientId = (request: { path: Record<string, unknown> }) => request.path.clientId as string;
   const roleName = (request: { path: Record<string, unknown> }) => request.path.roleName as string;
+  const clientJson = (client: ClientSummary) => clientJsonAt(client, deps.issuer);
   return {
     async listClients(request) {
       const body = await keysetPage(pageRequest(request.query), (page) => clients.page(page), (client) => client.clientId, clientJson);
@@ -58,7 +73,15 @@ export function clientHandlers(deps: HandlerDependencies): Record<string, Handle
     },
     async createClient(request) {
       const input = request.body as ClientBody;
-      const { client, clientSecret } = await clients.create({ ...input, name: input.name!, type: input.type!, backchannelLogoutUri: input.backchannelLogoutUri ?? undefined });
+      const { client, clientSecret } = await clients.create({
+        ...input,
+        name: input.name!,
+        type: input.type!,
+        backchannelLogoutUri: input.backchannelLogoutUri ?? undefined,
+        clientUri: input.clientUri ?? undefined,
+        policyUri: input.policyUri ?? undefined,
+        tosUri: input.tosUri ?? undefined,
+      });
       await auditChange(deps, request, { type: 'client.created', clientId: client.clientId });
       const json = clientJson(client);
       return { status: 201, body: clientSecret === undefined ? json : { ...json, clientSecret }, etag: etagOf(json) };
@@ -89,6 +112,19 @@ export function clientHandlers(deps: HandlerDependencies): Record<string, Handle
       await auditChange(deps, request, { type: 'client.secret_rotated', clientId: client.clientId });
       const json = clientJson(client);
       return { status: 200, body: { ...json, clientSecret }, etag: etagOf(json) };
+    },
+    async setClientLogo(request) {
+      const { bytes, type } = request.body as ImageBody;
+      const client = await clients.setLogo(clientId(request), bytes, type);
+      await auditChange(deps, request, { type: 'client.updated', clientId: client.clientId, details: { fields: ['logo'] } });
+      const json = clientJson(client);
+      return { status: 200, body: json, etag: etagOf(json) };
+    },
+    async deleteClientLogo(request) {
+      const client = await clients.removeLogo(clientId(request));
+      await auditChange(deps, request, { type: 'client.updated', clientId: client.clientId, details: { fields: ['logo'] } });
+      const json = clientJson(client);
+      return { status: 200, body: json, etag: etagOf(json) };
     },
     async listClientRoles(request) {
       const id = clientId(request);

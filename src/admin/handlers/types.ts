@@ -1,3 +1,4 @@
+import type { InitialAccessTokens } from '../../domain/initial-access-tokens.ts';
 import type { Accounts } from '../../domain/accounts.ts';
 import type { AuditEvent, AuditLog } from '../../domain/audit.ts';
 import { clientActor } from '../../domain/audit.ts';
@@ -68,6 +69,7 @@ export interface AdminServices {
   signingKeys: SigningKeys;
   audit: AuditLog;
   logoutDeliveries: LogoutDeliveries;
+  initialAccessTokens: InitialAccessTokens;
   throttle: LoginThrottle;
   totp: Totp;
   recoveryCodes: RecoveryCodes;
@@ -75,6 +77,8 @@ export interface AdminServices {
 }
 
 export interface HandlerDependencies {
+  /** for the absolute URLs of what Postern serves (client logos) */
+  issuer: string;
   services: AdminServices;
   sessions: AdminSessions;
   /** mails a reset link to the account this address belongs to (the recovery pages' flow) */

@@ -47,6 +47,11 @@ function operationObject(spec: OperationSpec): OperationObject {
     responses['413'] = problem('the body is too large');
     responses['415'] = problem('the body is not application/json');
   }
+  if (spec.image) {
+    responses['400'] = problem('the request does not match this document, or the image is empty');
+    responses['413'] = problem(`the image is larger than ${spec.image.maxBytes / 1024} KiB`);
+    responses['415'] = problem(`the body is not one of ${spec.image.types.join(', ')} (by its Content-Type and its bytes)`);
+  }
   if (spec.ifMatch) {
     responses['412'] = problem('the resource changed since the ETag given in If-Match');
     responses['428'] = problem('If-Match is missing: send the ETag of the version the change is based on');
@@ -61,6 +66,7 @@ function operationObject(spec: OperationSpec): OperationObject {
     security: spec.scope ? [{ adminToken: [spec.scope] }] : [],
     ...(parameters.length ? { parameters } : {}),
     ...(spec.body ? { requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${spec.body}` } } } } } : {}),
+    ...(spec.image ? { requestBody: { required: true, content: Object.fromEntries(spec.image.types.map((type) => [type, { schema: { description: 'the image file', maxLength: spec.image!.maxBytes } }])) } } : {}),
     responses,
   };
 }

@@ -1,5 +1,6 @@
 import type { AdminScope } from '../../domain/admin-access.ts';
-import { CLIENT_ID, ENGINE_ID, ROLE_NAME } from './schemas.ts';
+import { CLIENT_LOGO_MAX_BYTES, CLIENT_LOGO_TYPES } from '../../domain/client-presentation.ts';
+import { CLIENT_ID, ENGINE_ID, INITIAL_ACCESS_TOKEN_ID, ROLE_NAME } from './schemas.ts';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -23,6 +24,8 @@ export interface OperationSpec {
   parameters?: ParameterSpec[];
   /** the component schema of the JSON body */
   body?: string;
+  /** the body is an image of one of these types, at most `maxBytes` (not JSON) */
+  image?: { types: readonly string[]; maxBytes: number };
   /** the change needs `If-Match` with the resource's current ETag */
   ifMatch?: boolean;
   /** status → component schema of the answer (null: no body) */
@@ -59,9 +62,25 @@ export const OPERATIONS: OperationSpec[] = [
   { operationId: 'updateClient', method: 'patch', path: '/clients/{clientId}', tag: 'clients', summary: "change a client's registration (merge: fields left out stay)", scope: 'admin:clients:write', parameters: [CLIENT], body: 'ClientChanges', ifMatch: true, responses: withTag(true, 'Client') },
   { operationId: 'deleteClient', method: 'delete', path: '/clients/{clientId}', tag: 'clients', summary: 'delete a client with its grants and refresh tokens', scope: 'admin:clients:write', parameters: [CLIENT], responses: noContent },
   { operationId: 'rotateClientSecret', method: 'post', path: '/clients/{clientId}/secret', tag: 'clients', summary: 'a new secret, in this answer only; the old one stops working at once', scope: 'admin:clients:write', parameters: [CLIENT], responses: withTag(true, 'ClientWithSecret') },
+  {
+    operationId: 'setClientLogo',
+    method: 'put',
+    path: '/clients/{clientId}/logo',
+    tag: 'clients',
+    summary: `store the logo the sign-in and consent pages show (PNG, JPEG or WebP, at most ${CLIENT_LOGO_MAX_BYTES / 1024} KiB; SVG is refused); Postern serves it from its own origin and publishes that address as logo_uri`,
+    scope: 'admin:clients:write',
+    parameters: [CLIENT],
+    image: { types: CLIENT_LOGO_TYPES, maxBytes: CLIENT_LOGO_MAX_BYTES },
+    responses: withTag(true, 'Client'),
+  },
+  { operationId: 'deleteClientLogo', method: 'delete', path: '/clients/{clientId}/logo', tag: 'clients', summary: 'remove the logo; the pages show none', scope: 'admin:clients:write', parameters: [CLIENT], responses: withTag(true, 'Client') },
   { operationId: 'listClientRoles', method: 'get', path: '/clients/{clientId}/roles', tag: 'clients', summary: 'the roles a client holds for its own tokens', scope: 'admin:clients:read', parameters: [CLIENT], responses: ok('HeldRoles') },
   { operationId: 'grantClientRole', method: 'put', path: '/clients/{clientId}/roles/{roleName}', tag: 'clients', summary: 'give a role to a client-credentials client', scope: 'admin:roles:write', parameters: [CLIENT, ROLE], responses: noContent },
   { operationId: 'revokeClientRole', method: 'delete', path: '/clients/{clientId}/roles/{roleName}', tag: 'clients', summary: 'take a role from a client', scope: 'admin:roles:write', parameters: [CLIENT, ROLE], responses: noContent },
+
+  { operationId: 'listInitialAccessTokens', method: 'get', path: '/initial-access-tokens', tag: 'client registration', summary: 'initial access tokens for dynamic client registration (RFC 7591), oldest first, never their values', scope: 'admin:clients:read', parameters: PAGE_PARAMETERS, responses: ok('InitialAccessTokenPage') },
+  { operationId: 'createInitialAccessToken', method: 'post', path: '/initial-access-tokens', tag: 'client registration', summary: 'make an initial access token; its value is in this answer only', scope: 'admin:clients:write', body: 'NewInitialAccessToken', responses: { 201: { description: 'made', schema: 'CreatedInitialAccessToken' } } },
+  { operationId: 'revokeInitialAccessToken', method: 'delete', path: '/initial-access-tokens/{tokenId}', tag: 'client registration', summary: 'revoke an initial access token (clients it registered stay)', scope: 'admin:clients:write', parameters: [param('tokenId', "the token's id", INITIAL_ACCESS_TOKEN_ID)], responses: noContent },
 
   { operationId: 'listUsers', method: 'get', path: '/users', tag: 'users', summary: 'list user accounts by id', scope: 'admin:users:read', parameters: PAGE_PARAMETERS, responses: ok('UserPage') },
   { operationId: 'createUser', method: 'post', path: '/users', tag: 'users', summary: 'create a user account', scope: 'admin:users:write', body: 'NewUser', responses: { 201: { description: 'created', schema: 'User', etag: true } } },

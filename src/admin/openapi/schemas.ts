@@ -21,6 +21,7 @@ const page = (item: string): Schema => ({
 export const SCOPE_TOKEN: Schema = { type: 'string', minLength: 1, maxLength: 200, pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' };
 export const CLIENT_ID: Schema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._~-]{0,127}$' };
 export const ROLE_NAME: Schema = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[\\p{L}\\p{N}][\\p{L}\\p{N}._:/-]{0,63}$' };
+export const INITIAL_ACCESS_TOKEN_ID: Schema = { type: 'string', pattern: '^[0-9a-f]{16}$' };
 export const ENGINE_ID: Schema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,200}$' };
 
 const GRANT_TYPE: Schema = { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials'] };
@@ -47,6 +48,9 @@ const clientFields = {
   firstParty: { type: 'boolean', description: 'your own application: the consent page is skipped' },
   backchannelLogoutUri: { ...nullable({ type: 'string', format: 'uri', maxLength: 2000 }), description: 'where the application hears that a session it had ended (OpenID Connect Back-Channel Logout); null: it is not told' },
   backchannelLogoutSessionRequired: { type: 'boolean', description: 'the application needs sid in logout tokens (always sent)' },
+  clientUri: { ...nullable(uri), description: "the application's home page, linked from its name on the sign-in and consent pages; https (http on loopback only); null: none" },
+  policyUri: { ...nullable(uri), description: "the application's privacy policy, linked on the sign-in and consent pages; https (http on loopback only)" },
+  tosUri: { ...nullable(uri), description: "the application's terms of service, linked on the sign-in and consent pages; https (http on loopback only)" },
   dpopBoundAccessTokens: { type: 'boolean', description: 'every token request carries a DPoP proof (RFC 9449): access and refresh tokens are bound to its key (dpop_bound_access_tokens)' },
   tokenExchangeAudiences: { ...list(uri, 20), description: 'the APIs (resource identifiers) the client may exchange a user\'s access token for (RFC 8693 token exchange); empty: none. Confidential clients only' },
   requirePushedAuthorizationRequests: { type: 'boolean', description: 'authorization requests only through the pushed authorization request endpoint (RFC 9126; require_pushed_authorization_requests); POSTERN_REQUIRE_PAR requires it of every client' },
@@ -61,13 +65,16 @@ const AUTH_METHOD: Schema = { type: 'string', enum: ['client_secret_basic', 'cli
 
 const client: Schema = {
   type: 'object',
-  required: ['clientId', 'name', 'type', 'firstParty', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes', 'tokenEndpointAuthMethod', 'pkcePolicy', 'backchannelLogoutUri', 'backchannelLogoutSessionRequired', 'dpopBoundAccessTokens', 'requirePushedAuthorizationRequests', 'tokenExchangeAudiences', 'createdAt'],
+  required: ['clientId', 'name', 'type', 'firstParty', 'redirectUris', 'postLogoutRedirectUris', 'grantTypes', 'scopes', 'tokenEndpointAuthMethod', 'pkcePolicy', 'backchannelLogoutUri', 'backchannelLogoutSessionRequired', 'dpopBoundAccessTokens', 'requirePushedAuthorizationRequests', 'tokenExchangeAudiences', 'clientUri', 'policyUri', 'tosUri', 'logoUri', 'dynamic', 'firstUsedAt', 'createdAt'],
   additionalProperties: false,
   properties: {
     clientId: CLIENT_ID,
     type: { type: 'string', enum: ['confidential', 'public'] },
     ...clientFields,
+    logoUri: { ...nullable(uri), description: 'where Postern serves the logo stored with PUT /clients/{clientId}/logo (its content hash in the path); null: none' },
     tokenEndpointAuthMethod: { type: 'string', enum: ['client_secret_basic', 'client_secret_post', 'none'] },
+    dynamic: { type: 'boolean', description: 'the application registered itself at the registration endpoint (RFC 7591)' },
+    firstUsedAt: { ...nullable(dateTime), description: 'when it first got a token; null: never (a dynamic registration never used is removed after POSTERN_CLIENT_REGISTRATION_UNUSED_TTL)' },
     createdAt: dateTime,
   },
 };
@@ -399,6 +406,43 @@ export const SCHEMAS: Record<string, Schema> = {
       nextCursor: nullable({ type: 'string' }),
     },
   },
+  InitialAccessToken: {
+    type: 'object',
+    required: ['id', 'description', 'createdAt', 'expiresAt', 'usesLeft', 'uses'],
+    additionalProperties: false,
+    properties: {
+      id: INITIAL_ACCESS_TOKEN_ID,
+      description: text(200),
+      createdAt: dateTime,
+      expiresAt: dateTime,
+      usesLeft: { ...nullable({ type: 'integer', minimum: 0 }), description: 'registrations it may still make; null: any number until it expires' },
+      uses: { type: 'integer', minimum: 0 },
+    },
+  },
+  CreatedInitialAccessToken: {
+    type: 'object',
+    required: ['id', 'description', 'createdAt', 'expiresAt', 'usesLeft', 'uses', 'value'],
+    additionalProperties: false,
+    properties: {
+      id: INITIAL_ACCESS_TOKEN_ID,
+      description: text(200),
+      createdAt: dateTime,
+      expiresAt: dateTime,
+      usesLeft: nullable({ type: 'integer', minimum: 0 }),
+      uses: { type: 'integer', minimum: 0 },
+      value: { type: 'string', description: 'the token, shown this once: the application sends it as a Bearer token to the registration endpoint' },
+    },
+  },
+  NewInitialAccessToken: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      description: text(200),
+      ttlSeconds: { type: 'integer', minimum: 60, maximum: 31536000, default: 86400, description: 'how long it stays valid' },
+      maxUses: { type: 'integer', minimum: 1, maximum: 1000000, description: 'how many registrations it allows; absent: any number' },
+    },
+  },
+  InitialAccessTokenPage: page('InitialAccessToken'),
   RetriedDeliveries: { type: 'object', required: ['restarted'], additionalProperties: false, properties: { restarted: { type: 'integer', minimum: 0 } } },
   KeyRotation: {
     type: 'object',

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { PKCE_POLICIES, type ClientSummary, type GrantType, type PkcePolicy, type PublicKeySet, type SecretAuthMethod } from '../../domain/clients.ts';
+import { PKCE_POLICIES, type ClientChanges, type ClientSummary, type GrantType, type PkcePolicy, type PublicKeySet, type SecretAuthMethod } from '../../domain/clients.ts';
+import { checkedLink, checkedLogo, CLIENT_LINK_FIELDS } from '../../domain/client-presentation.ts';
 import { COMMON_OPTIONS, onePositional, parseOrUsage, requireOption } from '../args.ts';
 import { UsageError } from '../errors.ts';
 import type { Command, CommandGroup } from '../command.ts';
@@ -15,6 +16,7 @@ function clientFields(client: ClientSummary, roles?: string[]): Array<[string, s
     ['name', client.name],
     ['type', client.type],
     ['first party', yesNo(client.firstParty)],
+    ['registered by', client.dynamic ? `itself (dynamic registration)${client.firstUsedAt ? '' : ', never used yet'}` : 'operator'],
     ['redirect uris', listOf(client.redirectUris)],
     ['post-logout uris', listOf(client.postLogoutRedirectUris)],
     ['grant types', listOf(client.grantTypes)],
@@ -28,6 +30,10 @@ function clientFields(client: ClientSummary, roles?: string[]): Array<[string, s
     ['scopes', listOf(client.scopes, 'any registered scope')],
     ['back-channel logout', client.backchannelLogoutUri ?? '-'],
     ...(client.backchannelLogoutUri ? [['logout needs sid', yesNo(client.backchannelLogoutSessionRequired)] as [string, string]] : []),
+    ['home page', client.links.clientUri ?? '-'],
+    ['privacy policy', client.links.policyUri ?? '-'],
+    ['terms of service', client.links.tosUri ?? '-'],
+    ['logo', client.logo ? `${client.logo.type}, sha256 ${client.logo.sha256.slice(0, 16)}…` : '-'],
     ...(roles ? [['roles', listOf(roles, 'none')] as [string, string]] : []),
     ['created', timestamp(client.createdAt)],
   ];
@@ -46,6 +52,16 @@ async function readKeySet(command: string, path: string | undefined): Promise<Pu
     return JSON.parse(text) as PublicKeySet;
   } catch {
     throw new UsageError(`${command}: ${path} is not JSON`);
+  }
+}
+
+/** A logo file's bytes; what they are (PNG, JPEG or WebP, never SVG) the domain reads from them. */
+async function readLogo(command: string, path: string | undefined): Promise<Buffer | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new UsageError(`${command}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
 }
 
@@ -94,6 +110,10 @@ Options:
                                    Logout) that a session it had ended
   --backchannel-logout-session-required
                                    the application needs sid in logout tokens (always sent)
+  --client-uri URL                 its home page, linked from its name on the sign-in and
+                                   consent pages (https; http for localhost only)
+  --policy-uri URL                 its privacy policy, linked on those pages
+  --tos-uri URL                    its terms of service, linked on those pages
   --json                           print JSON (with clientSecret) instead of text
 `,
   async run(args, { io }) {
@@ -121,6 +141,9 @@ Options:
           'token-exchange-audience': { type: 'string', multiple: true },
           'backchannel-logout-uri': { type: 'string' },
           'backchannel-logout-session-required': { type: 'boolean' },
+          'client-uri': { type: 'string' },
+          'policy-uri': { type: 'string' },
+          'tos-uri': { type: 'string' },
         },
       }),
     );
@@ -144,6 +167,9 @@ Options:
         requestObjects: { jwks, jwksUri: values['jwks-uri'], requireSignedRequestObject: values['require-signed-request-object'] },
         backchannelLogoutUri: values['backchannel-logout-uri'],
         backchannelLogoutSessionRequired: values['backchannel-logout-session-required'],
+        clientUri: values['client-uri'],
+        policyUri: values['policy-uri'],
+        tosUri: values['tos-uri'],
         dpopBoundAccessTokens: values['require-dpop'],
         requirePushedAuthorizationRequests: values['require-par'],
         tokenExchangeAudiences: values['token-exchange-audience'],
@@ -167,7 +193,8 @@ const list: Command = {
   summary: 'list registered applications',
   usage: `Usage: postern client list [--json]
 
-Lists registered applications, oldest first. Secrets are never shown.
+Lists registered applications, oldest first. Secrets are never shown. REGISTERED BY is
+"itself" for applications that registered at the registration endpoint (RFC 7591).
 `,
   async run(args, { io }) {
     const { values } = parseOrUsage('client list', () => parseArgs({ args, strict: true, options: COMMON_OPTIONS }));
@@ -176,8 +203,8 @@ Lists registered applications, oldest first. Secrets are never shown.
     if (all.length === 0) return void io.stdout.write('no clients\n');
     io.stdout.write(
       formatTable(
-        ['CLIENT ID', 'NAME', 'TYPE', 'FIRST PARTY', 'GRANT TYPES', 'REDIRECT URIS'],
-        all.map((c) => [c.clientId, c.name, c.type, yesNo(c.firstParty), listOf(c.grantTypes), listOf(c.redirectUris)]),
+        ['CLIENT ID', 'NAME', 'TYPE', 'FIRST PARTY', 'REGISTERED BY', 'GRANT TYPES', 'REDIRECT URIS'],
+        all.map((c) => [c.clientId, c.name, c.type, yesNo(c.firstParty), c.dynamic ? 'itself' : 'operator', listOf(c.grantTypes), listOf(c.redirectUris)]),
       ),
     );
   },
@@ -277,16 +304,27 @@ Options:
 };
 
 const update: Command = {
-  summary: "change an application's Back-Channel Logout registration, DPoP or PAR requirement",
+  summary: "change an application's links, logo, Back-Channel Logout registration, DPoP or PAR requirement",
   usage: `Usage: postern client update CLIENT_ID [options]
 
-Changes where the application is told that a session it had ended (OpenID Connect Back-Channel
-Logout; sessions that end from then on are told at the new URI), and whether it must use DPoP
-or pushed authorization requests. Settings not given stay as they are, except that a new
-Back-Channel Logout URI replaces the whole registration.
+Changes how the application presents itself on the sign-in and consent pages, where it is told
+that a session it had ended (OpenID Connect Back-Channel Logout; sessions that end from then on
+are told at the new URI), and whether it must use DPoP or pushed authorization requests.
+Settings not given stay as they are, except that a new Back-Channel Logout URI replaces the
+whole registration.
 
 Options:
-  --backchannel-logout-uri URI     register or replace the URI (https; http for localhost only)
+  --client-uri URL                 its home page, linked from its name (https; http for
+                                   localhost only)
+  --policy-uri URL                 its privacy policy ("Privacy policy" on the pages)
+  --tos-uri URL                    its terms of service ("Terms of service" on the pages)
+  --no-client-uri, --no-policy-uri, --no-tos-uri
+                                   remove that link
+  --logo-file PATH                 store this PNG, JPEG or WebP image (at most 256 KiB; SVG is
+                                   refused) as its logo; Postern serves it from its own origin
+  --no-logo                        remove the logo
+  --backchannel-logout-uri URI     register or replace the Back-Channel Logout URI (https; http
+                                   for localhost only); the whole registration is replaced
   --backchannel-logout-session-required
                                    the application needs sid in logout tokens (always sent)
   --no-backchannel-logout          remove the URI: the application is no longer told
@@ -310,6 +348,14 @@ Options:
           'backchannel-logout-uri': { type: 'string' },
           'backchannel-logout-session-required': { type: 'boolean' },
           'no-backchannel-logout': { type: 'boolean' },
+          'client-uri': { type: 'string' },
+          'policy-uri': { type: 'string' },
+          'tos-uri': { type: 'string' },
+          'no-client-uri': { type: 'boolean' },
+          'no-policy-uri': { type: 'boolean' },
+          'no-tos-uri': { type: 'boolean' },
+          'logo-file': { type: 'string' },
+          'no-logo': { type: 'boolean' },
           dpop: { type: 'string' },
           par: { type: 'string' },
           'token-exchange-audience': { type: 'string', multiple: true },
@@ -325,25 +371,48 @@ Options:
     if (uri !== undefined && remove) throw new UsageError('client update: give --backchannel-logout-uri or --no-backchannel-logout, not both');
     const audiences = values['no-token-exchange'] ? [] : values['token-exchange-audience'];
     if (values['no-token-exchange'] && values['token-exchange-audience']) throw new UsageError('client update: give --token-exchange-audience or --no-token-exchange, not both');
-    if (uri === undefined && !remove && dpop === undefined && par === undefined && audiences === undefined) {
-      throw new UsageError('client update: nothing to change (--backchannel-logout-uri URI, --no-backchannel-logout, --dpop, --par, --token-exchange-audience URI or --no-token-exchange)');
+    const links: ClientChanges = {};
+    for (const [option, field] of [['client-uri', 'clientUri'], ['policy-uri', 'policyUri'], ['tos-uri', 'tosUri']] as const) {
+      const value = values[option];
+      if (value !== undefined && values[`no-${option}`]) throw new UsageError(`client update: give --${option} or --no-${option}, not both`);
+      if (value !== undefined) links[field] = value;
+      else if (values[`no-${option}`]) links[field] = null;
+    }
+    if (values['logo-file'] !== undefined && values['no-logo']) throw new UsageError('client update: give --logo-file or --no-logo, not both');
+    const logo = await readLogo('client update', values['logo-file']);
+    const backchannel = uri !== undefined || remove;
+    const requirements = dpop !== undefined || par !== undefined || audiences !== undefined;
+    if (!backchannel && !requirements && Object.keys(links).length === 0 && !logo && !values['no-logo']) {
+      throw new UsageError('client update: nothing to change (see postern client update --help)');
     }
     if (uri === undefined && !remove && values['backchannel-logout-session-required']) {
       throw new UsageError('client update: --backchannel-logout-session-required goes with --backchannel-logout-uri');
     }
     const client = await withServices(async ({ clients, audit }) => {
-      let updated = uri !== undefined || remove
-        ? await clients.setBackchannelLogout(clientId, { uri: remove ? null : uri!, sessionRequired: values['backchannel-logout-session-required'] })
-        : undefined;
-      if (dpop !== undefined || par !== undefined || audiences !== undefined) {
-        updated = await clients.update(clientId, { dpopBoundAccessTokens: dpop, requirePushedAuthorizationRequests: par, tokenExchangeAudiences: audiences });
+      // checked before anything is written: a refused link or image leaves everything as it was
+      for (const [field, key] of Object.entries(CLIENT_LINK_FIELDS) as Array<[keyof typeof CLIENT_LINK_FIELDS, string]>) checkedLink(links[field], key);
+      if (logo) checkedLogo(logo, undefined);
+      if (backchannel) await clients.setBackchannelLogout(clientId, { uri: remove ? null : uri!, sessionRequired: values['backchannel-logout-session-required'] });
+      if (requirements || Object.keys(links).length > 0) {
+        await clients.update(clientId, { ...links, dpopBoundAccessTokens: dpop, requirePushedAuthorizationRequests: par, tokenExchangeAudiences: audiences });
       }
+      if (logo) await clients.setLogo(clientId, logo);
+      else if (values['no-logo']) await clients.removeLogo(clientId);
+      const updated = await clients.get(clientId);
+      const fields = [...Object.keys(links), ...(logo || values['no-logo'] ? ['logo'] : [])];
       await audit.record({
         type: 'client.updated',
         clientId,
-        details: { via: 'cli', backchannelLogoutUri: updated!.backchannelLogoutUri, dpopBoundAccessTokens: updated!.dpopBoundAccessTokens, requirePushedAuthorizationRequests: updated!.requirePushedAuthorizationRequests, tokenExchangeAudiences: updated!.tokenExchangeAudiences },
+        details: {
+          via: 'cli',
+          ...(fields.length > 0 ? { fields } : {}),
+          backchannelLogoutUri: updated.backchannelLogoutUri,
+          dpopBoundAccessTokens: updated.dpopBoundAccessTokens,
+          requirePushedAuthorizationRequests: updated.requirePushedAuthorizationRequests,
+          tokenExchangeAudiences: updated.tokenExchangeAudiences,
+        },
       });
-      return updated!;
+      return updated;
     });
     if (values.json) return writeJson(io.stdout, client);
     io.stdout.write(formatFields(clientFields(client)));

@@ -2,7 +2,7 @@ import type { RateLimitedEndpoint } from '../../config.ts';
 import { engineRouteKey } from '../../oidc/engine-path.ts';
 
 /** Endpoints whose errors are RFC 6749 style JSON; the others are pages that answer HTML. */
-export const PROTOCOL_ENDPOINTS: ReadonlySet<RateLimitedEndpoint> = new Set(['token', 'introspection', 'revocation', 'userinfo']);
+export const PROTOCOL_ENDPOINTS: ReadonlySet<RateLimitedEndpoint> = new Set(['token', 'introspection', 'revocation', 'userinfo', 'client_registration']);
 
 const POSTS = new Map<string, RateLimitedEndpoint>(
   (
@@ -12,6 +12,7 @@ const POSTS = new Map<string, RateLimitedEndpoint>(
       ['/token/revocation', 'revocation'],
       ['/me', 'userinfo'],
       ['/register', 'registration'],
+      ['/reg', 'client_registration'],
       ['/reset', 'password_reset'],
       ['/reset/complete', 'password_reset'],
     ] as const

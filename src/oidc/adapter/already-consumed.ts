@@ -1,11 +1,11 @@
 import { errors } from 'oidc-provider';
 
 /**
- * Thrown by `consume` when another request used the same code or refresh token first. It is the
- * engine's own `invalid_grant`, so the losing request gets the standard token-endpoint error.
+ * What `consume` throws when another request used the same code, refresh token or pushed request
+ * first: the engine's own error for that endpoint, so the losing request gets the standard answer
+ * (`invalid_grant` at the token endpoint, `invalid_request_uri` at the authorization endpoint).
  */
-export class AlreadyConsumed extends errors.InvalidGrant {
-  constructor(model: string) {
-    super(`${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
-  }
+export function alreadyConsumed(model: string): Error {
+  if (model === 'PushedAuthorizationRequest') return new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
+  return new errors.InvalidGrant(`${model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
 }

@@ -1,7 +1,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { hashTag } from '../../store/kv/hash-tag.ts';
 import type { KvStore } from '../../store/kv/index.ts';
-import { AlreadyConsumed } from './already-consumed.ts';
+import { alreadyConsumed } from './already-consumed.ts';
 import { CONTESTED_MODELS } from './model-tiers.ts';
 
 const FALLBACK_TTL = 3600;
@@ -64,7 +64,7 @@ export class KvModelStore implements Adapter {
 
   async consume(id: string) {
     const outcome = await this.#kv.claim(this.#key(id), this.#consumedKey(id), String(Math.floor(Date.now() / 1000)));
-    if (outcome !== 'won' && CONTESTED_MODELS.has(this.#model)) throw new AlreadyConsumed(this.#model);
+    if (outcome !== 'won' && CONTESTED_MODELS.has(this.#model)) throw alreadyConsumed(this.#model);
   }
 
   async destroy(id: string) {

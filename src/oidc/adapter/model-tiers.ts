@@ -12,7 +12,7 @@ export const DURABLE_MODELS: ReadonlySet<string> = new Set([
 
 /**
  * Grant sources that must be used exactly once: of two concurrent `consume` calls, the loser
- * is refused. Other models (PushedAuthorizationRequest) are marked consumed without a contest.
+ * is refused. A pushed request is one too: two tabs presenting it at once must not get two codes.
  */
 export const CONTESTED_MODELS: ReadonlySet<string> = new Set([
   'AuthorizationCode',
@@ -20,6 +20,7 @@ export const CONTESTED_MODELS: ReadonlySet<string> = new Set([
   'DeviceCode',
   'BackchannelAuthenticationRequest',
   'PreAuthorizedCode',
+  'PushedAuthorizationRequest',
 ]);
 
 export function tierOf(model: string): 'durable' | 'ephemeral' {

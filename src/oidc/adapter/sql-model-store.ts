@@ -2,7 +2,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { deletedRows, type Database } from '../../store/db.ts';
 import { runPrepared } from '../../store/prepared.ts';
 import type { RemovedRecord } from '../../store/record-cache.ts';
-import { AlreadyConsumed } from './already-consumed.ts';
+import { alreadyConsumed } from './already-consumed.ts';
 import { fromJsonb, toJsonb } from './jsonb-safe.ts';
 import { CONTESTED_MODELS } from './model-tiers.ts';
 
@@ -110,7 +110,7 @@ export class SqlModelStore implements Adapter {
   async consume(id: string) {
     // The conditional UPDATE is the atomic step: of concurrent callers exactly one changes the row.
     const { affected: changed } = await runPrepared(this.#db, 'oidc_payloads_consume', CONSUME, [this.#model, id]);
-    if (changed === 0 && CONTESTED_MODELS.has(this.#model)) throw new AlreadyConsumed(this.#model);
+    if (changed === 0 && CONTESTED_MODELS.has(this.#model)) throw alreadyConsumed(this.#model);
   }
 
   /**
