@@ -228,6 +228,15 @@ export const ENDPOINTS: Endpoint[] = [
     ],
   },
   {
+    route: '/interaction/:uid/switch-account',
+    family: 'page',
+    methods: ['POST'],
+    templates: [
+      { method: 'POST', path: '/interaction/{{consentUid}}/switch-account', headers: consentCookies, form: [['csrf', '{{consentCsrf}}']], note: 'the consent prompt' },
+      { method: 'POST', path: `/interaction/${BOGUS_UID}/switch-account`, headers: consentCookies, form: [['csrf', '{{consentCsrf}}']], note: 'an unknown uid' },
+    ],
+  },
+  {
     route: '/interaction/:uid/abort',
     family: 'page',
     methods: ['POST'],
@@ -324,6 +333,8 @@ export const UNKNOWN_PATHS = [
   '/token/introspection/x',
   '/assets/',
   '/assets/nope.css',
+  '/assets/brand.css',
+  '/client-logos/x/0000000000000000000000000000000000000000000000000000000000000000.png',
   '/assets/../package.json',
   '/.well-known/nope',
   '/session',
