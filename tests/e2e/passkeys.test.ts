@@ -118,6 +118,11 @@ describe.each(availableBackends())('passkeys over HTTP on %s', (backend) => {
 
     const garbage = await again.post(passkeyAction(fifth.html), { csrf: hiddenField(fifth.html, 'csrf'), response: '{"id":' });
     expect(garbage.status).toBe(401);
+
+    // a valid assertion without the form's token: a cross-site post is refused before it is looked at
+    const sixth = (await loginPage(again)).page;
+    const forged = await again.post(passkeyAction(sixth.html), { response: key.assert(passkeyOptions(sixth.html), handle()) });
+    expect(forged.status).toBe(403);
   });
 
   it('counts refused passkeys in the account lockout, which then turns the right password away too', async () => {
