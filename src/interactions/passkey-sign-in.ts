@@ -8,7 +8,7 @@ import { INTERACTION_PATH } from '../oidc/provider.ts';
 import { languageOf, translatorOf } from '../pages/language/page-language.ts';
 import { WordedInvalidRequest } from '../pages/language/worded-errors.ts';
 import type { InteractionDetails } from './prompt-details.ts';
-import { pendingKey, type InteractionHelpers, type PendingSecondFactor, type SignInDependencies, type signInRoutes } from './sign-in.ts';
+import { PASSKEY_OFFER_QUIET_SECONDS, passkeyOfferDeclinedKey, pendingKey, type InteractionHelpers, type PendingSecondFactor, type SignInDependencies, type signInRoutes } from './sign-in.ts';
 
 type SignInSteps = ReturnType<typeof signInRoutes>;
 
@@ -63,6 +63,65 @@ export function passkeySignInRoutes(router: Router, deps: SignInDependencies, he
     if (state) return renderStep(ctx, interaction, state, message);
     await steps.renderLogin(ctx, interaction.uid, await helpers.clientPage(ctx, clientId), '', message, { autofill: false });
   }
+
+  async function offered(ctx: Context, uid: string): Promise<PendingSecondFactor> {
+    const state = await steps.pending(ctx, uid);
+    if (!state.offer) throw new WordedInvalidRequest('refusal.stepDone');
+    return state;
+  }
+
+  async function renderOffer(ctx: Context, interaction: InteractionDetails, state: PendingSecondFactor, status: number, error?: string) {
+    const account = await deps.accounts.findById(state.accountId);
+    if (!account) throw new WordedInvalidRequest('refusal.stepExpired');
+    const options = await deps.passkeys.registrationOptions(`register:${account.id}`, account);
+    const t = translatorOf(ctx).t;
+    ctx.status = status;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'html';
+    ctx.body = deps.views.render('passkey-offer', {
+      title: t('passkeyOffer.title'),
+      action: `${INTERACTION_PATH}/${interaction.uid}/passkey-offer`,
+      skipAction: `${INTERACTION_PATH}/${interaction.uid}/passkey-offer/skip`,
+      passkeyOptions: JSON.stringify(options),
+      csrfToken: csrfToken(ctx),
+      clientName: await helpers.clientName(ctx, interaction.params.client_id),
+      username: account.username,
+      error,
+    }, languageOf(ctx));
+  }
+
+  /** After a password alone: a passkey for next time, in one step, or "not now" (for a while). */
+  router.get('/:uid/passkey-offer', async (ctx) => {
+    const interaction = await helpers.details(ctx, 'login');
+    await renderOffer(ctx, interaction, await offered(ctx, interaction.uid), 200);
+  });
+
+  router.post('/:uid/passkey-offer', ...form, async (ctx) => {
+    const interaction = await helpers.details(ctx, 'login');
+    const state = await offered(ctx, interaction.uid);
+    const clientId = String(interaction.params.client_id);
+    const body = ctx.request.body as Record<string, unknown>;
+    const name = typeof body.name === 'string' ? body.name.trim().slice(0, 64) : '';
+    try {
+      // the password was checked in this same sign-in moments ago: it is not asked again
+      const passkey = await deps.passkeys.register(`register:${state.accountId}`, state.accountId, body.response, name || translatorOf(ctx).t('passkeys.defaultName'));
+      await steps.audit(ctx, { type: 'passkey.registered', accountId: state.accountId, clientId, details: { credential: passkey.id, name: passkey.name, deviceType: passkey.deviceType, during: 'sign_in' } });
+    } catch (error) {
+      if (!(error instanceof PasskeyRefused)) throw error;
+      await steps.audit(ctx, { type: 'passkey.registration_failed', accountId: state.accountId, clientId, details: { reason: error.reason, during: 'sign_in' } });
+      return renderOffer(ctx, interaction, state, 400, translatorOf(ctx).t('passkeys.refused'));
+    }
+    await deps.kv.del([pendingKey(interaction.uid)]);
+    await steps.complete(ctx, state, clientId, 'password');
+  });
+
+  router.post('/:uid/passkey-offer/skip', ...form, async (ctx) => {
+    const interaction = await helpers.details(ctx, 'login');
+    const state = await offered(ctx, interaction.uid);
+    await deps.kv.set(passkeyOfferDeclinedKey(state.accountId), '1', PASSKEY_OFFER_QUIET_SECONDS);
+    await deps.kv.del([pendingKey(interaction.uid)]);
+    await steps.complete(ctx, state, String(interaction.params.client_id), 'password');
+  });
 
   router.get('/:uid/passkey', async (ctx) => {
     const interaction = await helpers.details(ctx, 'login');

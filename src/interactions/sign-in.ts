@@ -7,6 +7,7 @@ import type { Passkeys } from '../domain/passkeys.ts';
 import type { RecoveryCodes } from '../domain/recovery-codes.ts';
 import type { Totp } from '../domain/totp.ts';
 import type { TrustedDevices } from '../domain/trusted-devices.ts';
+import { ACCOUNT_CLIENT_ID } from '../account/account-client.ts';
 import { csrfToken } from '../http/csrf.ts';
 import { rememberDevice, trustedDeviceId } from '../http/device-cookie.ts';
 import { ACR, AMR, requestsPhishingResistant, requestsSecondFactor } from '../oidc/configuration/authentication-context.ts';
@@ -51,9 +52,15 @@ export interface PendingSecondFactor {
   purpose: 'login' | 'step_up';
   /** set once enrolment succeeded and the recovery codes were shown */
   enrolled?: boolean;
+  /** the password signed in; the page offering a passkey comes before the application */
+  offer?: boolean;
 }
 
 const PENDING_TTL_SECONDS = 600;
+
+/** "Not now" to the passkey offer holds this long. */
+export const PASSKEY_OFFER_QUIET_SECONDS = 30 * 86400;
+export const passkeyOfferDeclinedKey = (accountId: string) => `passkey:offer-declined:${accountId}`;
 
 export const pendingKey = (uid: string) => `signin:pending:${uid}`;
 
@@ -173,6 +180,16 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
     await helpers.finish(ctx, { login: { accountId: state.accountId, amr: [...outcome.amr], acr: outcome.acr } }, false);
   }
 
+  /**
+   * After a password alone, an account without a passkey is offered one, unless it said "not now"
+   * lately; not on the way to /account, whose overview offers it itself.
+   */
+  async function offersPasskey(accountId: string, clientId: string): Promise<boolean> {
+    if (!deps.passkeys.available || clientId === ACCOUNT_CLIENT_ID) return false;
+    if (await deps.kv.get(passkeyOfferDeclinedKey(accountId))) return false;
+    return (await deps.passkeys.count(accountId)) === 0;
+  }
+
   /** The codes of the app are no answer to a client that asked for a phishing-resistant sign-in. */
   function refuseWithoutPasskey(interaction: InteractionDetails) {
     if (requestsPhishingResistant(interaction.params.acr_values)) throw new WordedInvalidRequest('refusal.passkeyRequired');
@@ -242,6 +259,12 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
           await savePending(interaction.uid, { accountId: account.id, generation: account.deviceGeneration, purpose: 'login' });
           ctx.status = 303;
           ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/${await secondStep(account.id, interaction.params.acr_values)}`);
+          return;
+        }
+        if (await offersPasskey(account.id, clientId)) {
+          await savePending(interaction.uid, { accountId: account.id, generation: account.deviceGeneration, purpose: 'login', offer: true });
+          ctx.status = 303;
+          ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/passkey-offer`);
           return;
         }
         await complete(ctx, { accountId: account.id, generation: account.deviceGeneration }, clientId, 'password');

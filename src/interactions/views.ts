@@ -60,6 +60,17 @@ export interface PasskeyStepPage extends PageFrame, PasskeyForm {
   error?: string | undefined;
 }
 
+export interface PasskeyOfferPage extends PageFrame, PasskeyForm {
+  action: string;
+  /** "not now": on to the application */
+  skipAction: string;
+  csrfToken: string;
+  clientName: string;
+  /** for password managers and the authenticator's dialog */
+  username: string;
+  error?: string | undefined;
+}
+
 export interface AccountPasskeysPage extends PageFrame, PasskeyForm {
   action: string;
   backLink: string;
@@ -142,6 +153,7 @@ export interface PageTypes {
   login: LoginPage;
   'second-factor': SecondFactorPage;
   'passkey-step': PasskeyStepPage;
+  'passkey-offer': PasskeyOfferPage;
   'account-passkeys': AccountPasskeysPage;
   enrol: EnrolPage;
   'recovery-codes': RecoveryCodesPage;

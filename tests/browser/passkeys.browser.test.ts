@@ -165,6 +165,26 @@ describe.skipIf(skipBrowserSuites)('passkeys in Chromium', () => {
       expect(await auditTypes()).toContain('login.succeeded');
     });
 
+    it('offers a passkey after a password sign-in to an application, adds it there, and offers no more', async () => {
+      const start = await startAuthorization(config);
+      await page.goto(start.url.href);
+      await passwordSignIn();
+      expect(await heading()).toBe('Sign in faster next time');
+      await screenshot(page, 'passkey-offer');
+      await accessible('passkey offer');
+      await page.getByLabel('Name').fill('Phone');
+      const claims = await awaitCallback(start, () => page.getByRole('button', { name: 'Add a passkey', exact: true }).click());
+      expect(claims.acr).toBe('urn:postern:acr:pwd');
+      expect((await server.services.passkeys.list(fixture.accountId)).map((passkey) => passkey.name)).toEqual(['Phone']);
+      const events = await server.services.audit.page({ accountId: fixture.accountId, type: 'passkey.registered' }, { limit: 5 });
+      expect(events[0]?.details.during).toBe('sign_in');
+      // the next sign-in, with the password again: straight on
+      await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
+      const again = await startAuthorization(config, { prompt: 'login consent' });
+      await page.goto(again.url.href);
+      await awaitCallback(again, () => passwordSignIn());
+    });
+
     it('signs in with the passkey button when the autofill is not taken, and shows it on the sign-in page', async () => {
       await addPasskey('Phone');
       // the authenticator waits for a touch: the autofill request stays open
@@ -284,6 +304,12 @@ describe.skipIf(skipBrowserSuites)('passkeys in Chromium', () => {
         await page.getByLabel('Username or email').fill(fixture.username);
         await page.getByLabel('Password').fill(fixture.password);
         await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+        await page.waitForLoadState();
+        // the offer of a passkey: only its way on works without JavaScript
+        expect(await page.locator('h1').innerText()).toBe('Sign in faster next time');
+        expect(await page.getByRole('button', { name: 'Add a passkey' }).isVisible()).toBe(false);
+        expect(await page.getByText('Adding a passkey needs JavaScript').isVisible()).toBe(true);
+        await page.getByRole('button', { name: 'Not now, continue to Example App', exact: true }).click();
         await page.waitForLoadState();
         expect(await page.locator('h1').innerText()).toContain('wants to access your account');
         await page.goto(new URL('/account/passkeys', server.issuer).href);

@@ -214,3 +214,38 @@ describe('passkeys with user verification preferred (embedded)', () => {
     expect(tokens.claims()).toMatchObject({ acr: PHR, amr: ['pwd', 'pop', 'hwk', 'mfa'] });
   });
 });
+
+describe('the passkey offer after a password (embedded)', () => {
+  let server: TestServer;
+  let config: oidc.Configuration;
+
+  beforeAll(async () => {
+    server = await startTestServer('embedded', {}, undefined, { hostname: 'localhost' });
+    config = await discover(server, await seed(server));
+  });
+  afterAll(() => server?.close());
+
+  it('comes after a password alone, "not now" goes on and quiets it, a refused registration says so', async () => {
+    const fixture = await seed(server, { username: 'offered' });
+    const agent = new UserAgent(server.issuer);
+    const signIn = async () => {
+      const page = await agent.get((await startAuthorization(config, { prompt: 'login consent' })).url.href);
+      return agent.post(formAction(page.html), { csrf: hiddenField(page.html, 'csrf'), login: fixture.username, password: fixture.password });
+    };
+    const offer = await signIn();
+    expect(offer.html).toContain('Sign in faster next time');
+    const options = passkeyOptions(offer.html);
+    const key = new SoftwarePasskey('localhost', new URL(server.issuer).origin);
+    const refused = await agent.post(formAction(offer.html), { csrf: hiddenField(offer.html, 'csrf'), name: 'x', response: key.register(options, { origin: 'https://evil.example' }) });
+    expect(refused.status).toBe(400);
+    expect(refused.html).toContain('The passkey could not be added.');
+    const skipAction = /<form method="post" action="([^"]+\/passkey-offer\/skip)"/.exec(refused.html)![1]!;
+    const consent = await agent.post(skipAction, { csrf: hiddenField(refused.html, 'csrf') });
+    expect(consent.html).toContain('wants to access your account');
+    expect(await server.services.passkeys.list(fixture.accountId)).toEqual([]);
+    // "not now" holds: the next sign-in goes straight on
+    expect((await signIn()).html).toContain('wants to access your account');
+    // once passed, the offer's way on cannot be taken again
+    expect((await agent.post(skipAction, { csrf: hiddenField(refused.html, 'csrf') })).status).toBeGreaterThanOrEqual(400);
+  });
+});
