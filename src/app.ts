@@ -41,6 +41,10 @@ import { pagesPreferHtml } from './oidc/page-accept.ts';
 import { postAsGet } from './oidc/post-as-get.ts';
 import { nameClientAfterSignOut } from './oidc/sign-out-outcome.ts';
 import { subscribeProviderEvents } from './oidc/events.ts';
+import { DeviceCodeGuard } from './domain/device-code-guard.ts';
+import { auditDeviceAnswers } from './oidc/device-flow/audit.ts';
+import { guardUserCodes } from './http/device-code-guard.ts';
+import { prefillUserCode } from './oidc/device-flow/prefill.ts';
 import { AccountSessions } from './oidc/account-sessions.ts';
 import { trackSessionDevices } from './oidc/session-devices.ts';
 import { auditProviderEvents } from './oidc/audit-events.ts';
@@ -232,6 +236,11 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   app.use(introspectionCurrentRoles(services.resourceServers, entitlements));
   app.use(introspectionAccountCheck(services.accounts));
   app.use(jwtShadow.middleware(['/token/introspection', '/token/revocation']));
+  if (config.deviceFlow.enabled) {
+    app.use(prefillUserCode());
+    app.use(guardUserCodes(new DeviceCodeGuard(storage.kv, config.deviceFlow), services.audit, () => engine.provider));
+    app.use(auditDeviceAnswers(services.audit));
+  }
   // every engine serves the same routes: the first one's table holds for its successors
   app.use(engineRouteFallback(engine.provider));
   app.use(engine.middleware());

@@ -26,6 +26,8 @@ export interface TokenLifetimes {
   interaction: number;
   /** seconds; default 3600 */
   clientCredentials: number;
+  /** seconds a device code (and its user code) stays valid; default 600 */
+  deviceCode: number;
 }
 
 export interface Argon2Parameters {
@@ -43,7 +45,7 @@ export interface RateLimit {
   windowSeconds: number;
 }
 
-export const RATE_LIMITED_ENDPOINTS = ['token', 'introspection', 'revocation', 'userinfo', 'login', 'registration', 'client_registration', 'password_reset', 'admin'] as const;
+export const RATE_LIMITED_ENDPOINTS = ['token', 'introspection', 'revocation', 'userinfo', 'login', 'registration', 'client_registration', 'password_reset', 'admin', 'device_authorization', 'device'] as const;
 export type RateLimitedEndpoint = (typeof RATE_LIMITED_ENDPOINTS)[number];
 
 const DEFAULT_RATE_LIMITS: Record<RateLimitedEndpoint, string> = {
@@ -56,6 +58,8 @@ const DEFAULT_RATE_LIMITS: Record<RateLimitedEndpoint, string> = {
   client_registration: '30/1h',
   password_reset: '10/1h',
   admin: '300/1m',
+  device_authorization: '60/1m',
+  device: '30/1m',
 };
 
 export interface LockoutPolicy {
@@ -137,6 +141,20 @@ export interface Observability {
   otlpEndpoint: string | undefined;
   /** the service.name traces carry; default "postern" */
   serviceName: string;
+}
+
+/** The device authorization grant (RFC 8628): /device/auth for devices, /device for people. */
+export interface DeviceFlowSettings {
+  /** default off: each deployment opts in to the remote-phishing risk of RFC 8628 §5.4 */
+  enabled: boolean;
+  /** seconds a device must wait between polls of the token endpoint (`interval`); default 5 */
+  pollIntervalSeconds: number;
+  /** wrong user codes from one browser before it may enter none; default 10 */
+  browserFailureThreshold: number;
+  /** wrong user codes from one client IP (whatever the browser) before it may enter none; default 50 */
+  ipFailureThreshold: number;
+  /** seconds a lock lasts, counted from the first failure of its window; default 900 */
+  lockSeconds: number;
 }
 
 /** Back-Channel Logout deliveries: how long each attempt may take and how failures are retried. */
@@ -246,6 +264,7 @@ export interface Config {
   signingKeys: SigningKeyPolicy;
   observability: Observability;
   backchannelLogout: BackchannelLogoutSettings;
+  deviceFlow: DeviceFlowSettings;
   brand: BrandSettings;
   clientRegistration: ClientRegistrationSettings;
   clientMetadataDocuments: ClientMetadataDocumentSettings;
@@ -663,6 +682,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       session: integer(env, 'POSTERN_SESSION_TTL', 14 * 24 * 3600),
       interaction: integer(env, 'POSTERN_INTERACTION_TTL', 3600),
       clientCredentials: integer(env, 'POSTERN_CLIENT_CREDENTIALS_TTL', 3600),
+      deviceCode: integer(env, 'POSTERN_DEVICE_CODE_TTL', 600, 60, 3600),
     },
     trustProxy: flag(env, 'POSTERN_TRUST_PROXY', false),
     logLevel,
@@ -718,6 +738,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       maxAgeSeconds: integer(env, 'POSTERN_LOGOUT_MAX_AGE', 86400, 60, 30 * 86400),
       timeoutSeconds: integer(env, 'POSTERN_LOGOUT_TIMEOUT', 5, 1, 60),
       pollSeconds: integer(env, 'POSTERN_LOGOUT_POLL_INTERVAL', 5, 1, 3600),
+    },
+    deviceFlow: {
+      enabled: flag(env, 'POSTERN_DEVICE_FLOW', false),
+      pollIntervalSeconds: integer(env, 'POSTERN_DEVICE_POLL_INTERVAL', 5, 1, 60),
+      browserFailureThreshold: integer(env, 'POSTERN_DEVICE_CODE_BROWSER_FAILURES', 10, 1, 1000),
+      ipFailureThreshold: integer(env, 'POSTERN_DEVICE_CODE_IP_FAILURES', 50, 1, 100000),
+      lockSeconds: integer(env, 'POSTERN_DEVICE_CODE_LOCK', 900, 60, 86400),
     },
     brand,
     clientRegistration: clientRegistrationFrom(env),

@@ -24,6 +24,9 @@ export const REDACT_PATHS = [
   '*.access_token',
   '*.id_token',
   '*.token',
+  // the device flow's (RFC 8628): a device code is a bearer credential, a user code the key a person types
+  '*.device_code',
+  '*.user_code',
 ];
 
 /**

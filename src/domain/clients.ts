@@ -10,8 +10,9 @@ import { heldRolesRecord } from './roles.ts';
 import { TtlCache } from './ttl-cache.ts';
 
 export type ClientType = 'confidential' | 'public';
-export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
-export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials'];
+export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | typeof DEVICE_CODE_GRANT_TYPE;
+export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT_TYPE];
 /** How a confidential client authenticates at the token endpoint (a public one: `none`). */
 export type SecretAuthMethod = 'client_secret_basic' | 'client_secret_post';
 export const SECRET_AUTH_METHODS: readonly SecretAuthMethod[] = ['client_secret_basic', 'client_secret_post'];
@@ -302,8 +303,9 @@ function validatedSettings(input: Omit<NewClient, 'name'>): ClientSettings {
     throw new InvalidClientMetadata('a public client cannot use client_credentials: it has no secret');
   }
   const usesCode = grantTypes.includes('authorization_code');
-  if (grantTypes.includes('refresh_token') && !usesCode) {
-    throw new InvalidClientMetadata('refresh_token needs authorization_code as well');
+  // refresh tokens come from a user's grant: the code grant's or a device's
+  if (grantTypes.includes('refresh_token') && !usesCode && !grantTypes.includes(DEVICE_CODE_GRANT_TYPE)) {
+    throw new InvalidClientMetadata(`refresh_token needs authorization_code or ${DEVICE_CODE_GRANT_TYPE} as well`);
   }
   const redirectUris = (input.redirectUris ?? []).map((uri) => validateRedirectUri(uri, 'redirect_uris'));
   if (usesCode && redirectUris.length === 0) throw new InvalidClientMetadata('authorization_code needs at least one redirect URI');

@@ -16,6 +16,7 @@ import { consentRequest, describeConsent, type InteractionDetails } from './prom
 import { passkeySignInRoutes } from './passkey-sign-in.ts';
 import { signInRoutes, type SignInDependencies } from './sign-in.ts';
 import type { Views } from './views.ts';
+import { displayUserCode } from './user-code.ts';
 
 export interface InteractionDependencies extends SignInDependencies {
   provider: () => Provider;
@@ -65,6 +66,14 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     ctx.redirect(redirectTo);
   }
 
+  /** The code a device shows, when a device asks (the interaction of a device authorization grant). */
+  async function deviceUserCodeOf(interaction: InteractionDetails): Promise<string | undefined> {
+    const id = (interaction as { deviceCode?: unknown }).deviceCode;
+    if (typeof id !== 'string') return undefined;
+    const code = await deps.provider().DeviceCode.find(id, { ignoreExpiration: true });
+    return code?.userCode ? displayUserCode(code.userCode) : undefined;
+  }
+
   const helpers = { details, clientName, clientPage, finish, form };
   const signIn = signInRoutes(router, deps, helpers);
 
@@ -79,6 +88,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
       const account = interaction.session?.accountId ? await deps.accounts.findById(interaction.session.accountId) : undefined;
       const t = translatorOf(ctx).t;
       const described = await describeConsent(consentRequest(interaction), deps.resourceServers, translatorOf(ctx));
+      const deviceUserCode = await deviceUserCodeOf(interaction);
       ctx.type = 'html';
       ctx.body = deps.views.render('consent', {
         title: t('consent.title'),
@@ -89,6 +99,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
         ...(await clientPage(ctx, interaction.params.client_id)),
         accountName: account?.email ?? account?.username ?? t('consent.yourAccount'),
         ...described,
+        deviceUserCode,
       }, languageOf(ctx));
       return;
     }

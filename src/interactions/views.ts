@@ -115,6 +115,33 @@ export interface ConsentPage extends PageFrame {
   /** plain-language lines: what the application will receive */
   permissions: string[];
   apis: Array<{ name: string; scopes: string[] }>;
+  /** set when a device asks (device authorization grant): the user code it shows */
+  deviceUserCode?: string | undefined;
+}
+
+/** The device flow's first page: where a person types the code their device shows. */
+export interface DeviceCodePage extends PageFrame {
+  /** the engine's code-verification endpoint */
+  action: string;
+  /** the engine's form token for this browser's session */
+  xsrf: string;
+  /** prefilled from verification_uri_complete, or what was typed before an error */
+  userCode: string;
+  error?: string | undefined;
+}
+
+/** Before signing in: the code and the application, to be compared with the device's screen. */
+export interface DeviceConfirmPage extends PageFrame {
+  action: string;
+  xsrf: string;
+  userCode: string;
+  clientName: string;
+}
+
+export interface DeviceDonePage extends PageFrame {
+  outcome: 'approved' | 'denied';
+  clientName?: string | undefined;
+  accountLink: string;
 }
 
 export interface LogoutPage extends PageFrame {
@@ -158,6 +185,9 @@ export interface PageTypes {
   enrol: EnrolPage;
   'recovery-codes': RecoveryCodesPage;
   consent: ConsentPage;
+  'device-code': DeviceCodePage;
+  'device-confirm': DeviceConfirmPage;
+  'device-done': DeviceDonePage;
   logout: LogoutPage;
   'logged-out': LoggedOutPage;
   error: ErrorPage;

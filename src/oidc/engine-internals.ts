@@ -3,7 +3,7 @@
  * package does not document). Checked against oidc-provider 9.13.3; an upgrade re-reads
  * lib/actions/grants/refresh_token.js and these helpers (see src/oidc/grants/refresh-token.ts).
  */
-import type { Provider } from 'oidc-provider';
+import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import * as grantHelpers from 'oidc-provider/lib/helpers/grants.js';
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
 
@@ -14,6 +14,7 @@ export {
   validateAccount,
 } from 'oidc-provider/lib/helpers/grant_common.js';
 export { default as revokeGrant } from 'oidc-provider/lib/helpers/revoke.js';
+export { AbortedError, AlreadyUsedError, ExpiredError, NoCodeError, NotFoundError } from 'oidc-provider/lib/helpers/re_render_errors.js';
 export type { DPoPProof } from 'oidc-provider/lib/helpers/grants.js';
 
 type Helpers = typeof grantHelpers;
@@ -53,4 +54,16 @@ const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'] as con
 export function engineRouteMethods(provider: Provider): (path: string) => string[] {
   const { router } = instance(provider) as { router: EngineRouter };
   return (path) => ROUTE_METHODS.filter((method) => router.match(method, path) !== undefined);
+}
+
+type GrantHandler = (ctx: KoaContextWithOIDC) => Promise<void>;
+
+/**
+ * Puts `wrap` around the handler the engine registered for `grantType` (lib/helpers/initialize_app.js
+ * keeps them in grantTypeHandlers), keeping the engine's parameters; a no-op when it has none.
+ */
+export function wrapGrantHandler(provider: Provider, grantType: string, wrap: (handler: GrantHandler) => GrantHandler): void {
+  const { grantTypeHandlers } = instance(provider) as { grantTypeHandlers: Map<string, GrantHandler> };
+  const handler = grantTypeHandlers.get(grantType);
+  if (handler) grantTypeHandlers.set(grantType, wrap(handler));
 }

@@ -34,6 +34,8 @@ import { createRefreshTokenRotation } from './grants/refresh-token-rotation.ts';
 import { metadataCaching } from './metadata-caching.ts';
 import { PKCE_POLICY, pkceRequired, validatePkcePolicy } from './configuration/pkce-policy.ts';
 import { queueEngineBackchannelLogouts } from './backchannel-logout.ts';
+import { deviceFlowConfiguration } from './device-flow/pages.ts';
+import { enforcePollingInterval } from './grants/device-code-polling.ts';
 import type { InitialAccessTokens } from '../domain/initial-access-tokens.ts';
 import { registrationFeatures } from './registration/registration-features.ts';
 import { registrationPolicy } from './registration/registration-policy.ts';
@@ -156,6 +158,7 @@ export function buildConfiguration(deps: ProviderDependencies): Configuration {
       // the engine's metadata and validation; the deliveries themselves are queued (backchannel-logout.ts)
       backchannelLogout: { enabled: true },
       resourceIndicators: resourceIndicatorsConfiguration(deps.resourceServers, deps.entitlements),
+      deviceFlow: deviceFlowConfiguration(deps.views, deps.config.deviceFlow),
       ...registrationFeatures(deps.config.clientRegistration.mode),
       ...clientMetadataDocumentFeature(documents),
       dPoP: dpopConfiguration(deps.dpopNonceSecret, deps.config.protocol.dpopRequireNonce),
@@ -175,6 +178,7 @@ export function createProvider(deps: ProviderDependencies): Provider {
   });
   // replaces the engine's own handler; `resource` is a parameter (and may repeat) as the engine registers it
   provider.registerGrantType('refresh_token', refreshTokenHandler(provider, grantHelpersFor(provider), rotation), [...refreshTokenParameters, 'resource'], ['resource']);
+  if (deps.config.deviceFlow.enabled) enforcePollingInterval(provider, deps.kv, deps.config.deviceFlow.pollIntervalSeconds);
   provider.registerGrantType(
     tokenExchangeGrant,
     tokenExchangeHandler(provider, {

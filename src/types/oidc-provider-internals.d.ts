@@ -64,3 +64,15 @@ declare module 'oidc-provider/lib/helpers/weak_cache.js' {
   /** The engine's private state of a provider; only engine-internals.ts reads a named part of it. */
   export default function instance(provider: object): object;
 }
+
+declare module 'oidc-provider/lib/helpers/re_render_errors.js' {
+  /** What the engine's user-code pages re-render for (shown through features.deviceFlow.userCodeInputSource). */
+  export class ReRenderError extends Error {
+    userCode?: string;
+  }
+  export class NotFoundError extends ReRenderError {}
+  export class ExpiredError extends ReRenderError {}
+  export class AbortedError extends ReRenderError {}
+  export class AlreadyUsedError extends ReRenderError {}
+  export class NoCodeError extends ReRenderError {}
+}

@@ -26,6 +26,19 @@ describe.each(availableBackends())('admin API: clients on %s', (backend) => {
     expect(read.headers.get('etag')).toBe(created.headers.get('etag'));
   });
 
+  it('registers a device client (RFC 8628 grant type) and gives the grant type to another client', async () => {
+    const grant = 'urn:ietf:params:oauth:grant-type:device_code';
+    const created = await t.call('createClient', 'POST', '/clients', { body: { name: 'TV', type: 'public', grantTypes: [grant, 'refresh_token'] } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ type: 'public', grantTypes: [grant, 'refresh_token'], redirectUris: [] });
+    const web = await t.call('createClient', 'POST', '/clients', { body: { name: 'Web', type: 'confidential', redirectUris: ['http://localhost:9000/cb'] } });
+    const path = `/clients/${web.body.clientId}`;
+    const changed = await t.call('updateClient', 'PATCH', path, { body: { grantTypes: ['authorization_code', 'refresh_token', grant] }, headers: { 'if-match': web.headers.get('etag')! } });
+    expect(changed.status).toBe(200);
+    expect(changed.body.grantTypes).toEqual(['authorization_code', 'refresh_token', grant]);
+    expectProblem(await t.call('createClient', 'POST', '/clients', { body: { name: 'Bad', type: 'public', grantTypes: ['urn:ietf:params:oauth:grant-type:jwt-bearer'] } }), 400, 'validation_failed');
+  });
+
   it('refuses what the registration rules refuse, and a client_id taken, as problem+json', async () => {
     expectProblem(await t.call('createClient', 'POST', '/clients', { body: { name: 'Bad', type: 'public', grantTypes: ['client_credentials'] } }), 400, 'invalid_client_metadata');
     expectProblem(await t.call('createClient', 'POST', '/clients', { body: { name: 'Web', type: 'public', redirectUris: ['http://evil.example.test/cb'] } }), 400, 'invalid_client_metadata');

@@ -52,6 +52,7 @@ describe.skipIf(skipBrowserSuites)('accessibility of every page (axe-core)', () 
       POSTERN_BRAND_ACCENT: '#0b7285',
       POSTERN_BRAND_ACCENT_DARK: '#fab005',
       POSTERN_BRAND_SUPPORT_URL: 'mailto:help@acme.example.test',
+      POSTERN_DEVICE_FLOW: 'on',
     });
     fixture = await seed(server);
     await server.services.clients.update(fixture.clientId, { clientUri: 'https://app.example.test/', policyUri: 'https://app.example.test/privacy', tosUri: 'https://app.example.test/terms' });
@@ -252,5 +253,32 @@ describe.skipIf(skipBrowserSuites)('accessibility of every page (axe-core)', () 
     await audit('email confirmed');
     await page.goto(at('/register/verify?token=nothing'));
     await audit('confirmation link unusable');
+  });
+
+  it('device flow pages', async () => {
+    const user = await seed(server, { username: 'axe-device' });
+    const { client } = await server.services.clients.create({ name: 'Axe TV', type: 'public', grantTypes: ['urn:ietf:params:oauth:grant-type:device_code'] });
+    const device = await oidc.discovery(new URL(server.issuer), client.clientId, undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+    const started = await oidc.initiateDeviceAuthorization(device, { scope: 'openid email' });
+    await page.goto(at('/device'));
+    await audit('device code');
+    await page.getByLabel('Code').fill('BCDF-GHJK');
+    await press('Continue');
+    await audit('device code with an error');
+    await page.getByLabel('Code').fill(started.user_code);
+    await press('Continue');
+    await audit('is this your device');
+    await press('Continue');
+    await login(user);
+    expect(await heading()).toBe('Axe TV on your device wants to access your account');
+    await audit('device consent');
+    await press('Allow');
+    await audit('device connected');
+    const again = await oidc.initiateDeviceAuthorization(device, { scope: 'openid' });
+    await page.goto(again.verification_uri_complete!);
+    await press('Continue');
+    await press('Cancel');
+    expect(await heading()).toBe('Your device was not connected');
+    await audit('device not connected');
   });
 });

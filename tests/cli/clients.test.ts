@@ -60,6 +60,22 @@ describe.each(availableBackends())('postern client on %s', { timeout: 300_000 },
     expect(errorLines(result)).toEqual(['postern: redirect_uris: "http://app.example.com/callback" must use https (http is allowed for localhost only)']);
   });
 
+  it('creates a device client and sets an application\'s grant types with client grant-types', async () => {
+    const grant = 'urn:ietf:params:oauth:grant-type:device_code';
+    const device = parseJson<Client>(await cli.run(['client', 'create', '--name', 'TV', '--public', '--grant-type', grant, '--grant-type', 'refresh_token', '--json']));
+    expect(device).toMatchObject({ type: 'public', grantTypes: [grant, 'refresh_token'], redirectUris: [] });
+    const changed = parseJson<Client>(await cli.run(['client', 'grant-types', device.clientId, grant, '--json']));
+    expect(changed.grantTypes).toEqual([grant]);
+    const text = await cli.run(['client', 'grant-types', device.clientId, grant, 'refresh_token']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/grant types +urn:ietf:params:oauth:grant-type:device_code, refresh_token/);
+    const refused = await cli.run(['client', 'grant-types', device.clientId, 'refresh_token']);
+    expect(refused.code).toBe(1);
+    expect(errorLines(refused)).toEqual([`postern: refresh_token needs authorization_code or ${grant} as well`]);
+    const usage = await cli.run(['client', 'grant-types', device.clientId]);
+    expect(usage.code).toBe(2);
+  });
+
   it('refuses a public client with client_credentials in one line, exit 1', async () => {
     const result = await cli.run(['client', 'create', '--name', 'Service', '--public', '--grant-type', 'client_credentials']);
     expect(result.code).toBe(1);

@@ -46,6 +46,7 @@ describe('loadConfig', () => {
         session: 14 * 24 * 3600,
         interaction: 3600,
         clientCredentials: 3600,
+        deviceCode: 600,
       },
       trustProxy: false,
       logLevel: 'info',
@@ -66,6 +67,8 @@ describe('loadConfig', () => {
           client_registration: { limit: 30, windowSeconds: 3600 },
           password_reset: { limit: 10, windowSeconds: 3600 },
           admin: { limit: 300, windowSeconds: 60 },
+          device_authorization: { limit: 60, windowSeconds: 60 },
+          device: { limit: 30, windowSeconds: 60 },
         },
         registration: false,
         passwordResetTtl: 1800,
@@ -87,6 +90,7 @@ describe('loadConfig', () => {
       signingKeys: { rotationIntervalSeconds: 90 * 86400, checkIntervalSeconds: 60, jwksMaxAgeSeconds: 300 },
       observability: { metricsPort: undefined, metricsToken: undefined, otlpEndpoint: undefined, serviceName: 'postern' },
       backchannelLogout: { retryBaseSeconds: 10, maxAttempts: 10, maxAgeSeconds: 86400, timeoutSeconds: 5, pollSeconds: 5 },
+      deviceFlow: { enabled: false, pollIntervalSeconds: 5, browserFailureThreshold: 10, ipFailureThreshold: 50, lockSeconds: 900 },
       brand: { name: 'Postern', logo: undefined, accent: undefined, supportUrl: undefined },
       clientRegistration: { mode: 'off', redirectUriPatterns: [], grantTypes: ['authorization_code', 'refresh_token'], scopes: ['openid', 'profile', 'email', 'offline_access'], unusedTtlSeconds: 86400 },
       clientMetadataDocuments: { enabled: false, hosts: [], caFile: undefined, allowPrivateAddressesForTesting: false },
@@ -112,6 +116,22 @@ describe('loadConfig', () => {
     expect(configError({ POSTERN_LOGOUT_MAX_ATTEMPTS: '0' }).message).toContain('POSTERN_LOGOUT_MAX_ATTEMPTS must be at least 1');
     expect(configError({ POSTERN_LOGOUT_TIMEOUT: '61' }).message).toContain('POSTERN_LOGOUT_TIMEOUT must be at most 60');
     expect(configError({ POSTERN_LOGOUT_RETRY_BASE: '0.5' }).message).toContain('POSTERN_LOGOUT_RETRY_BASE must be a whole number');
+  });
+
+  it('reads the device flow settings and refuses values out of range', () => {
+    const config = load({
+      POSTERN_DEVICE_FLOW: 'on',
+      POSTERN_DEVICE_POLL_INTERVAL: '2',
+      POSTERN_DEVICE_CODE_BROWSER_FAILURES: '3',
+      POSTERN_DEVICE_CODE_IP_FAILURES: '20',
+      POSTERN_DEVICE_CODE_LOCK: '600',
+      POSTERN_DEVICE_CODE_TTL: '300',
+    });
+    expect(config.deviceFlow).toEqual({ enabled: true, pollIntervalSeconds: 2, browserFailureThreshold: 3, ipFailureThreshold: 20, lockSeconds: 600 });
+    expect(config.ttl.deviceCode).toBe(300);
+    expect(configError({ POSTERN_DEVICE_CODE_TTL: '30' }).message).toContain('POSTERN_DEVICE_CODE_TTL must be at least 60');
+    expect(configError({ POSTERN_DEVICE_POLL_INTERVAL: '61' }).message).toContain('POSTERN_DEVICE_POLL_INTERVAL must be at most 60');
+    expect(configError({ POSTERN_DEVICE_FLOW: 'maybe' }).message).toContain('POSTERN_DEVICE_FLOW');
   });
 
   it('reads the dynamic client registration settings and refuses unknown modes, grant types and bad patterns', () => {

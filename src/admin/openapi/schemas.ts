@@ -24,7 +24,11 @@ export const ROLE_NAME: Schema = { type: 'string', minLength: 1, maxLength: 64, 
 export const INITIAL_ACCESS_TOKEN_ID: Schema = { type: 'string', pattern: '^[0-9a-f]{16}$' };
 export const ENGINE_ID: Schema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,200}$' };
 
-const GRANT_TYPE: Schema = { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials'] };
+const GRANT_TYPE: Schema = {
+  type: 'string',
+  enum: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'],
+  description: '`urn:ietf:params:oauth:grant-type:device_code`: the device authorization grant (RFC 8628), served when POSTERN_DEVICE_FLOW is on',
+};
 const ACCESS: Schema = { type: 'string', enum: ['open', 'roles'], description: '`roles`: only what roles give; `open`: every user and client' };
 const PERMISSION: Schema = {
   type: 'object',
@@ -43,7 +47,7 @@ const clientFields = {
   name: text(200, 1),
   redirectUris: list(uri, 50),
   postLogoutRedirectUris: list(uri, 50),
-  grantTypes: { ...list(GRANT_TYPE, 3), minItems: 1 },
+  grantTypes: { ...list(GRANT_TYPE, 4), minItems: 1 },
   scopes: { ...list(SCOPE_TOKEN), description: 'scopes the client may ask for; empty: every registered scope' },
   firstParty: { type: 'boolean', description: 'your own application: the consent page is skipped' },
   backchannelLogoutUri: { ...nullable({ type: 'string', format: 'uri', maxLength: 2000 }), description: 'where the application hears that a session it had ended (OpenID Connect Back-Channel Logout); null: it is not told' },

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { PKCE_POLICIES, type ClientChanges, type ClientSummary, type GrantType, type PkcePolicy, type PublicKeySet, type SecretAuthMethod } from '../../domain/clients.ts';
+import { GRANT_TYPES, PKCE_POLICIES, type ClientChanges, type ClientSummary, type GrantType, type PkcePolicy, type PublicKeySet, type SecretAuthMethod } from '../../domain/clients.ts';
 import { checkedLink, checkedLogo, CLIENT_LINK_FIELDS } from '../../domain/client-presentation.ts';
 import { COMMON_OPTIONS, onePositional, parseOrUsage, requireOption } from '../args.ts';
 import { UsageError } from '../errors.ts';
@@ -91,7 +91,9 @@ Options:
   --public                         no secret: browser and native apps
   --redirect-uri URI               where sign-in responses go (repeat for several); exact match
   --post-logout-redirect-uri URI   where to return after sign-out (repeat for several)
-  --grant-type TYPE                authorization_code, refresh_token or client_credentials
+  --grant-type TYPE                authorization_code, refresh_token, client_credentials or
+                                   urn:ietf:params:oauth:grant-type:device_code (devices
+                                   without a browser; needs POSTERN_DEVICE_FLOW=on)
                                    (repeat; default: authorization_code and refresh_token)
   --scope SCOPE                    an API scope the client may ask for (repeat; default: any)
   --first-party                    your own application: the consent page is skipped
@@ -303,6 +305,35 @@ Options:
   },
 };
 
+const grantTypes: Command = {
+  summary: 'set the grant types an application may use',
+  usage: `Usage: postern client grant-types CLIENT_ID TYPE... [--json]
+
+Replaces the application's grant types with the ones given. TYPE is one of
+${GRANT_TYPES.map((type) => `  ${type}`).join('\n')}
+
+urn:ietf:params:oauth:grant-type:device_code lets a device without a browser (a TV, a
+command-line tool) have a person approve it at /device (RFC 8628); Postern serves it when
+POSTERN_DEVICE_FLOW is on. refresh_token needs authorization_code or the device grant, and
+authorization_code a redirect URI. The change is an audit event (client.updated).
+`,
+  async run(args, { io }) {
+    const { values, positionals } = parseOrUsage('client grant-types', () =>
+      parseArgs({ args, strict: true, allowPositionals: true, options: COMMON_OPTIONS }),
+    );
+    const [clientId, ...types] = positionals;
+    if (!clientId || types.length === 0) throw new UsageError('client grant-types: give CLIENT_ID and at least one TYPE');
+    const client = await withServices(async ({ clients, audit }) => {
+      // unknown grant types are refused by the domain with the list of allowed ones
+      const updated = await clients.update(clientId, { grantTypes: types as GrantType[] });
+      await audit.record({ type: 'client.updated', clientId, details: { via: 'cli', grantTypes: updated.grantTypes } });
+      return updated;
+    });
+    if (values.json) return writeJson(io.stdout, client);
+    io.stdout.write(formatFields(clientFields(client)));
+  },
+};
+
 const update: Command = {
   summary: "change an application's links, logo, Back-Channel Logout registration, DPoP or PAR requirement",
   usage: `Usage: postern client update CLIENT_ID [options]
@@ -445,5 +476,5 @@ already issued still verify offline (against the JWKS) until they expire.
 
 export const clientCommands: CommandGroup = {
   summary: 'applications that sign users in or get tokens for themselves',
-  commands: { create, list, show, update, pkce, 'request-objects': requestObjects, delete: remove },
+  commands: { create, list, show, update, 'grant-types': grantTypes, pkce, 'request-objects': requestObjects, delete: remove },
 };

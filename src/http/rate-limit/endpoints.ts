@@ -2,7 +2,7 @@ import type { RateLimitedEndpoint } from '../../config.ts';
 import { engineRouteKey } from '../../oidc/engine-path.ts';
 
 /** Endpoints whose errors are RFC 6749 style JSON; the others are pages that answer HTML. */
-export const PROTOCOL_ENDPOINTS: ReadonlySet<RateLimitedEndpoint> = new Set(['token', 'introspection', 'revocation', 'userinfo', 'client_registration']);
+export const PROTOCOL_ENDPOINTS: ReadonlySet<RateLimitedEndpoint> = new Set(['token', 'introspection', 'revocation', 'userinfo', 'client_registration', 'device_authorization']);
 
 const POSTS = new Map<string, RateLimitedEndpoint>(
   (
@@ -15,6 +15,9 @@ const POSTS = new Map<string, RateLimitedEndpoint>(
       ['/reg', 'client_registration'],
       ['/reset', 'password_reset'],
       ['/reset/complete', 'password_reset'],
+      ['/device/auth', 'device_authorization'],
+      // every user-code entry and confirmation; wrong codes are also counted apart (device-code-guard.ts)
+      ['/device', 'device'],
     ] as const
   ).map(([path, endpoint]) => [engineRouteKey(path), endpoint]),
 );

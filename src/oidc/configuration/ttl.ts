@@ -11,5 +11,6 @@ export function ttlConfiguration(ttl: TokenLifetimes): NonNullable<Configuration
     Session: ttl.session,
     Interaction: ttl.interaction,
     Grant: ttl.refreshToken,
+    DeviceCode: ttl.deviceCode,
   };
 }
