@@ -12,6 +12,7 @@ import { rateLimit } from './http/rate-limit.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { staticAssets } from './http/static-assets.ts';
+import { WEBAUTHN_BROWSER_BUNDLE } from './http/webauthn-bundle.ts';
 import { brandAssets } from './http/brand-assets.ts';
 import { clientLogos } from './http/client-logos.ts';
 import { createBrand } from './brand/page-brand.ts';
@@ -190,7 +191,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
   const managementPrefix = `${engineRouteKey('/reg')}/`;
   app.use(allowedMethods(config.clientRegistration.mode === 'off' ? undefined : (method, path) => (method === 'PUT' || method === 'DELETE') && engineRouteKey(path).startsWith(managementPrefix)));
   app.use(identityRequestEncoding());
-  app.use(staticAssets(join(VIEWS_DIR, 'static'), ['style.css']));
+  app.use(staticAssets(join(VIEWS_DIR, 'static'), ['style.css', 'passkeys.js', { name: 'webauthn.js', path: WEBAUTHN_BROWSER_BUNDLE }]));
   app.use(brandAssets(brand.assets));
   app.use(clientLogos(services.clients));
   app.use(languageSwitch());
@@ -204,6 +205,7 @@ export async function createApp(config: Readonly<Config>, storage: Storage, serv
     devices: services.trustedDevices,
     totp: services.totp,
     recoveryCodes: services.recoveryCodes,
+    passkeys: services.passkeys,
     kv: storage.kv,
     issuer: config.issuer,
     links: { reset: PASSWORD_RESET_PATH, register: config.security.registration ? REGISTRATION_PATH : undefined },

@@ -89,6 +89,8 @@ export interface SignInSecurity {
   emailVerificationTtl: number;
   /** issuer label authenticator apps show next to the account; default the issuer's host */
   totpIssuer: string;
+  /** what a passkey ceremony asks of the authenticator's user verification (PIN, biometrics); default 'required' */
+  passkeyUserVerification: 'required' | 'preferred' | 'discouraged';
 }
 
 export interface MailSettings {
@@ -318,6 +320,14 @@ function integer(env: Env, name: string, fallback: number, min = 1, max = 10 * 3
   if (value < min) throw new ConfigError(`${name} must be at least ${min}, got ${value}`);
   if (value > max) throw new ConfigError(`${name} must be at most ${max}, got ${raw}`);
   return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  const found = choices.find((choice) => choice === raw);
+  if (!found) throw new ConfigError(`${name} must be one of ${choices.join(', ')}, got "${env[name]}"`);
+  return found;
 }
 
 function flag(env: Env, name: string, fallback: boolean): boolean {
@@ -698,6 +708,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       passwordResetTtl: integer(env, 'POSTERN_PASSWORD_RESET_TTL', 1800, 60, 86400),
       emailVerificationTtl: integer(env, 'POSTERN_EMAIL_VERIFICATION_TTL', 86400, 60, 30 * 86400),
       totpIssuer: env.POSTERN_TOTP_ISSUER || new URL(issuer).host,
+      passkeyUserVerification: oneOf(env, 'POSTERN_PASSKEY_USER_VERIFICATION', ['required', 'preferred', 'discouraged'] as const, 'required'),
     },
     mail: {
       smtpUrl: url(env, 'POSTERN_SMTP_URL', ['smtp:', 'smtps:']),

@@ -3,6 +3,7 @@ import { Accounts } from './domain/accounts.ts';
 import { AuditLog } from './domain/audit.ts';
 import { LoginThrottle } from './domain/login-throttle.ts';
 import { LogoutDeliveries } from './domain/logout-deliveries.ts';
+import { Passkeys } from './domain/passkeys.ts';
 import { RecoveryCodes } from './domain/recovery-codes.ts';
 import { Totp } from './domain/totp.ts';
 import { TrustedDevices } from './domain/trusted-devices.ts';
@@ -50,6 +51,8 @@ export interface Services {
   trustedDevices: TrustedDevices;
   totp: Totp;
   recoveryCodes: RecoveryCodes;
+  /** WebAuthn credentials; relying-party id and origin from the issuer */
+  passkeys: Passkeys;
   /** Back-Channel Logout notices still to deliver, and what became of the others */
   logoutDeliveries: LogoutDeliveries;
   /** tokens operators hand out for dynamic client registration (RFC 7591 §3) */
@@ -131,6 +134,11 @@ export async function createServices(config: Readonly<Config>, storage: Storage)
     trustedDevices: new TrustedDevices(storage.db),
     totp: new Totp({ db: storage.db, kv: storage.kv, envelope: storage.envelope, issuer: config.security.totpIssuer }),
     recoveryCodes: new RecoveryCodes({ db: storage.db, hashKey: storage.envelope.derive('recovery-codes') }),
+    passkeys: new Passkeys(storage.db, storage.kv, {
+      rpId: new URL(config.issuer).hostname,
+      origin: new URL(config.issuer).origin,
+      userVerification: config.security.passkeyUserVerification,
+    }),
     logoutDeliveries,
     initialAccessTokens: new InitialAccessTokens(storage.db),
   };

@@ -67,6 +67,16 @@ export function confirmationRoutes(router: Router, deps: AccountPageDependencies
   );
 
   router.get(
+    route(ACCOUNT_PAGES.removePasskey),
+    pages.signedIn(async (ctx, user) => {
+      const id = ctx.query.passkey;
+      const passkey = typeof id === 'string' ? (await deps.services.passkeys.list(user.account.id)).find((candidate) => candidate.id === id) : undefined;
+      if (!passkey) throw new WordedNotFound('refusal.passkeyUnknown');
+      ask(ctx, { kind: 'remove-passkey', subject: passkey.name, action: ACCOUNT_PAGES.removePasskey, fields: [{ name: 'passkey', value: passkey.id }], cancelLink: ACCOUNT_PAGES.passkeys });
+    }),
+  );
+
+  router.get(
     route(ACCOUNT_PAGES.disableTwoStep),
     pages.signedIn(async (ctx, user) => {
       if (!(await deps.services.totp.isEnabled(user.account.id))) return pages.redirect(ctx, ACCOUNT_PAGES.twoStep);

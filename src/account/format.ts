@@ -23,6 +23,8 @@ export const NOTICES = {
   'two-step-on': 'notice.two-step-on',
   'two-step-off': 'notice.two-step-off',
   'access-removed': 'notice.access-removed',
+  'passkey-added': 'notice.passkey-added',
+  'passkey-removed': 'notice.passkey-removed',
 } as const satisfies Record<string, MessageKey>;
 
 export type NoticeKey = keyof typeof NOTICES;

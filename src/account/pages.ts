@@ -16,7 +16,7 @@ export interface AccountPageDependencies {
   issuer: string;
   /** shown next to the new-password field; Accounts.setPassword enforces the whole policy */
   passwordMinLength: number;
-  services: Pick<Services, 'accounts' | 'clients' | 'resourceServers' | 'audit' | 'throttle' | 'trustedDevices' | 'totp' | 'recoveryCodes'>;
+  services: Pick<Services, 'accounts' | 'clients' | 'resourceServers' | 'audit' | 'throttle' | 'trustedDevices' | 'totp' | 'recoveryCodes' | 'passkeys'>;
   sessions: AccountSessions;
   views: Views;
   logger: Logger;

@@ -14,6 +14,8 @@ export const ACCOUNT_PAGES = {
   enrol: `${ACCOUNT_PATH}/two-step/enrol`,
   disableTwoStep: `${ACCOUNT_PATH}/two-step/disable`,
   regenerateCodes: `${ACCOUNT_PATH}/two-step/recovery-codes`,
+  passkeys: `${ACCOUNT_PATH}/passkeys`,
+  removePasskey: `${ACCOUNT_PATH}/passkeys/remove`,
   applications: `${ACCOUNT_PATH}/applications`,
   revokeApplication: `${ACCOUNT_PATH}/applications/revoke`,
 } as const;

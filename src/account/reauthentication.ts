@@ -5,7 +5,7 @@ import { translatorOf } from '../pages/language/page-language.ts';
 import type { AccountPageDependencies, AccountPages } from './pages.ts';
 import type { SignedInUser } from './signed-in.ts';
 
-export type ReauthAction = 'change_password' | 'enrol_second_factor' | 'remove_second_factor' | 'regenerate_recovery_codes';
+export type ReauthAction = 'change_password' | 'enrol_second_factor' | 'remove_second_factor' | 'regenerate_recovery_codes' | 'add_passkey';
 
 export type Verdict = { ok: true; usedRecoveryCode?: boolean } | { ok: false; message: string };
 

@@ -6,6 +6,7 @@ import { confirmationRoutes } from './confirmations.ts';
 import { noticeFrom } from './format.ts';
 import { languageOf, translatorOf } from '../pages/language/page-language.ts';
 import { accountPages, type AccountPageDependencies } from './pages.ts';
+import { passkeyRoutes } from './passkeys.ts';
 import { passwordRoutes } from './password.ts';
 import { profileRoutes } from './profile.ts';
 import { ACCOUNT_PAGES, route, SIGN_OUT_LINK } from './paths.ts';
@@ -42,8 +43,9 @@ export async function accountRouter(options: AccountRouterDependencies): Promise
     route(ACCOUNT_PAGES.overview),
     pages.signedIn(async (ctx, user) => {
       const { account } = user;
-      const [twoStepEnabled, sessions, applications] = await Promise.all([
+      const [twoStepEnabled, passkeyCount, sessions, applications] = await Promise.all([
         deps.services.totp.isEnabled(account.id),
+        deps.services.passkeys.count(account.id),
         deps.sessions.list(account.id),
         grantsByApplication(deps, account.id),
       ]);
@@ -58,6 +60,7 @@ export async function accountRouter(options: AccountRouterDependencies): Promise
           email: account.email,
           emailVerified: account.emailVerified,
           twoStepEnabled,
+          passkeyCount,
           sessionCount: sessions.length,
           applicationCount: applications.size,
           notice: noticeFrom(ctx.query.notice, translator),
@@ -65,6 +68,7 @@ export async function accountRouter(options: AccountRouterDependencies): Promise
             profile: ACCOUNT_PAGES.profile,
             password: ACCOUNT_PAGES.password,
             twoStep: ACCOUNT_PAGES.twoStep,
+            passkeys: ACCOUNT_PAGES.passkeys,
             sessions: ACCOUNT_PAGES.sessions,
             applications: ACCOUNT_PAGES.applications,
             signOut: SIGN_OUT_LINK,
@@ -140,6 +144,7 @@ export async function accountRouter(options: AccountRouterDependencies): Promise
   passwordRoutes(router, deps, pages, reauth);
   sessionRoutes(router, deps, pages);
   twoStepRoutes(router, deps, pages, reauth);
+  passkeyRoutes(router, deps, pages, reauth);
   applicationRoutes(router, deps, pages);
   confirmationRoutes(router, deps, pages);
   return router;

@@ -1,7 +1,8 @@
 import type { Middleware } from 'koa';
 
 /**
- * `script-src 'self'`: Postern serves no script, but the engine's auto-submitting pages
+ * `script-src 'self'`: Postern's only scripts are its own files under /assets (the passkey
+ * ceremonies); no page carries an inline one. The engine's auto-submitting pages
  * (response_mode=form_post, account switch, logout) append the hash of their one inline script
  * to an existing script-src — without one, their form never submits.
  */

@@ -3,10 +3,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Middleware } from 'koa';
 
-const TYPES: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon' };
+const TYPES: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon' };
 
-function readAsset(directory: string, file: string) {
-  const body = readFileSync(join(directory, file));
+/** A file served under /assets/`name` from elsewhere than the directory (a package's browser bundle). */
+export interface ExternalAsset {
+  name: string;
+  path: string;
+}
+
+function readAsset(path: string, file: string) {
+  const body = readFileSync(path);
   const etag = `W/"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
   return { body, etag, type: TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream' };
 }
@@ -15,8 +21,10 @@ function readAsset(directory: string, file: string) {
  * Serves the few files of `views/static` under /assets, read once at startup, each with a strong
  * ETag of its content: a browser revalidating after max-age gets 304 while the file is unchanged.
  */
-export function staticAssets(directory: string, files: string[]): Middleware {
-  const assets = new Map(files.map((file) => [`/assets/${file}`, readAsset(directory, file)]));
+export function staticAssets(directory: string, files: Array<string | ExternalAsset>): Middleware {
+  const assets = new Map(
+    files.map((file) => (typeof file === 'string' ? [`/assets/${file}`, readAsset(join(directory, file), file)] : [`/assets/${file.name}`, readAsset(file.path, file.name)])),
+  );
   return async (ctx, next) => {
     const asset = assets.get(ctx.path);
     if (!asset) return next();

@@ -13,6 +13,7 @@ import { INTERACTION_PATH } from '../oidc/provider.ts';
 import { ACCOUNT_CLIENT_ID } from '../account/account-client.ts';
 import { presentationOf, type ClientPresentation } from './client-presentation.ts';
 import { consentRequest, describeConsent, type InteractionDetails } from './prompt-details.ts';
+import { passkeySignInRoutes } from './passkey-sign-in.ts';
 import { signInRoutes, type SignInDependencies } from './sign-in.ts';
 import type { Views } from './views.ts';
 import { displayUserCode } from './user-code.ts';
@@ -73,7 +74,8 @@ export function interactionRouter(deps: InteractionDependencies): Router {
     return code?.userCode ? displayUserCode(code.userCode) : undefined;
   }
 
-  const signIn = signInRoutes(router, deps, { details, clientName, clientPage, finish, form });
+  const helpers = { details, clientName, clientPage, finish, form };
+  const signIn = signInRoutes(router, deps, helpers);
 
   router.get('/:uid', async (ctx) => {
     const interaction = await details(ctx);
@@ -105,6 +107,7 @@ export function interactionRouter(deps: InteractionDependencies): Router {
   });
 
   signIn.register();
+  passkeySignInRoutes(router, deps, helpers, signIn);
 
   router.post('/:uid/confirm', ...form, async (ctx) => {
     const interaction = await details(ctx, 'consent');

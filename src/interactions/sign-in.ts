@@ -3,12 +3,14 @@ import type { Context, Middleware } from 'koa';
 import type { Account, Accounts } from '../domain/accounts.ts';
 import type { AuditEvent, AuditLog } from '../domain/audit.ts';
 import type { LoginThrottle, SignInAttempt } from '../domain/login-throttle.ts';
+import type { Passkeys } from '../domain/passkeys.ts';
 import type { RecoveryCodes } from '../domain/recovery-codes.ts';
 import type { Totp } from '../domain/totp.ts';
 import type { TrustedDevices } from '../domain/trusted-devices.ts';
+import { ACCOUNT_CLIENT_ID } from '../account/account-client.ts';
 import { csrfToken } from '../http/csrf.ts';
 import { rememberDevice, trustedDeviceId } from '../http/device-cookie.ts';
-import { ACR, AMR, requestsSecondFactor } from '../oidc/configuration/authentication-context.ts';
+import { ACR, AMR, requestsPhishingResistant, requestsSecondFactor } from '../oidc/configuration/authentication-context.ts';
 import { INTERACTION_PATH } from '../oidc/provider.ts';
 import type { KvStore } from '../store/kv/index.ts';
 import { countSignIn, type SignInMethod } from '../metrics/index.ts';
@@ -24,6 +26,7 @@ export interface SignInDependencies {
   devices: TrustedDevices;
   totp: Totp;
   recoveryCodes: RecoveryCodes;
+  passkeys: Passkeys;
   audit: AuditLog;
   views: Views;
   kv: KvStore;
@@ -41,7 +44,7 @@ export interface InteractionHelpers {
 }
 
 /** A password accepted, a second factor still to come: kept beside the interaction. */
-interface PendingSecondFactor {
+export interface PendingSecondFactor {
   accountId: string;
   /** the account's device generation when its password was checked (or the step-up began) */
   generation: number;
@@ -49,17 +52,33 @@ interface PendingSecondFactor {
   purpose: 'login' | 'step_up';
   /** set once enrolment succeeded and the recovery codes were shown */
   enrolled?: boolean;
+  /** the password signed in; the page offering a passkey comes before the application */
+  offer?: boolean;
 }
 
 const PENDING_TTL_SECONDS = 600;
 
-const pendingKey = (uid: string) => `signin:pending:${uid}`;
+/** "Not now" to the passkey offer holds this long. */
+export const PASSKEY_OFFER_QUIET_SECONDS = 30 * 86400;
+export const passkeyOfferDeclinedKey = (accountId: string) => `passkey:offer-declined:${accountId}`;
+
+export const pendingKey = (uid: string) => `signin:pending:${uid}`;
 
 /**
  * Sign-in: the password, then — for accounts with two-step verification, or when the client asks
  * for it (acr_values) — a TOTP code or a recovery code, or enrolment. Failed passwords and codes
  * feed the LoginThrottle; a throttled attempt is answered exactly like a wrong one.
  */
+/** How a sign-in ended: what goes into the engine's login result. */
+export interface SignInOutcomeFor {
+  method: SignInMethod;
+  amr: readonly string[];
+  acr: string;
+}
+
+/** The page after a password: a passkey, a code from the app, or setting up the app. */
+export type SecondStep = 'passkey' | 'totp' | 'enrol';
+
 export function signInRoutes(router: Router, deps: SignInDependencies, helpers: InteractionHelpers) {
   const { form } = helpers;
 
@@ -93,12 +112,18 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
     }
   }
 
-  function renderLogin(ctx: Context, uid: string, client: { clientName: string; client: ClientPresentation }, login: string, error?: string) {
+  /** `autofill: false` after a refused passkey, so that the browser does not offer the same one straight away */
+  async function renderLogin(ctx: Context, uid: string, client: { clientName: string; client: ClientPresentation }, login: string, error?: string, options: { autofill: boolean } = { autofill: true }) {
+    // a fresh challenge with every form: the passkey button and the browser's autofill sign in with it
+    const passkeyOptions = deps.passkeys.available ? JSON.stringify(await deps.passkeys.authenticationOptions(`signin:${uid}`)) : undefined;
     ctx.type = 'html';
     ctx.body = deps.views.render('login', {
       title: translatorOf(ctx).t('login.title'),
       action: `${INTERACTION_PATH}/${uid}/login`,
       abortAction: `${INTERACTION_PATH}/${uid}/abort`,
+      passkeyAction: `${INTERACTION_PATH}/${uid}/passkey`,
+      passkeyOptions,
+      passkeyAutofill: options.autofill,
       csrfToken: csrfToken(ctx),
       ...client,
       login,
@@ -109,7 +134,9 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
     }, languageOf(ctx));
   }
 
-  function renderSecondFactor(ctx: Context, uid: string, clientName: string, recovery: boolean, error?: string) {
+  async function renderSecondFactor(ctx: Context, uid: string, clientName: string, recovery: boolean, error?: string) {
+    const state = await pending(ctx, uid);
+    const passkeyLink = (await deps.passkeys.count(state.accountId)) > 0 ? `${INTERACTION_PATH}/${uid}/passkey` : undefined;
     ctx.type = 'html';
     ctx.body = deps.views.render('second-factor', {
       title: translatorOf(ctx).t('secondFactor.title'),
@@ -119,6 +146,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
       clientName,
       recovery,
       switchLink: `${INTERACTION_PATH}/${uid}/totp${recovery ? '' : '?recovery=1'}`,
+      passkeyLink,
       error,
     }, languageOf(ctx));
   }
@@ -142,18 +170,45 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
   }
 
   /** Ends sign-in for the account with the methods used. */
-  async function complete(ctx: Context, state: Pick<PendingSecondFactor, 'accountId' | 'generation'>, clientId: string, method: SignInMethod) {
-    const secondFactor = method !== 'password';
-    countSignIn('success', method);
+  async function complete(ctx: Context, state: Pick<PendingSecondFactor, 'accountId' | 'generation'>, clientId: string, method: SignInMethod | SignInOutcomeFor) {
+    const outcome: SignInOutcomeFor =
+      typeof method === 'object' ? method : method === 'password' ? { method, amr: AMR.password, acr: ACR.password } : { method, amr: AMR.secondFactor, acr: ACR.secondFactor };
+    countSignIn('success', outcome.method);
     await deps.throttle.recordSuccess(await attemptOf(ctx, state.accountId));
     await rememberDevice(ctx, state.accountId, state.generation, deps.devices);
-    const amr = secondFactor ? AMR.secondFactor : AMR.password;
-    await audit(ctx, { type: 'login.succeeded', accountId: state.accountId, clientId, details: { amr } });
-    await helpers.finish(ctx, { login: { accountId: state.accountId, amr: [...amr], acr: secondFactor ? ACR.secondFactor : ACR.password } }, false);
+    await audit(ctx, { type: 'login.succeeded', accountId: state.accountId, clientId, details: { amr: outcome.amr } });
+    await helpers.finish(ctx, { login: { accountId: state.accountId, amr: [...outcome.amr], acr: outcome.acr } }, false);
+  }
+
+  /**
+   * After a password alone, an account without a passkey is offered one, unless it said "not now"
+   * lately; not on the way to /account, whose overview offers it itself.
+   */
+  async function offersPasskey(accountId: string, clientId: string): Promise<boolean> {
+    if (!deps.passkeys.available || clientId === ACCOUNT_CLIENT_ID) return false;
+    if (await deps.kv.get(passkeyOfferDeclinedKey(accountId))) return false;
+    return (await deps.passkeys.count(accountId)) === 0;
+  }
+
+  /** The codes of the app are no answer to a client that asked for a phishing-resistant sign-in. */
+  function refuseWithoutPasskey(interaction: InteractionDetails) {
+    if (requestsPhishingResistant(interaction.params.acr_values)) throw new WordedInvalidRequest('refusal.passkeyRequired');
+  }
+
+  /** A client asking for a phishing-resistant sign-in takes only a passkey; otherwise the app, a passkey, or setting the app up. */
+  async function secondStep(accountId: string, acrValues: unknown): Promise<SecondStep> {
+    if (requestsPhishingResistant(acrValues)) return 'passkey';
+    if (await deps.totp.isEnabled(accountId)) return 'totp';
+    return (await deps.passkeys.count(accountId)) > 0 ? 'passkey' : 'enrol';
   }
 
   return {
     renderLogin,
+    pending,
+    savePending,
+    attemptOf,
+    audit,
+    complete,
 
     /** The GET of a login prompt: the password form, or straight to the second factor for a step-up. */
     async show(ctx: Context, interaction: InteractionDetails) {
@@ -164,10 +219,10 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
         if (!account) throw new WordedInvalidRequest('refusal.stepExpired');
         await savePending(interaction.uid, { accountId: signedIn, generation: account.deviceGeneration, purpose: 'step_up' });
         ctx.status = 303;
-        ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/${(await deps.totp.isEnabled(signedIn)) ? 'totp' : 'enrol'}`);
+        ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/${await secondStep(signedIn, interaction.params.acr_values)}`);
         return;
       }
-      renderLogin(ctx, interaction.uid, await helpers.clientPage(ctx, interaction.params.client_id), typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '');
+      await renderLogin(ctx, interaction.uid, await helpers.clientPage(ctx, interaction.params.client_id), typeof interaction.params.login_hint === 'string' ? interaction.params.login_hint : '');
     },
 
     register() {
@@ -195,7 +250,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
             await audit(ctx, { type: 'login.failed', accountId: attempt.accountId, clientId, details: { reason: 'locked' } });
           } else await recordFailure(ctx, attempt, clientId, verdict.reason ?? 'wrong_password');
           ctx.status = 401;
-          renderLogin(ctx, interaction.uid, await helpers.clientPage(ctx, clientId), login, translatorOf(ctx).t('login.wrongCredentials'));
+          await renderLogin(ctx, interaction.uid, await helpers.clientPage(ctx, clientId), login, translatorOf(ctx).t('login.wrongCredentials'));
           return;
         }
         const account = verdict.account;
@@ -203,7 +258,13 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
         if (hasTotp || requestsSecondFactor(interaction.params.acr_values)) {
           await savePending(interaction.uid, { accountId: account.id, generation: account.deviceGeneration, purpose: 'login' });
           ctx.status = 303;
-          ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/${hasTotp ? 'totp' : 'enrol'}`);
+          ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/${await secondStep(account.id, interaction.params.acr_values)}`);
+          return;
+        }
+        if (await offersPasskey(account.id, clientId)) {
+          await savePending(interaction.uid, { accountId: account.id, generation: account.deviceGeneration, purpose: 'login', offer: true });
+          ctx.status = 303;
+          ctx.redirect(`${INTERACTION_PATH}/${interaction.uid}/passkey-offer`);
           return;
         }
         await complete(ctx, { accountId: account.id, generation: account.deviceGeneration }, clientId, 'password');
@@ -211,13 +272,15 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
 
       router.get('/:uid/totp', async (ctx) => {
         const interaction = await helpers.details(ctx, 'login');
+        refuseWithoutPasskey(interaction);
         await pending(ctx, interaction.uid);
         ctx.set('Cache-Control', 'no-store');
-        renderSecondFactor(ctx, interaction.uid, await helpers.clientName(ctx, interaction.params.client_id), ctx.query.recovery === '1');
+        await renderSecondFactor(ctx, interaction.uid, await helpers.clientName(ctx, interaction.params.client_id), ctx.query.recovery === '1');
       });
 
       router.post('/:uid/totp', ...form, async (ctx) => {
         const interaction = await helpers.details(ctx, 'login');
+        refuseWithoutPasskey(interaction);
         const state = await pending(ctx, interaction.uid);
         const clientId = String(interaction.params.client_id);
         const body = ctx.request.body as Record<string, unknown>;
@@ -236,7 +299,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
             await audit(ctx, { type: 'login.failed', accountId: state.accountId, clientId, details: { reason: 'locked', step: 'second_factor' } });
           } else await recordFailure(ctx, attempt, clientId, recovery ? 'wrong_recovery_code' : 'wrong_code');
           ctx.status = 401;
-          renderSecondFactor(ctx, interaction.uid, await helpers.clientName(ctx, clientId), recovery, translatorOf(ctx).t(recovery ? 'secondFactor.wrongRecoveryCode' : 'code.wrong'));
+          await renderSecondFactor(ctx, interaction.uid, await helpers.clientName(ctx, clientId), recovery, translatorOf(ctx).t(recovery ? 'secondFactor.wrongRecoveryCode' : 'code.wrong'));
           return;
         }
         if (recovery) {
@@ -248,6 +311,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
 
       router.get('/:uid/enrol', async (ctx) => {
         const interaction = await helpers.details(ctx, 'login');
+        refuseWithoutPasskey(interaction);
         const state = await pending(ctx, interaction.uid);
         if (await deps.totp.isEnabled(state.accountId)) {
           ctx.status = 303;
@@ -262,6 +326,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
 
       router.post('/:uid/enrol', ...form, async (ctx) => {
         const interaction = await helpers.details(ctx, 'login');
+        refuseWithoutPasskey(interaction);
         const state = await pending(ctx, interaction.uid);
         const clientId = String(interaction.params.client_id);
         const account = await deps.accounts.findById(state.accountId);
@@ -293,6 +358,7 @@ export function signInRoutes(router: Router, deps: SignInDependencies, helpers: 
 
       router.post('/:uid/enrolled', ...form, async (ctx) => {
         const interaction = await helpers.details(ctx, 'login');
+        refuseWithoutPasskey(interaction);
         const state = await pending(ctx, interaction.uid);
         if (!state.enrolled) throw new WordedInvalidRequest('refusal.twoStepNotSetUp');
         await deps.kv.del([pendingKey(interaction.uid)]);

@@ -14,8 +14,18 @@ export interface PageFrame {
   title?: string;
 }
 
-export interface LoginPage extends PageFrame {
+/** A form a passkey ceremony submits: the engine-less half of WebAuthn, run by /assets/passkeys.js. */
+export interface PasskeyForm {
+  /** the ceremony's options (JSON), read by the script from a data- attribute; absent: no passkeys at this issuer */
+  passkeyOptions: string | undefined;
+}
+
+export interface LoginPage extends PageFrame, PasskeyForm {
   action: string;
+  /** where a passkey's assertion is posted */
+  passkeyAction: string;
+  /** offer passkeys in the username field's autofill (conditional mediation) */
+  passkeyAutofill: boolean;
   abortAction: string;
   csrfToken: string;
   clientName: string;
@@ -36,6 +46,41 @@ export interface SecondFactorPage extends PageFrame {
   /** true: the recovery-code form is the one shown */
   recovery: boolean;
   switchLink: string;
+  /** the passkey step, when the account has a passkey */
+  passkeyLink?: string | undefined;
+}
+
+export interface PasskeyStepPage extends PageFrame, PasskeyForm {
+  action: string;
+  abortAction: string;
+  csrfToken: string;
+  clientName: string;
+  /** the authenticator app instead, when the account has one and the client takes it */
+  totpLink?: string | undefined;
+  error?: string | undefined;
+}
+
+export interface PasskeyOfferPage extends PageFrame, PasskeyForm {
+  action: string;
+  /** "not now": on to the application */
+  skipAction: string;
+  csrfToken: string;
+  clientName: string;
+  /** for password managers and the authenticator's dialog */
+  username: string;
+  error?: string | undefined;
+}
+
+export interface AccountPasskeysPage extends PageFrame, PasskeyForm {
+  action: string;
+  backLink: string;
+  csrfToken: string;
+  username: string;
+  passkeys: Array<{ id: string; name: string; createdAt: DisplayTime; lastUsedAt: DisplayTime | undefined; removeLink: string }>;
+  notice?: string | undefined;
+  error?: string | undefined;
+  /** the name typed before an error */
+  name: string;
 }
 
 export interface EnrolPage extends PageFrame {
@@ -134,6 +179,9 @@ export interface ErrorPage extends PageFrame {
 export interface PageTypes {
   login: LoginPage;
   'second-factor': SecondFactorPage;
+  'passkey-step': PasskeyStepPage;
+  'passkey-offer': PasskeyOfferPage;
+  'account-passkeys': AccountPasskeysPage;
   enrol: EnrolPage;
   'recovery-codes': RecoveryCodesPage;
   consent: ConsentPage;
@@ -213,10 +261,12 @@ export interface AccountOverviewPage extends PageFrame {
   email: string | null;
   emailVerified: boolean;
   twoStepEnabled: boolean;
+  /** none: the page offers to add one */
+  passkeyCount: number;
   sessionCount: number;
   applicationCount: number;
   notice?: string | undefined;
-  links: { profile: string; password: string; twoStep: string; sessions: string; applications: string; signOut: string };
+  links: { profile: string; password: string; twoStep: string; passkeys: string; sessions: string; applications: string; signOut: string };
 }
 
 export interface AccountProfilePage extends PageFrame {
@@ -281,7 +331,7 @@ export interface AccountTwoStepPage extends PageFrame {
 
 /** The question a destructive action asks first: a form that posts to the action itself. */
 export interface AccountConfirmPage extends PageFrame {
-  kind: 'end-session' | 'end-all' | 'revoke';
+  kind: 'end-session' | 'end-all' | 'revoke' | 'remove-passkey';
   /** what the action applies to: the device or the application, by name */
   subject?: string | undefined;
   action: string;

@@ -12,8 +12,8 @@ export type StorageErrorKind = (typeof STORAGE_ERROR_KINDS)[number];
 /** `locked`: refused while a lockout wait runs, whatever was typed */
 export const SIGN_IN_OUTCOMES = ['success', 'failure', 'locked'] as const;
 export type SignInOutcome = (typeof SIGN_IN_OUTCOMES)[number];
-/** the step that succeeded or failed: the password, a TOTP code, or a recovery code */
-export const SIGN_IN_METHODS = ['password', 'totp', 'recovery_code'] as const;
+/** the step that succeeded or failed: the password, a TOTP code, a recovery code, or a passkey */
+export const SIGN_IN_METHODS = ['password', 'totp', 'recovery_code', 'passkey'] as const;
 export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
 export const LOCKOUT_SCOPES = ['account', 'device', 'ip'] as const;
 export type LockoutScope = (typeof LOCKOUT_SCOPES)[number];

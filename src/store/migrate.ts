@@ -12,6 +12,7 @@ import * as logoutDeliveries from '../../migrations/20261130300000_logout_delive
 import * as accountProfile from '../../migrations/20261130800000_account_profile.ts';
 import * as clientLogos from '../../migrations/20261201100000_client_logos.ts';
 import * as clientRegistration from '../../migrations/20261201400000_client_registration.ts';
+import * as passkeys from '../../migrations/20261201600000_passkeys.ts';
 
 interface Migration {
   up(db: Knex): Promise<void>;
@@ -34,6 +35,7 @@ const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['20261130800000_account_profile', accountProfile],
   ['20261201100000_client_logos', clientLogos],
   ['20261201400000_client_registration', clientRegistration],
+  ['20261201600000_passkeys', passkeys],
 ];
 
 /** Every migration's name, oldest first. */

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Authenticator } from '../support/authenticator.ts';
 import { availableBackends } from '../support/backends.ts';
 import { waitForMail } from '../support/outbox.ts';
+import { SoftwarePasskey } from '../support/software-passkey.ts';
 import { expectProblem, useAdminServer } from './support.ts';
 
 const PASSWORD = 'a perfectly long passphrase';
@@ -69,6 +70,26 @@ describe.each(availableBackends())('admin API: users, roles and APIs on %s', (ba
     const removed = await t.call('updateUser', 'PATCH', path, { body: { profile: { nickname: null, address: null } }, headers: { 'if-match': changed.headers.get('etag')! } });
     expect(removed.body.profile).toEqual({ phone_number: '+431234567', phone_number_verified: true });
     expect((await t.server.services.accounts.findById(user.id))!.profile).toEqual(removed.body.profile);
+  });
+
+  it("lists a user's passkeys and removes one, which then signs in no more", async () => {
+    const user = await createUser('margaret');
+    const issuer = new URL(t.server.issuer);
+    const key = new SoftwarePasskey(issuer.hostname, issuer.origin);
+    const account = (await t.server.services.accounts.findById(user.id))!;
+    const { passkeys } = t.server.services;
+    await passkeys.register(`register:${user.id}`, user.id, key.register(await passkeys.registrationOptions(`register:${user.id}`, account)), 'YubiKey');
+    const listed = await t.call('listUserPasskeys', 'GET', `/users/${user.id}/passkeys`);
+    expect(listed.status).toBe(200);
+    expect(listed.body).toEqual({ passkeys: [{ id: key.id, name: 'YubiKey', transports: ['internal'], deviceType: 'singleDevice', backedUp: false, createdAt: expect.any(String), lastUsedAt: null }] });
+    const other = await createUser('katherine');
+    expectProblem(await t.call('deleteUserPasskey', 'DELETE', `/users/${other.id}/passkeys/${key.id}`), 404, 'not_found');
+    expectProblem(await t.call('deleteUserPasskey', 'DELETE', `/users/${user.id}/passkeys/not%20base64url`), 400, 'validation_failed');
+    expect((await t.call('deleteUserPasskey', 'DELETE', `/users/${user.id}/passkeys/${key.id}`)).status).toBe(204);
+    expect((await t.call('listUserPasskeys', 'GET', `/users/${user.id}/passkeys`)).body).toEqual({ passkeys: [] });
+    const ceremony = 'signin:admin-test';
+    await expect(passkeys.verify(ceremony, key.assert(await passkeys.authenticationOptions(ceremony), Buffer.from(user.id).toString('base64url')))).rejects.toMatchObject({ reason: 'unknown_credential' });
+    expectProblem(await t.call('listUserPasskeys', 'GET', '/users/00000000-0000-4000-8000-000000000000/passkeys'), 404, 'not_found');
   });
 
   it('unlocks a locked account, resets its second factor, sets a password and mails a reset link', async () => {

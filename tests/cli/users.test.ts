@@ -7,6 +7,7 @@ import { createSandbox, errorLines, parseJson, type Sandbox } from './support/cl
 type AccountJson = Omit<Account, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
 
 const CHECK_PASSWORD = join(import.meta.dirname, 'support/check-password.ts');
+const ADD_PASSKEY = join(import.meta.dirname, 'support/add-passkey.ts');
 const FIRST = 'a long passphrase';
 const SECOND = 'another long passphrase';
 
@@ -92,6 +93,21 @@ describe.each(availableBackends())('postern user on %s', { timeout: 300_000 }, (
     expect(refused.code).toBe(1);
     expect(errorLines(refused)).toEqual(['postern: website must be an absolute https URL']);
     expect((await cli.run(['user', 'profile', 'alice'])).code).toBe(2);
+  });
+
+  it("lists a user's passkeys and removes one (user passkeys)", async () => {
+    expect((await cli.run(['user', 'passkeys', 'alice'])).stdout).toBe('alice has no passkeys\n');
+    const added = await cli.runScript(ADD_PASSKEY, ['alice', 'Laptop']);
+    expect(added.code, added.stderr).toBe(0);
+    const id = added.stdout;
+    const listed = await cli.run(['user', 'passkeys', 'alice']);
+    expect(listed.stdout).toMatch(new RegExp(`^${id} +Laptop +\\S.* +never$`, 'm'));
+    expect(parseJson<Array<{ id: string; name: string }>>(await cli.run(['user', 'passkeys', 'alice', '--json']))).toMatchObject([{ id, name: 'Laptop' }]);
+    const wrong = await cli.run(['user', 'passkeys', 'alice', '--remove', 'nope']);
+    expect(wrong.code).toBe(1);
+    expect(errorLines(wrong)).toEqual(['postern: alice has no passkey nope']);
+    expect(parseJson(await cli.run(['user', 'passkeys', 'alice', '--remove', id, '--json']))).toMatchObject({ removed: true, id });
+    expect(parseJson<unknown[]>(await cli.run(['user', 'passkeys', 'alice', '--json']))).toEqual([]);
   });
 
   it('deletes a user; the list no longer has it', async () => {

@@ -74,6 +74,7 @@ describe('loadConfig', () => {
         passwordResetTtl: 1800,
         emailVerificationTtl: 86400,
         totpIssuer: 'localhost:3000',
+        passkeyUserVerification: 'required',
       },
       mail: { smtpUrl: undefined, from: 'Postern <no-reply@localhost>', outboxDir: undefined, logLinks: false },
       resilience: {
@@ -256,6 +257,11 @@ describe('loadConfig', () => {
       }
       expect(configError({ ...PRODUCTION, POSTERN_ISSUER: 'http://id.example.com', POSTERN_ALLOW_HTTP_ISSUER: 'false' }).message).toContain('https issuer');
       expect(configError({ ...PRODUCTION, POSTERN_ALLOW_HTTP_ISSUER: 'sometimes' }).message).toContain('POSTERN_ALLOW_HTTP_ISSUER must be true or false');
+    });
+
+    it('POSTERN_PASSKEY_USER_VERIFICATION: one of required, preferred, discouraged', () => {
+      expect(load({ ...PRODUCTION, POSTERN_PASSKEY_USER_VERIFICATION: 'preferred' }).security.passkeyUserVerification).toBe('preferred');
+      expect(configError({ ...PRODUCTION, POSTERN_PASSKEY_USER_VERIFICATION: 'always' }).message).toContain('POSTERN_PASSKEY_USER_VERIFICATION must be one of required, preferred, discouraged');
     });
 
     it('with POSTERN_ALLOW_HTTP_ISSUER=true: an http issuer is accepted (a closed network)', () => {

@@ -63,7 +63,7 @@ describe(`metrics on ${backend}`, () => {
     for (const outcome of ['delivered', 'retrying', 'failed']) {
       expect(series.find((entry) => entry.name === 'postern_logout_deliveries_total' && entry.labels.outcome === outcome)?.value, outcome).toBe(0);
     }
-    expect(series.filter((entry) => entry.name === 'postern_sign_ins_total')).toHaveLength(9);
+    expect(series.filter((entry) => entry.name === 'postern_sign_ins_total')).toHaveLength(12);
     expect(series.filter((entry) => entry.name === 'postern_rate_limited_requests_total')).toHaveLength(RATE_LIMITED_ENDPOINTS.length);
     // the metrics listener serves nothing else
     expect((await fetch(new URL('/token', server.metricsUrl))).status).toBe(404);

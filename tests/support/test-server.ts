@@ -49,10 +49,11 @@ async function startOn(backend: BackendName, env: Record<string, string>, port: 
  * A real Postern on a random loopback port, on the given backend. The issuer is the loopback URL,
  * so relying parties in the tests talk to it exactly as they would in production.
  */
-export async function startTestServer(backend: BackendName, extraEnv: Record<string, string> = {}, logger?: Logger): Promise<TestServer> {
+export async function startTestServer(backend: BackendName, extraEnv: Record<string, string> = {}, logger?: Logger, options: { hostname?: string } = {}): Promise<TestServer> {
   const { env, cleanup } = await backendEnv(backend);
   const port = await freePort();
-  const server = await startOn(backend, { ...env, ...extraEnv }, port, `http://127.0.0.1:${port}`, logger);
+  // WebAuthn takes a domain, never an IP address, as relying-party id: passkey suites use localhost
+  const server = await startOn(backend, { ...env, ...extraEnv }, port, `http://${options.hostname ?? '127.0.0.1'}:${port}`, logger);
   return {
     ...server,
     async close() {

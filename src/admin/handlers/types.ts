@@ -5,6 +5,7 @@ import { clientActor } from '../../domain/audit.ts';
 import type { LogoutDeliveries } from '../../domain/logout-deliveries.ts';
 import type { Clients } from '../../domain/clients.ts';
 import type { LoginThrottle } from '../../domain/login-throttle.ts';
+import type { Passkeys } from '../../domain/passkeys.ts';
 import type { RecoveryCodes } from '../../domain/recovery-codes.ts';
 import type { ResourceServers } from '../../domain/resource-servers.ts';
 import type { Roles } from '../../domain/roles.ts';
@@ -72,6 +73,7 @@ export interface AdminServices {
   throttle: LoginThrottle;
   totp: Totp;
   recoveryCodes: RecoveryCodes;
+  passkeys: Passkeys;
 }
 
 export interface HandlerDependencies {

@@ -50,7 +50,7 @@ interface NewUserBody {
 }
 
 export function userHandlers(deps: HandlerDependencies): Record<string, Handler> {
-  const { accounts, roles, throttle, totp, recoveryCodes } = deps.services;
+  const { accounts, roles, throttle, totp, recoveryCodes, passkeys } = deps.services;
   const userId = (request: AdminRequest) => request.path.userId as string;
   const roleName = (request: AdminRequest) => request.path.roleName as string;
   async function account(request: AdminRequest): Promise<Account> {
@@ -110,6 +110,31 @@ export function userHandlers(deps: HandlerDependencies): Record<string, Handler>
       await totp.disable(found.id);
       await recoveryCodes.clear(found.id);
       await auditChange(deps, request, { type: 'second_factor.removed', accountId: found.id });
+      return { status: 204 };
+    },
+    async listUserPasskeys(request) {
+      const found = await account(request);
+      const list = await passkeys.list(found.id);
+      return {
+        status: 200,
+        body: {
+          passkeys: list.map((passkey) => ({
+            id: passkey.id,
+            name: passkey.name,
+            transports: passkey.transports,
+            deviceType: passkey.deviceType,
+            backedUp: passkey.backedUp,
+            createdAt: iso(passkey.createdAt),
+            lastUsedAt: isoOrNull(passkey.lastUsedAt),
+          })),
+        },
+      };
+    },
+    async deleteUserPasskey(request) {
+      const found = await account(request);
+      const id = request.path.passkeyId as string;
+      if (!(await passkeys.remove(found.id, id))) throw new NotFound(`user ${found.id} has no passkey ${id}`);
+      await auditChange(deps, request, { type: 'passkey.removed', accountId: found.id, details: { credential: id } });
       return { status: 204 };
     },
     async setUserPassword(request) {

@@ -40,6 +40,7 @@ const USER = param('userId', "the account's id", { type: 'string', format: 'uuid
 const ROLE = param('roleName', "the role's name (any case)", ROLE_NAME);
 const API = param('apiId', "the API's identifier, percent-encoded as one path segment", { type: 'string', minLength: 1, maxLength: 2000, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
 const SESSION = param('sessionId', "the session's id", ENGINE_ID);
+const PASSKEY = param('passkeyId', "the passkey's credential id (base64url)", { type: 'string', minLength: 1, maxLength: 1024, pattern: '^[A-Za-z0-9_-]+$' });
 const GRANT = param('grantId', "the grant's id", ENGINE_ID);
 export const PAGE_PARAMETERS: ParameterSpec[] = [
   query('limit', 'items per page (default 50)', { type: 'integer', minimum: 1, maximum: 200, default: 50 }),
@@ -88,6 +89,8 @@ export const OPERATIONS: OperationSpec[] = [
   { operationId: 'deleteUser', method: 'delete', path: '/users/{userId}', tag: 'users', summary: 'delete an account with its grants, refresh tokens and sessions', scope: 'admin:users:write', parameters: [USER], responses: noContent },
   { operationId: 'unlockUser', method: 'post', path: '/users/{userId}/unlock', tag: 'users', summary: "lift the account's sign-in lockout", scope: 'admin:users:write', parameters: [USER], responses: noContent },
   { operationId: 'resetUserSecondFactor', method: 'delete', path: '/users/{userId}/second-factor', tag: 'users', summary: 'turn the second factor off and remove the recovery codes', scope: 'admin:users:write', parameters: [USER], responses: noContent },
+  { operationId: 'listUserPasskeys', method: 'get', path: '/users/{userId}/passkeys', tag: 'users', summary: "a user's passkeys, oldest first", scope: 'admin:users:read', parameters: [USER], responses: ok('PasskeyList') },
+  { operationId: 'deleteUserPasskey', method: 'delete', path: '/users/{userId}/passkeys/{passkeyId}', tag: 'users', summary: 'remove one passkey: it signs in no more', scope: 'admin:users:write', parameters: [USER, PASSKEY], responses: noContent },
   { operationId: 'setUserPassword', method: 'put', path: '/users/{userId}/password', tag: 'users', summary: 'set a password (the password policy applies)', scope: 'admin:users:write', parameters: [USER], body: 'NewPassword', responses: noContent },
   { operationId: 'sendUserPasswordReset', method: 'post', path: '/users/{userId}/password-reset', tag: 'users', summary: "mail a password reset link to the account's address", scope: 'admin:users:write', parameters: [USER], responses: { 202: { description: 'mailed', schema: null } } },
   { operationId: 'listUserRoles', method: 'get', path: '/users/{userId}/roles', tag: 'users', summary: 'the roles a user holds', scope: 'admin:users:read', parameters: [USER], responses: ok('HeldRoles') },

@@ -206,6 +206,26 @@ export const SCHEMAS: Record<string, Schema> = {
     additionalProperties: false,
     properties: { roles: list({ type: 'object', required: ['name', 'permissions'], additionalProperties: false, properties: { name: ROLE_NAME, permissions: list(PERMISSION, 500) } }, 1000) },
   },
+  Passkey: {
+    type: 'object',
+    required: ['id', 'name', 'transports', 'deviceType', 'backedUp', 'createdAt', 'lastUsedAt'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string', description: 'the credential id (base64url)' },
+      name: { type: 'string' },
+      transports: list({ type: 'string' }, 10),
+      deviceType: { type: 'string', enum: ['singleDevice', 'multiDevice'], description: 'multiDevice: a synced passkey' },
+      backedUp: { type: 'boolean' },
+      createdAt: dateTime,
+      lastUsedAt: nullable(dateTime),
+    },
+  },
+  PasskeyList: {
+    type: 'object',
+    required: ['passkeys'],
+    additionalProperties: false,
+    properties: { passkeys: list(ref('Passkey'), 100) },
+  },
   User: {
     type: 'object',
     required: ['id', 'username', 'email', 'emailVerified', 'name', 'givenName', 'familyName', 'profile', 'disabled', 'hasPassword', 'createdAt', 'updatedAt'],

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config.ts';
 import type { Account } from '../../domain/accounts.ts';
 import { PasswordPolicy, type PasswordOwner } from '../../domain/password-policy.ts';
+import { NotFound } from '../../domain/errors.ts';
 import { findAccount } from '../account-lookup.ts';
 import { COMMON_OPTIONS, onePositional, parseOrUsage, requireOption } from '../args.ts';
 import type { Command, CommandContext, CommandGroup } from '../command.ts';
@@ -195,7 +196,42 @@ Example:
   },
 };
 
+const passkeys: Command = {
+  summary: "list a user's passkeys, or remove one",
+  usage: `Usage: postern user passkeys ID|USERNAME|EMAIL [--remove CREDENTIAL_ID] [--json]
+
+Lists the passkeys of an account, found by id, username or email address: credential id, name,
+when each was added and last used. With --remove, removes that passkey: it signs in no more.
+`,
+  async run(args, { io }) {
+    const { values, positionals } = parseOrUsage('user passkeys', () =>
+      parseArgs({ args, strict: true, allowPositionals: true, options: { ...COMMON_OPTIONS, remove: { type: 'string' } } }),
+    );
+    const idOrLogin = onePositional('user passkeys', positionals, 'ID, USERNAME or EMAIL');
+    const removing = values.remove;
+    const outcome = await withServices(async (services) => {
+      const found = await findAccount(services.accounts, idOrLogin);
+      if (removing === undefined) return { account: found, list: await services.passkeys.list(found.id) };
+      if (!(await services.passkeys.remove(found.id, removing))) throw new NotFound(`${found.username} has no passkey ${removing}`);
+      await services.audit.record({ type: 'passkey.removed', accountId: found.id, actor: 'cli', details: { via: 'cli', credential: removing } });
+      return { account: found, list: undefined };
+    });
+    if (!outcome.list) {
+      if (values.json) return writeJson(io.stdout, { removed: true, id: removing, account: outcome.account.id });
+      return void io.stdout.write(`removed passkey ${removing} of ${outcome.account.username}\n`);
+    }
+    if (values.json) return writeJson(io.stdout, outcome.list);
+    if (outcome.list.length === 0) return void io.stdout.write(`${outcome.account.username} has no passkeys\n`);
+    io.stdout.write(
+      formatTable(
+        ['ID', 'NAME', 'ADDED', 'LAST USED'],
+        outcome.list.map((passkey) => [passkey.id, passkey.name, timestamp(passkey.createdAt), passkey.lastUsedAt ? timestamp(passkey.lastUsedAt) : 'never']),
+      ),
+    );
+  },
+};
+
 export const userCommands: CommandGroup = {
   summary: 'user accounts that sign in to applications',
-  commands: { create, list, show, profile, delete: remove, 'set-password': setPassword },
+  commands: { create, list, show, profile, delete: remove, 'set-password': setPassword, passkeys },
 };

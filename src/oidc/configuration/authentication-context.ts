@@ -2,13 +2,18 @@ import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { predatesSignOut, type Accounts } from '../../domain/accounts.ts';
 import { failingAsUnavailable } from '../adapter/unavailable-guard.ts';
 
-/** Authentication context classes: a password alone, or a password and a second factor. */
+/**
+ * Authentication context classes: a password alone; a password and a second factor; a
+ * phishing-resistant sign-in — a passkey, whose signature is bound to Postern's origin, either
+ * alone with user verification or after the password.
+ */
 export const ACR = {
   password: 'urn:postern:acr:pwd',
   secondFactor: 'urn:postern:acr:mfa',
+  phishingResistant: 'urn:postern:acr:phr',
 } as const;
 
-export const ACR_VALUES = [ACR.password, ACR.secondFactor];
+export const ACR_VALUES = [ACR.password, ACR.secondFactor, ACR.phishingResistant];
 
 /** Authentication methods (RFC 8176) as they appear in `amr`. */
 export const AMR = {
@@ -16,7 +21,20 @@ export const AMR = {
   secondFactor: ['pwd', 'otp', 'mfa'],
 } as const;
 
-const RANK: Record<string, number> = { [ACR.password]: 1, [ACR.secondFactor]: 2 };
+/**
+ * `amr` of a sign-in with a passkey (RFC 8176): `pop` (proof of possession of a key), `swk` for a
+ * synced passkey (a software-held key) or `hwk` for one bound to its authenticator, `user` when
+ * the authenticator verified its user (PIN or biometrics); `mfa` when that verification or a
+ * password made it a second factor beside the key.
+ */
+export function passkeyAmr(options: { synced: boolean; userVerified: boolean; password: boolean }): string[] {
+  const amr = [...(options.password ? ['pwd'] : []), 'pop', options.synced ? 'swk' : 'hwk'];
+  if (options.userVerified) amr.push('user');
+  if (options.password || options.userVerified) amr.push('mfa');
+  return amr;
+}
+
+const RANK: Record<string, number> = { [ACR.password]: 1, [ACR.secondFactor]: 2, [ACR.phishingResistant]: 3 };
 
 /** The weakest class among the requested ones (acr_values means "any of these"); 0 when none we know. */
 function requestedRank(ctx: KoaContextWithOIDC): number {
@@ -27,11 +45,22 @@ function requestedRank(ctx: KoaContextWithOIDC): number {
   return ranks.length > 0 ? Math.min(...ranks) : 0;
 }
 
-export function requestsSecondFactor(acrValues: unknown): boolean {
-  if (typeof acrValues !== 'string') return false;
+/** The weakest class among `acr_values`; 0 when none we know. */
+function rankOf(acrValues: unknown): number {
+  if (typeof acrValues !== 'string') return 0;
   const ranks = acrValues.split(' ').map((value) => RANK[value]).filter((rank): rank is number => rank !== undefined);
-  return ranks.length > 0 && Math.min(...ranks) >= RANK[ACR.secondFactor]!;
+  return ranks.length > 0 ? Math.min(...ranks) : 0;
 }
+
+export function requestsSecondFactor(acrValues: unknown): boolean {
+  return rankOf(acrValues) >= RANK[ACR.secondFactor]!;
+}
+
+/** The client will take nothing weaker than a passkey. */
+export function requestsPhishingResistant(acrValues: unknown): boolean {
+  return rankOf(acrValues) >= RANK[ACR.phishingResistant]!;
+}
+
 
 /**
  * The engine's default prompts plus two login checks: a client asking (acr_values) for a second
@@ -52,7 +81,7 @@ export function interactionsPolicy(accounts: Accounts) {
     }),
   );
   login.checks.add(
-    new Check('acr_unmet', 'the requested authentication context needs a second factor', 'login_required', (ctx) => {
+    new Check('acr_unmet', 'the requested authentication context needs a stronger sign-in', 'login_required', (ctx) => {
       const { oidc } = ctx;
       if (!oidc.session?.accountId || oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
       return (RANK[oidc.acr ?? ''] ?? 0) >= requestedRank(ctx) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
