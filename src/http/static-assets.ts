@@ -17,14 +17,22 @@ function readAsset(path: string, file: string) {
   return { body, etag, type: TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream' };
 }
 
+/** A file held in memory and served at one path. */
+export interface ServedAsset {
+  body: Buffer;
+  type: string;
+  etag: string;
+  /** its path carries its content hash: it can be cached for good */
+  immutable?: boolean;
+  /** a Content-Security-Policy of its own (an SVG opened on its own) */
+  policy?: string;
+}
+
 /**
- * Serves the few files of `views/static` under /assets, read once at startup, each with a strong
- * ETag of its content: a browser revalidating after max-age gets 304 while the file is unchanged.
+ * Serves files held in memory by path, each with its ETag: a browser revalidating after max-age
+ * gets 304 while the file is unchanged. GET and HEAD only.
  */
-export function staticAssets(directory: string, files: Array<string | ExternalAsset>): Middleware {
-  const assets = new Map(
-    files.map((file) => (typeof file === 'string' ? [`/assets/${file}`, readAsset(join(directory, file), file)] : [`/assets/${file.name}`, readAsset(file.path, file.name)])),
-  );
+export function servedAssets(assets: ReadonlyMap<string, ServedAsset>): Middleware {
   return async (ctx, next) => {
     const asset = assets.get(ctx.path);
     if (!asset) return next();
@@ -36,12 +44,20 @@ export function staticAssets(directory: string, files: Array<string | ExternalAs
     }
     ctx.status = 200;
     ctx.type = asset.type;
-    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.set('Cache-Control', asset.immutable ? 'public, max-age=31536000, immutable' : 'public, max-age=3600');
     ctx.set('ETag', asset.etag);
+    if (asset.policy) ctx.set('Content-Security-Policy', asset.policy);
     if (ctx.fresh) {
       ctx.status = 304;
       return;
     }
     ctx.body = asset.body;
   };
+}
+
+/** Serves the few files of `views/static` (and named package files) under /assets, read once at startup. */
+export function staticAssets(directory: string, files: Array<string | ExternalAsset>): Middleware {
+  return servedAssets(
+    new Map(files.map((file) => (typeof file === 'string' ? [`/assets/${file}`, readAsset(join(directory, file), file)] : [`/assets/${file.name}`, readAsset(file.path, file.name)]))),
+  );
 }
